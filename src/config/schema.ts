@@ -1,0 +1,283 @@
+import { z } from 'zod'
+import { parseDurationMs } from './duration.js'
+
+// The single source of truth for corral's YAML config: types come from z.output,
+// defaults live here, objects are strict (unknown keys are errors). Every leaf says
+// what it expects; format-issues.ts appends what was found. docs/config.md mirrors it.
+
+const NAME_RE = /^[a-z][a-z0-9_-]{0,31}$/
+
+/** A duration string ("250ms", "2s", "1m", "1h") resolved to milliseconds. */
+function duration(minMs = 0) {
+  return z
+    .string({ error: 'expected a duration such as "250ms", "2s" or "1m"' })
+    .transform((text, ctx) => {
+      const ms = parseDurationMs(text)
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected a duration such as "250ms", "2s" or "1m"',
+          input: text,
+        })
+        return z.NEVER
+      }
+      if (ms < minMs) {
+        ctx.addIssue({ code: 'custom', message: `expected at least ${minMs}ms`, input: text })
+        return z.NEVER
+      }
+      return ms
+    })
+}
+
+function integer(min: number, max: number) {
+  const error = `expected an integer ${min}-${max}`
+  return z.int({ error }).min(min, { error }).max(max, { error })
+}
+
+/** A TCP port number. */
+export const portSchema = integer(1, 65535)
+
+/** "host:port" with an IPv4 address, a hostname or a [bracketed] IPv6 address; port may be 0. */
+const bindSchema = z
+  .string({ error: 'expected "host:port", e.g. "0.0.0.0:443"' })
+  .transform((text, ctx) => {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(text)
+    const port = match?.[2] === undefined ? NaN : Number(match[2])
+    if (!match?.[1] || !(port >= 0 && port <= 65535)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected "host:port" with a port 0-65535, e.g. "0.0.0.0:443"',
+        input: text,
+      })
+      return z.NEVER
+    }
+    return { host: match[1].replace(/^\[|\]$/g, ''), port }
+  })
+
+const nameSchema = z
+  .string({ error: 'expected a name' })
+  .regex(NAME_RE, { error: 'expected a lowercase name: a-z, 0-9, "-", "_", ≤ 32 chars' })
+
+const listenerSchema = z.strictObject({
+  /** Listener name; members' `ports` and `health.port` refer to it. */
+  name: nameSchema,
+  /** Address to accept client connections on. */
+  bind: bindSchema,
+})
+
+const memberIdSchema = z
+  .string({ error: 'expected a member id' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+    error: 'expected a member id: letters, digits, ".", "_", "-", ≤ 63 chars',
+  })
+
+const addressSchema = z
+  .string({ error: 'expected a hostname or IP address' })
+  .min(1, { error: 'expected a hostname or IP address' })
+  .max(253, { error: 'expected a hostname or IP address' })
+  .regex(/^[A-Za-z0-9._:-]+$/, { error: 'expected a hostname or IP address' })
+
+/** One replica: where to reach it, and per-listener port overrides. */
+export const memberSchema = z.strictObject({
+  id: memberIdSchema,
+  address: addressSchema,
+  /** Per-listener port override; default: the listener's own port. */
+  ports: z.record(nameSchema, portSchema).default({}),
+  /** Relative share of new connections (1-256), default 1. */
+  weight: integer(1, 256).default(1),
+})
+
+const tlsSchema = z
+  .strictObject({
+    /** Skip certificate verification of the member's /health endpoint. Default false. */
+    insecure: z.boolean({ error: 'expected true or false' }).default(false),
+    /** PEM file with the CA that signed the members' certificates. */
+    ca: z.string({ error: 'expected a file path' }).optional(),
+    /** Name to send as SNI and verify the certificate against. */
+    servername: z.string({ error: 'expected a hostname' }).optional(),
+  })
+  .prefault({})
+
+/** "2xx", "200", "200-399" or a comma-separated list of those. */
+const statusRangesSchema = z
+  .string({ error: 'expected status codes such as "2xx", "200" or "200-399"' })
+  .transform((text, ctx) => {
+    const ranges: [number, number][] = []
+    for (const part of text.split(',').map(p => p.trim())) {
+      let m: RegExpExecArray | null
+      if ((m = /^([1-5])xx$/.exec(part)) && m[1]) {
+        ranges.push([Number(m[1]) * 100, Number(m[1]) * 100 + 99])
+      } else if ((m = /^(\d{3})(?:-(\d{3}))?$/.exec(part)) && m[1]) {
+        ranges.push([Number(m[1]), Number(m[2] ?? m[1])])
+      } else {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected status codes such as "2xx", "200" or "200-399"',
+          input: text,
+        })
+        return z.NEVER
+      }
+    }
+    return ranges
+  })
+
+const healthSchema = z
+  .strictObject({
+    /** Listener name whose member port is probed, or a port number. Default: the first listener. */
+    port: z.union([nameSchema, portSchema], { error: 'expected a listener name or a port' }).optional(),
+    /** Probe scheme. Default http. */
+    scheme: z.enum(['http', 'https'], { error: 'expected "http" or "https"' }).default('http'),
+    /** Request path. Default /health. */
+    path: z
+      .string({ error: 'expected a path starting with "/"' })
+      .startsWith('/', { error: 'expected a path starting with "/"' })
+      .default('/health'),
+    /** Time between probes of one member. Default 2s. */
+    interval: duration(50).default(2_000),
+    /** Interval while a transition is pending (HAProxy fastinter). Default: interval. */
+    fastInterval: duration(50).optional(),
+    /** Interval while the member is down (HAProxy downinter). Default: interval. */
+    downInterval: duration(50).optional(),
+    /** Random spread added to each interval, as a fraction of it (0-0.5). Default 0.1. */
+    jitter: z.number({ error: 'expected a number 0-0.5' }).min(0).max(0.5).default(0.1),
+    /** A probe not answered within this is a failure (reason timeout). Default 1s. */
+    timeout: duration(10).default(1_000),
+    /** Consecutive successes to come back up. Default 2. */
+    rise: integer(1, 100).default(2),
+    /** Consecutive failures to go down. Default 3. */
+    fall: integer(1, 100).default(3),
+    /** Statuses that count as healthy. Default "2xx". */
+    expectStatus: statusRangesSchema.default([[200, 299]]),
+    /** Most body bytes read from a probe response; the rest is discarded. Default 4096. */
+    maxBodyBytes: integer(0, 1_048_576).default(4096),
+    /** Extra request headers (e.g. Host). */
+    headers: z.record(z.string(), z.string({ error: 'expected a string' })).default({}),
+    tls: tlsSchema,
+    /**
+     * Health of a member before its first probe: "down" (default: takes no traffic until
+     * one probe passes, then is up at once) or "up" (routable immediately).
+     */
+    initialState: z.enum(['down', 'up'], { error: 'expected "down" or "up"' }).default('down'),
+    /** On a member marked down: keep its open connections (default) or close them. */
+    onMarkedDown: z
+      .enum(['keep-connections', 'close-connections'], {
+        error: 'expected "keep-connections" or "close-connections"',
+      })
+      .default('keep-connections'),
+  })
+  .prefault({})
+
+const timeoutsSchema = z
+  .strictObject({
+    /** Upper bound on establishing the member leg of a connection. Default 2s. */
+    connect: duration(1).default(2_000),
+    /** A connection with no bytes either way for this long is closed (never an absolute cap). Default 10m. */
+    idle: duration(1).default(600_000),
+    /** On SIGTERM, how long open connections may take to finish. Default 30s. */
+    shutdown: duration(0).default(30_000),
+  })
+  .prefault({})
+
+const limitsSchema = z
+  .strictObject({
+    /** Most open client connections per listener process; more are closed at once. Default 10000. */
+    maxConnections: integer(1, 10_000_000).default(10_000),
+    /** Most open connections to one member; a full member is skipped (0 = unlimited). Default 0. */
+    maxConnectionsPerMember: integer(0, 10_000_000).default(0),
+    /** Client bytes held while the member leg connects; more pauses the client. Default 64KiB. */
+    maxPendingBytes: integer(0, 16_777_216).default(65_536),
+    /** Members tried for one connection before giving up. Default 3. */
+    connectAttempts: integer(1, 16).default(3),
+  })
+  .prefault({})
+
+const adminSchema = z
+  .strictObject({
+    /** Address of the admin HTTP API. Default 127.0.0.1:9901. */
+    bind: bindSchema.default({ host: '127.0.0.1', port: 9901 }),
+    /** Bearer token required for mutations; required when bind is not loopback. */
+    token: z.string({ error: 'expected a string' }).min(1).optional(),
+  })
+  .prefault({})
+
+const balanceSchema = z
+  .enum(['round-robin', 'least-connections', 'consistent-hash'], {
+    error: 'expected "round-robin", "least-connections" or "consistent-hash"',
+  })
+  .default('least-connections')
+
+const DEFAULT_LISTENERS = [
+  { name: 'http', bind: '0.0.0.0:80' },
+  { name: 'https', bind: '0.0.0.0:443' },
+]
+
+/** The whole config file. */
+export const configSchema = z
+  .strictObject({
+    listeners: z
+      .array(listenerSchema, { error: 'expected a list of listeners' })
+      .min(1, { error: 'expected at least one listener' })
+      .prefault(DEFAULT_LISTENERS),
+    members: z.array(memberSchema, { error: 'expected a list of members' }).default([]),
+    health: healthSchema,
+    balance: balanceSchema,
+    /** Weight ramp after readmission (HAProxy slowstart); "0s" disables. Default 0s. */
+    slowStart: duration(0).default(0),
+    /** When no member is up: "reject" new connections (default) or "fail-open" to every enabled member. */
+    allDown: z
+      .enum(['reject', 'fail-open'], { error: 'expected "reject" or "fail-open"' })
+      .default('reject'),
+    timeouts: timeoutsSchema,
+    limits: limitsSchema,
+    admin: adminSchema,
+    /** Data-path processes: "auto" (one per core) or a number; 1 = single process. */
+    workers: z
+      .union([z.literal('auto'), integer(1, 64)], { error: 'expected "auto" or an integer 1-64' })
+      .default(1),
+  })
+  .superRefine((cfg, ctx) => {
+    const listenerNames = new Set<string>()
+    cfg.listeners.forEach((l, i) => {
+      if (listenerNames.has(l.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['listeners', i, 'name'],
+          message: `duplicate listener name "${l.name}"`,
+        })
+      }
+      listenerNames.add(l.name)
+    })
+    const ids = new Map<string, number>()
+    cfg.members.forEach((m, i) => {
+      const first = ids.get(m.id)
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['members', i, 'id'],
+          message: `duplicate member id "${m.id}" (also members[${first}])`,
+        })
+      } else ids.set(m.id, i)
+      for (const name of Object.keys(m.ports)) {
+        if (!listenerNames.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['members', i, 'ports', name],
+            message: `no listener named "${name}" (listeners: ${[...listenerNames].join(', ')})`,
+          })
+        }
+      }
+    })
+    const port = cfg.health.port
+    if (typeof port === 'string' && !listenerNames.has(port)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['health', 'port'],
+        message: `expected a listener name (${[...listenerNames].join(', ')}) or a port number, got "${port}"`,
+      })
+    }
+  })
+
+/** The config file as written (durations as strings). */
+export type ConfigInput = z.input<typeof configSchema>
+/** Parsed config before resolution (durations already in ms). */
+export type ParsedConfig = z.output<typeof configSchema>
