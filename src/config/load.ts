@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { parseDocument } from 'yaml'
+import { LineCounter, parseDocument, visit } from 'yaml'
 import { ConfigError } from '../errors.js'
-import { formatIssues, formatPath } from './format-issues.js'
+import { describeValue, formatIssues, formatPath } from './format-issues.js'
 import { configSchema, type ParsedConfig } from './schema.js'
 
 /** One accepting address; `name` is what members' ports and metrics refer to. */
@@ -63,14 +63,22 @@ export interface Config {
   readonly balance: BalanceAlgorithm
   readonly slowStartMs: number
   readonly allDown: AllDownPolicy
-  readonly timeouts: { readonly connectMs: number; readonly idleMs: number; readonly shutdownMs: number }
+  readonly timeouts: {
+    readonly connectMs: number
+    readonly idleMs: number
+    readonly shutdownMs: number
+  }
   readonly limits: {
     readonly maxConnections: number
     readonly maxConnectionsPerMember: number
     readonly maxPendingBytes: number
     readonly connectAttempts: number
   }
-  readonly admin: { readonly host: string; readonly port: number; readonly token?: string }
+  readonly admin: {
+    readonly host: string
+    readonly port: number
+    readonly token?: string
+  }
   /** Data-path processes (resolved: "auto" is the number of cores). */
   readonly workers: number
 }
@@ -82,34 +90,148 @@ export interface LoadOptions {
   readonly readFile?: (path: string) => string
 }
 
-const ENV_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
+// `$${` is a literal "${"; `${NAME}` and `${NAME:-default}` are references; any other
+// "${" is a mistake worth reporting rather than passing through as text.
+const ENV_RE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{/g
+// YAML 1.2 core schema int and float, and its booleans: how a plain scalar is typed.
+const PLAIN_NUMBER_RE = /^[-+]?(?:\.\d+|\d+(?:\.\d*)?)(?:[eE][-+]?\d+)?$/
+const PLAIN_BOOLEANS: Readonly<Record<string, boolean>> = {
+  true: true,
+  True: true,
+  TRUE: true,
+  false: false,
+  False: false,
+  FALSE: false,
+}
 
-/** Replaces ${VAR} and ${VAR:-default} in every string of a parsed YAML tree. */
+/**
+ * An unquoted YAML value containing "${": typed like any plain scalar once substituted, so
+ * `port: ${PORT}` yields a number while `token: "${TOKEN}"` stays a string.
+ */
+class PlainTemplate {
+  constructor(readonly text: string) {}
+}
+
+/** Where substitution went wrong, and which keys already have a line about it. */
+interface EnvProblems {
+  readonly issues: string[]
+  /** Key paths (formatPath) with a missing variable; schema issues there would repeat it. */
+  readonly keys: Set<string>
+}
+
+/** Replaces references in one string; records missing variables and malformed references. */
+function substitute(
+  text: string,
+  env: NodeJS.ProcessEnv,
+  path: readonly PropertyKey[],
+  problems: EnvProblems,
+): string {
+  const key = formatPath(path)
+  return text.replace(
+    ENV_RE,
+    (all, name: string | undefined, fallback: string | undefined) => {
+      if (all === '$${') return '${'
+      if (name === undefined) {
+        problems.issues.push(
+          `${key}: expected \${NAME} or \${NAME:-default} after "\${", got ${JSON.stringify(text)} (write $\${ for a literal "\${")`,
+        )
+        problems.keys.add(key)
+        return all
+      }
+      const value = env[name]
+      // As in the shell: ":-" also replaces a variable that is set but empty.
+      if (fallback !== undefined && (value === undefined || value === '')) return fallback
+      if (value === undefined) {
+        problems.issues.push(
+          `${key}: environment variable ${name} is not set (set it, or write \${${name}:-default})`,
+        )
+        problems.keys.add(key)
+        return ''
+      }
+      return value
+    },
+  )
+}
+
+/** Types a substituted plain scalar as YAML would have: number, boolean, else string. */
+function typePlain(text: string): string | number | boolean {
+  if (PLAIN_NUMBER_RE.test(text)) return Number(text)
+  return PLAIN_BOOLEANS[text] ?? text
+}
+
+/** Replaces ${VAR} and ${VAR:-default} in every value of a parsed YAML tree (not in keys). */
 function expandEnv(
   node: unknown,
   env: NodeJS.ProcessEnv,
   path: PropertyKey[],
-  issues: string[],
+  problems: EnvProblems,
 ): unknown {
-  if (typeof node === 'string') {
-    return node.replace(ENV_RE, (_all, name: string, fallback: string | undefined) => {
-      const value = env[name] ?? fallback
-      if (value === undefined) {
-        issues.push(
-          `${formatPath(path)}: environment variable ${name} is not set (set it, or write \${${name}:-default})`,
-        )
-        return ''
-      }
-      return value
-    })
-  }
-  if (Array.isArray(node)) return node.map((v, i) => expandEnv(v, env, [...path, i], issues))
+  if (node instanceof PlainTemplate)
+    return typePlain(substitute(node.text, env, path, problems))
+  if (typeof node === 'string') return substitute(node, env, path, problems)
+  if (Array.isArray(node))
+    return node.map((v, i) => expandEnv(v, env, [...path, i], problems))
   if (node !== null && typeof node === 'object') {
     return Object.fromEntries(
-      Object.entries(node).map(([k, v]) => [k, expandEnv(v, env, [...path, k], issues)]),
+      Object.entries(node).map(([k, v]) => [
+        k,
+        expandEnv(v, env, [...path, k], problems),
+      ]),
     )
   }
   return node
+}
+
+/** Parses YAML text into plain data, plain scalars with "${" wrapped as PlainTemplate. */
+function parseYaml(text: string): unknown {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      doc.errors.map(e => {
+        const { line, col } = lineCounter.linePos(e.pos[0])
+        return `line ${line}, column ${col}: YAML syntax error: ${e.message}`
+      }),
+    )
+  }
+  visit(doc, {
+    Scalar(key, node) {
+      if (key !== 'key' && node.type === 'PLAIN' && typeof node.value === 'string') {
+        if (node.value.includes('${')) node.value = new PlainTemplate(node.value)
+      }
+    },
+  })
+  try {
+    return doc.toJS()
+  } catch (err) {
+    // toJS throws on alias bombs (more than maxAliasCount expansions).
+    const message = err instanceof Error ? err.message : String(err)
+    throw new ConfigError('CONFIG_INVALID', [`(top level): ${message}`], { cause: err })
+  }
+}
+
+/** Reads health.tls.ca from the unvalidated config, so a bad path is reported with the rest. */
+function readCa(
+  config: Readonly<Record<string, unknown>>,
+  readFile: (path: string) => string,
+  problems: EnvProblems,
+): { caPem?: string; issue?: string } {
+  const health = config.health
+  const tls = isRecord(health) ? health.tls : undefined
+  const ca = isRecord(tls) ? tls.ca : undefined
+  // A non-string is the schema's to report; a missing variable already has its line.
+  if (typeof ca !== 'string' || problems.keys.has('health.tls.ca')) return {}
+  try {
+    return { caPem: readFile(ca) }
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    return { issue: `health.tls.ca: cannot read ${ca}: ${message}` }
+  }
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
 function deepFreeze<T>(value: T): T {
@@ -120,20 +242,16 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
-function resolve(parsed: ParsedConfig, readFile: (p: string) => string, issues: string[]): Config {
+function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
   const h = parsed.health
-  let caPem: string | undefined
-  if (h.tls.ca !== undefined) {
-    try {
-      caPem = readFile(h.tls.ca)
-    } catch (err) {
-      issues.push(`health.tls.ca: cannot read ${h.tls.ca}: ${(err as Error).message}`)
-    }
-  }
   const firstListener = parsed.listeners[0]?.name ?? 'http'
   const admin = parsed.admin
   return {
-    listeners: parsed.listeners.map(l => ({ name: l.name, host: l.bind.host, port: l.bind.port })),
+    listeners: parsed.listeners.map(l => ({
+      name: l.name,
+      host: l.bind.host,
+      port: l.bind.port,
+    })),
     members: parsed.members,
     health: {
       port: h.port ?? firstListener,
@@ -177,31 +295,40 @@ function resolve(parsed: ParsedConfig, readFile: (p: string) => string, issues: 
 }
 
 /**
- * Parses config text (YAML) into a frozen Config, or throws ConfigError listing every
- * problem as `<key path>: <expected>, got <found>`.
+ * Parses config text (YAML) into a deeply frozen Config, or throws ConfigError listing every
+ * problem, one line each, as `<key path>: expected …, got …`.
  */
 export function parseConfig(text: string, options: LoadOptions = {}): Config {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      doc.errors.map(e => `YAML syntax: ${e.message.split('\n')[0] ?? e.message}`),
+  const problems: EnvProblems = { issues: [], keys: new Set() }
+  const expanded = expandEnv(
+    parseYaml(text) ?? {},
+    options.env ?? process.env,
+    [],
+    problems,
+  )
+  if (!isRecord(expanded)) {
+    throw new ConfigError('CONFIG_INVALID', [
+      `(top level): expected a mapping of config keys, got ${describeValue(expanded)}`,
+    ])
+  }
+  const issues = [...problems.issues]
+  const result = configSchema.safeParse(expanded, { reportInput: true })
+  if (!result.success) {
+    issues.push(
+      ...formatIssues(
+        result.error.issues.filter(i => !problems.keys.has(formatPath(i.path))),
+      ),
     )
   }
-  const raw: unknown = doc.toJS() ?? {}
-  const issues: string[] = []
-  const expanded = expandEnv(raw, options.env ?? process.env, [], issues)
-  if (expanded === null || typeof expanded !== 'object' || Array.isArray(expanded)) {
-    throw new ConfigError('CONFIG_INVALID', ['(top level): expected a mapping of config keys'])
-  }
-  const result = configSchema.safeParse(expanded, { reportInput: true })
-  if (!result.success) issues.push(...formatIssues(result.error.issues))
-  if (!result.success || issues.length > 0) {
+  const ca = readCa(
+    expanded,
+    options.readFile ?? (p => readFileSync(p, 'utf8')),
+    problems,
+  )
+  if (ca.issue !== undefined) issues.push(ca.issue)
+  if (!result.success || issues.length > 0)
     throw new ConfigError('CONFIG_INVALID', issues)
-  }
-  const config = resolve(result.data, options.readFile ?? (p => readFileSync(p, 'utf8')), issues)
-  if (issues.length > 0) throw new ConfigError('CONFIG_INVALID', issues)
-  return deepFreeze(config)
+  return deepFreeze(resolve(result.data, ca.caPem))
 }
 
 /** Reads and parses a config file; see parseConfig. */
@@ -210,9 +337,14 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): Config 
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new ConfigError('CONFIG_UNREADABLE', [`cannot read config file ${path}: ${(err as Error).message}`], {
-      cause: err,
-    })
+    const message = err instanceof Error ? err.message : String(err)
+    throw new ConfigError(
+      'CONFIG_UNREADABLE',
+      [`cannot read config file ${path}: ${message}`],
+      {
+        cause: err,
+      },
+    )
   }
   return parseConfig(text, options)
 }

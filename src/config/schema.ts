@@ -6,6 +6,18 @@ import { parseDurationMs } from './duration.js'
 // what it expects; format-issues.ts appends what was found. docs/config.md mirrors it.
 
 const NAME_RE = /^[a-z][a-z0-9_-]{0,31}$/
+const MEMBER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
+// Node timers overflow above 2^31-1 ms (about 596.5h) and then fire after 1ms instead.
+const MAX_DURATION_MS = 596 * 3_600_000
+// RFC 9110 token characters; undici rejects any other header name at probe time.
+const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/** A strict object whose wrong-type error reads "expected <what>". */
+function mapping<T extends z.core.$ZodLooseShape>(shape: T, what: string) {
+  return z.strictObject(shape, {
+    error: issue => (issue.code === 'invalid_type' ? `expected ${what}` : undefined),
+  })
+}
 
 /** A duration string ("250ms", "2s", "1m", "1h") resolved to milliseconds. */
 function duration(minMs = 0) {
@@ -22,7 +34,15 @@ function duration(minMs = 0) {
         return z.NEVER
       }
       if (ms < minMs) {
-        ctx.addIssue({ code: 'custom', message: `expected at least ${minMs}ms`, input: text })
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected at least ${minMs}ms`,
+          input: text,
+        })
+        return z.NEVER
+      }
+      if (ms > MAX_DURATION_MS) {
+        ctx.addIssue({ code: 'custom', message: 'expected at most 596h', input: text })
         return z.NEVER
       }
       return ms
@@ -58,18 +78,19 @@ const nameSchema = z
   .string({ error: 'expected a name' })
   .regex(NAME_RE, { error: 'expected a lowercase name: a-z, 0-9, "-", "_", ≤ 32 chars' })
 
-const listenerSchema = z.strictObject({
-  /** Listener name; members' `ports` and `health.port` refer to it. */
-  name: nameSchema,
-  /** Address to accept client connections on. */
-  bind: bindSchema,
-})
+const listenerSchema = mapping(
+  {
+    /** Listener name; members' `ports` and `health.port` refer to it. */
+    name: nameSchema,
+    /** Address to accept client connections on; port 0 picks a free port. */
+    bind: bindSchema,
+  },
+  'a mapping with name and bind',
+)
 
-const memberIdSchema = z
-  .string({ error: 'expected a member id' })
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
-    error: 'expected a member id: letters, digits, ".", "_", "-", ≤ 63 chars',
-  })
+const memberIdSchema = z.string({ error: 'expected a member id' }).regex(MEMBER_ID_RE, {
+  error: 'expected a member id: letters, digits, ".", "_", "-", ≤ 63 chars',
+})
 
 const addressSchema = z
   .string({ error: 'expected a hostname or IP address' })
@@ -77,26 +98,42 @@ const addressSchema = z
   .max(253, { error: 'expected a hostname or IP address' })
   .regex(/^[A-Za-z0-9._:-]+$/, { error: 'expected a hostname or IP address' })
 
-/** One replica: where to reach it, and per-listener port overrides. */
-export const memberSchema = z.strictObject({
-  id: memberIdSchema,
-  address: addressSchema,
-  /** Per-listener port override; default: the listener's own port. */
-  ports: z.record(nameSchema, portSchema).default({}),
-  /** Relative share of new connections (1-256), default 1. */
-  weight: integer(1, 256).default(1),
-})
+/**
+ * One replica: where to reach it, and per-listener port overrides. Whether each `ports`
+ * key names a configured listener is a cross-field rule of configSchema.
+ */
+export const memberSchema = mapping(
+  {
+    /** Unique id; metrics and the admin API name the member by it. */
+    id: memberIdSchema,
+    /** Hostname or IP address of the replica. */
+    address: addressSchema,
+    /** Per-listener port override; default: the listener's own port. */
+    ports: z
+      .record(nameSchema, portSchema, {
+        error: issue =>
+          issue.code === 'invalid_key'
+            ? 'expected a listener name'
+            : 'expected a mapping of listener name to port',
+      })
+      .default({}),
+    /** Relative share of new connections (1-256), default 1. */
+    weight: integer(1, 256).default(1),
+  },
+  'a mapping with id and address',
+)
 
-const tlsSchema = z
-  .strictObject({
+const tlsSchema = mapping(
+  {
     /** Skip certificate verification of the member's /health endpoint. Default false. */
     insecure: z.boolean({ error: 'expected true or false' }).default(false),
     /** PEM file with the CA that signed the members' certificates. */
     ca: z.string({ error: 'expected a file path' }).optional(),
     /** Name to send as SNI and verify the certificate against. */
     servername: z.string({ error: 'expected a hostname' }).optional(),
-  })
-  .prefault({})
+  },
+  'a mapping',
+).prefault({})
 
 /** "2xx", "200", "200-399" or a comma-separated list of those. */
 const statusRangesSchema = z
@@ -107,7 +144,11 @@ const statusRangesSchema = z
       let m: RegExpExecArray | null
       if ((m = /^([1-5])xx$/.exec(part)) && m[1]) {
         ranges.push([Number(m[1]) * 100, Number(m[1]) * 100 + 99])
-      } else if ((m = /^(\d{3})(?:-(\d{3}))?$/.exec(part)) && m[1]) {
+      } else if (
+        (m = /^([1-5]\d\d)(?:-([1-5]\d\d))?$/.exec(part)) &&
+        m[1] &&
+        Number(m[1]) <= Number(m[2] ?? m[1])
+      ) {
         ranges.push([Number(m[1]), Number(m[2] ?? m[1])])
       } else {
         ctx.addIssue({
@@ -121,12 +162,16 @@ const statusRangesSchema = z
     return ranges
   })
 
-const healthSchema = z
-  .strictObject({
+const healthSchema = mapping(
+  {
     /** Listener name whose member port is probed, or a port number. Default: the first listener. */
-    port: z.union([nameSchema, portSchema], { error: 'expected a listener name or a port' }).optional(),
+    port: z
+      .union([nameSchema, portSchema], { error: 'expected a listener name or a port' })
+      .optional(),
     /** Probe scheme. Default http. */
-    scheme: z.enum(['http', 'https'], { error: 'expected "http" or "https"' }).default('http'),
+    scheme: z
+      .enum(['http', 'https'], { error: 'expected "http" or "https"' })
+      .default('http'),
     /** Request path. Default /health. */
     path: z
       .string({ error: 'expected a path starting with "/"' })
@@ -151,35 +196,52 @@ const healthSchema = z
     /** Most body bytes read from a probe response; the rest is discarded. Default 4096. */
     maxBodyBytes: integer(0, 1_048_576).default(4096),
     /** Extra request headers (e.g. Host). */
-    headers: z.record(z.string(), z.string({ error: 'expected a string' })).default({}),
+    headers: z
+      .record(
+        z.string().regex(HEADER_NAME_RE),
+        z.string({ error: 'expected a header value' }).regex(/^[^\r\n\0]*$/, {
+          error: 'expected a header value without line breaks',
+        }),
+        {
+          error: issue =>
+            issue.code === 'invalid_key'
+              ? 'expected an HTTP header name'
+              : 'expected a mapping of header name to value',
+        },
+      )
+      .default({}),
     tls: tlsSchema,
     /**
      * Health of a member before its first probe: "down" (default: takes no traffic until
      * one probe passes, then is up at once) or "up" (routable immediately).
      */
-    initialState: z.enum(['down', 'up'], { error: 'expected "down" or "up"' }).default('down'),
+    initialState: z
+      .enum(['down', 'up'], { error: 'expected "down" or "up"' })
+      .default('down'),
     /** On a member marked down: keep its open connections (default) or close them. */
     onMarkedDown: z
       .enum(['keep-connections', 'close-connections'], {
         error: 'expected "keep-connections" or "close-connections"',
       })
       .default('keep-connections'),
-  })
-  .prefault({})
+  },
+  'a mapping',
+).prefault({})
 
-const timeoutsSchema = z
-  .strictObject({
+const timeoutsSchema = mapping(
+  {
     /** Upper bound on establishing the member leg of a connection. Default 2s. */
     connect: duration(1).default(2_000),
     /** A connection with no bytes either way for this long is closed (never an absolute cap). Default 10m. */
     idle: duration(1).default(600_000),
     /** On SIGTERM, how long open connections may take to finish. Default 30s. */
     shutdown: duration(0).default(30_000),
-  })
-  .prefault({})
+  },
+  'a mapping',
+).prefault({})
 
-const limitsSchema = z
-  .strictObject({
+const limitsSchema = mapping(
+  {
     /** Most open client connections per listener process; more are closed at once. Default 10000. */
     maxConnections: integer(1, 10_000_000).default(10_000),
     /** Most open connections to one member; a full member is skipped (0 = unlimited). Default 0. */
@@ -188,17 +250,22 @@ const limitsSchema = z
     maxPendingBytes: integer(0, 16_777_216).default(65_536),
     /** Members tried for one connection before giving up. Default 3. */
     connectAttempts: integer(1, 16).default(3),
-  })
-  .prefault({})
+  },
+  'a mapping',
+).prefault({})
 
-const adminSchema = z
-  .strictObject({
+const adminSchema = mapping(
+  {
     /** Address of the admin HTTP API. Default 127.0.0.1:9901. */
     bind: bindSchema.default({ host: '127.0.0.1', port: 9901 }),
     /** Bearer token required for mutations; required when bind is not loopback. */
-    token: z.string({ error: 'expected a string' }).min(1).optional(),
-  })
-  .prefault({})
+    token: z
+      .string({ error: 'expected a non-empty string' })
+      .min(1, { error: 'expected a non-empty string' })
+      .optional(),
+  },
+  'a mapping',
+).prefault({})
 
 const balanceSchema = z
   .enum(['round-robin', 'least-connections', 'consistent-hash'], {
@@ -211,13 +278,144 @@ const DEFAULT_LISTENERS = [
   { name: 'https', bind: '0.0.0.0:443' },
 ]
 
+/** One cross-field problem, located like a zod issue. */
+interface CrossFieldIssue {
+  readonly path: readonly (string | number)[]
+  readonly message: string
+  readonly input: unknown
+}
+
+/** A listening address as the bind schema outputs it. */
+interface Bind {
+  readonly host: string
+  readonly port: number
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+function asBind(value: unknown): Bind | undefined {
+  return isRecord(value) &&
+    typeof value.host === 'string' &&
+    typeof value.port === 'number'
+    ? { host: value.host, port: value.port }
+    : undefined
+}
+
+function formatBind(b: Bind): string {
+  return b.host.includes(':') ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`
+}
+
+/**
+ * Whether two binds would collide (EADDRINUSE): same non-zero port and the same host, or a
+ * wildcard covering the other ("::" is dual-stack; "0.0.0.0" covers IPv4 and hostnames).
+ */
+function bindsOverlap(a: Bind, b: Bind): boolean {
+  if (a.port === 0 || a.port !== b.port) return false
+  const covers = (w: string, h: string) =>
+    w === '::' || (w === '0.0.0.0' && !h.includes(':'))
+  return a.host === b.host || covers(a.host, b.host) || covers(b.host, a.host)
+}
+
+/**
+ * The cross-field rules: unique listener names, ids and addresses; member `ports` keys and
+ * `health.port` naming a listener. It reads the config as zod left it, which may be partly
+ * invalid, so every value is type-checked first, and a value that already failed its own
+ * schema is skipped rather than reported twice.
+ */
+function crossFieldIssues(config: unknown): CrossFieldIssue[] {
+  const issues: CrossFieldIssue[] = []
+  if (!isRecord(config)) return issues
+  // Listener references can only be judged when every listener has a valid name.
+  const listeners = Array.isArray(config.listeners) ? config.listeners : undefined
+  let namesKnown = listeners !== undefined
+  const names = new Map<string, number>()
+  const binds: { bind: Bind; index: number }[] = []
+  listeners?.forEach((l: unknown, i) => {
+    const name = isRecord(l) ? l.name : undefined
+    if (typeof name !== 'string' || !NAME_RE.test(name)) namesKnown = false
+    else {
+      const first = names.get(name)
+      if (first !== undefined) {
+        issues.push({
+          path: ['listeners', i, 'name'],
+          message: `expected a unique listener name, got "${name}" (also listeners[${first}])`,
+          input: name,
+        })
+      } else names.set(name, i)
+    }
+    const bind = asBind(isRecord(l) ? l.bind : undefined)
+    if (bind === undefined) return
+    const clash = binds.find(b => bindsOverlap(b.bind, bind))
+    if (clash !== undefined) {
+      issues.push({
+        path: ['listeners', i, 'bind'],
+        message: `expected an address no other listener uses, got "${formatBind(bind)}" (listeners[${clash.index}] binds "${formatBind(clash.bind)}")`,
+        input: formatBind(bind),
+      })
+    }
+    binds.push({ bind, index: i })
+  })
+  const known = [...names.keys()].join(', ')
+
+  const adminBind = asBind(isRecord(config.admin) ? config.admin.bind : undefined)
+  const adminClash =
+    adminBind === undefined ? undefined : binds.find(b => bindsOverlap(b.bind, adminBind))
+  if (adminBind !== undefined && adminClash !== undefined) {
+    issues.push({
+      path: ['admin', 'bind'],
+      message: `expected an address no listener uses, got "${formatBind(adminBind)}" (listeners[${adminClash.index}] binds "${formatBind(adminClash.bind)}")`,
+      input: formatBind(adminBind),
+    })
+  }
+
+  const ids = new Map<string, number>()
+  const members = Array.isArray(config.members) ? config.members : []
+  members.forEach((m: unknown, i) => {
+    if (!isRecord(m)) return
+    if (typeof m.id === 'string' && MEMBER_ID_RE.test(m.id)) {
+      const first = ids.get(m.id)
+      if (first !== undefined) {
+        issues.push({
+          path: ['members', i, 'id'],
+          message: `expected a unique member id, got "${m.id}" (also members[${first}])`,
+          input: m.id,
+        })
+      } else ids.set(m.id, i)
+    }
+    if (!namesKnown || !isRecord(m.ports)) return
+    for (const name of Object.keys(m.ports)) {
+      if (NAME_RE.test(name) && !names.has(name)) {
+        issues.push({
+          path: ['members', i, 'ports', name],
+          message: `expected a listener name (${known}), got "${name}"`,
+          input: name,
+        })
+      }
+    }
+  })
+
+  const port = isRecord(config.health) ? config.health.port : undefined
+  if (namesKnown && typeof port === 'string' && NAME_RE.test(port) && !names.has(port)) {
+    issues.push({
+      path: ['health', 'port'],
+      message: `expected a listener name (${known}) or a port number, got "${port}"`,
+      input: port,
+    })
+  }
+  return issues
+}
+
 /** The whole config file. */
-export const configSchema = z
-  .strictObject({
+export const configSchema = mapping(
+  {
+    /** Where clients connect. Default: http on 0.0.0.0:80 and https on 0.0.0.0:443. */
     listeners: z
       .array(listenerSchema, { error: 'expected a list of listeners' })
-      .min(1, { error: 'expected at least one listener' })
+      .min(1, { error: 'expected at least one listener, got an empty list' })
       .prefault(DEFAULT_LISTENERS),
+    /** The replicas connections are spread over. Default: none. */
     members: z.array(memberSchema, { error: 'expected a list of members' }).default([]),
     health: healthSchema,
     balance: balanceSchema,
@@ -232,50 +430,22 @@ export const configSchema = z
     admin: adminSchema,
     /** Data-path processes: "auto" (one per core) or a number; 1 = single process. */
     workers: z
-      .union([z.literal('auto'), integer(1, 64)], { error: 'expected "auto" or an integer 1-64' })
-      .default(1),
-  })
-  .superRefine((cfg, ctx) => {
-    const listenerNames = new Set<string>()
-    cfg.listeners.forEach((l, i) => {
-      if (listenerNames.has(l.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['listeners', i, 'name'],
-          message: `duplicate listener name "${l.name}"`,
-        })
-      }
-      listenerNames.add(l.name)
-    })
-    const ids = new Map<string, number>()
-    cfg.members.forEach((m, i) => {
-      const first = ids.get(m.id)
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['members', i, 'id'],
-          message: `duplicate member id "${m.id}" (also members[${first}])`,
-        })
-      } else ids.set(m.id, i)
-      for (const name of Object.keys(m.ports)) {
-        if (!listenerNames.has(name)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['members', i, 'ports', name],
-            message: `no listener named "${name}" (listeners: ${[...listenerNames].join(', ')})`,
-          })
-        }
-      }
-    })
-    const port = cfg.health.port
-    if (typeof port === 'string' && !listenerNames.has(port)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['health', 'port'],
-        message: `expected a listener name (${[...listenerNames].join(', ')}) or a port number, got "${port}"`,
+      .union([z.literal('auto'), integer(1, 64)], {
+        error: 'expected "auto" or an integer 1-64',
       })
+      .default(1),
+  },
+  'a mapping of config keys',
+).superRefine(
+  (config, ctx) => {
+    for (const issue of crossFieldIssues(config)) {
+      ctx.addIssue({ code: 'custom', ...issue, path: [...issue.path] })
     }
-  })
+  },
+  // zod skips refinements once any field has failed; run anyway, so that cross-field
+  // problems are listed together with every other issue instead of one round later.
+  { when: () => true },
+)
 
 /** The config file as written (durations as strings). */
 export type ConfigInput = z.input<typeof configSchema>

@@ -1,0 +1,13 @@
+import { CorralError } from '../errors.js'
+
+/** A 4xx answer of the admin API: status, stable code, message, optional details. */
+export class AdminRequestError extends CorralError {
+  constructor(
+    readonly status: number,
+    code: 'ADMIN_BAD_REQUEST' | 'ADMIN_UNAUTHORIZED' | 'ADMIN_NOT_FOUND',
+    message: string,
+    readonly details?: readonly string[],
+  ) {
+    super(code, message)
+  }
+}

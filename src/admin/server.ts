@@ -1,0 +1,280 @@
+// The admin HTTP API (node:http + a route table). Every answer is JSON except /metrics
+// and the status page; every bad request gets a 4xx JSON error naming what was wrong.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { MemberEndpoint } from '../pool/types.js'
+import { CorralError } from '../errors.js'
+import { hasBearerToken, isLoopbackHost } from './auth.js'
+import { AdminRequestError } from './errors.js'
+import { parseMemberBody } from './member-body.js'
+
+/** Result of a member operation, as the control plane reports it. */
+export type MemberOpResult = { ok: true; member: unknown } | { ok: false; error: 'not-found' }
+
+/** The operations the admin API exposes; implemented by the control plane (app.ts). */
+export interface AdminApi {
+  /** JSON document of the whole pool (GET /api/v1/pool). */
+  pool(): unknown
+  /** Readiness: listening and at least one member up. */
+  ready(): { readonly ready: boolean; readonly reason: string }
+  drain(id: string): MemberOpResult
+  enable(id: string): MemberOpResult
+  disable(id: string): MemberOpResult
+  /** Adds or replaces a member; `created` tells which. */
+  upsert(member: MemberEndpoint): { member: unknown; created: boolean }
+  /** Drains, then removes once idle. */
+  remove(id: string): MemberOpResult
+  /** Prometheus exposition. */
+  metrics(): Promise<{ contentType: string; body: string }>
+  /** The HTML status page. */
+  statusPage(): string
+}
+
+/** Admin server settings. */
+export interface AdminServerOptions {
+  readonly host: string
+  readonly port: number
+  readonly token?: string
+  readonly listenerNames: readonly string[]
+}
+
+type Handler = (req: IncomingMessage, params: readonly string[]) => Promise<Reply> | Reply
+
+interface Reply {
+  readonly status: number
+  readonly body: unknown
+  readonly contentType?: string
+}
+
+interface Route {
+  readonly method: string
+  readonly pattern: RegExp
+  readonly mutates: boolean
+  readonly handler: Handler
+}
+
+const MAX_BODY_BYTES = 64 * 1024
+const MEMBER_ID = '([A-Za-z0-9][A-Za-z0-9._-]{0,62})'
+
+function json(status: number, body: unknown): Reply {
+  return { status, body }
+}
+
+function memberResult(r: MemberOpResult, id: string): Reply {
+  if (!r.ok) throw new AdminRequestError(404, 'ADMIN_NOT_FOUND', `no member with id "${id}"`)
+  return json(200, { member: r.member })
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers['content-type'] ?? ''
+  if (!/^application\/json\b/i.test(type)) {
+    throw new AdminRequestError(
+      415 as number,
+      'ADMIN_BAD_REQUEST',
+      `expected Content-Type: application/json, got ${type === '' ? 'none' : JSON.stringify(type)}`,
+    )
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > MAX_BODY_BYTES) {
+      throw new AdminRequestError(413, 'ADMIN_BAD_REQUEST', `request body over ${MAX_BODY_BYTES} bytes`)
+    }
+    chunks.push(chunk)
+  }
+  const text = Buffer.concat(chunks).toString('utf8')
+  try {
+    return JSON.parse(text) as unknown
+  } catch (err) {
+    throw new AdminRequestError(400, 'ADMIN_BAD_REQUEST', `request body is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+/** Builds the route table over an AdminApi. */
+export function adminRoutes(api: AdminApi, listenerNames: readonly string[]): readonly Route[] {
+  return [
+    { method: 'GET', pattern: /^\/healthz$/, mutates: false, handler: () => json(200, { status: 'ok' }) },
+    {
+      method: 'GET',
+      pattern: /^\/readyz$/,
+      mutates: false,
+      handler: () => {
+        const r = api.ready()
+        return json(r.ready ? 200 : 503, { ready: r.ready, reason: r.reason })
+      },
+    },
+    { method: 'GET', pattern: /^\/api\/v1\/pool$/, mutates: false, handler: () => json(200, api.pool()) },
+    {
+      method: 'GET',
+      pattern: /^\/metrics$/,
+      mutates: false,
+      handler: async () => {
+        const m = await api.metrics()
+        return { status: 200, body: m.body, contentType: m.contentType }
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/$/,
+      mutates: false,
+      handler: () => ({ status: 200, body: api.statusPage(), contentType: 'text/html; charset=utf-8' }),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}/drain$`),
+      mutates: true,
+      handler: (_req, [id = '']) => memberResult(api.drain(id), id),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}/enable$`),
+      mutates: true,
+      handler: (_req, [id = '']) => memberResult(api.enable(id), id),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}/disable$`),
+      mutates: true,
+      handler: (_req, [id = '']) => memberResult(api.disable(id), id),
+    },
+    {
+      method: 'PUT',
+      pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}$`),
+      mutates: true,
+      handler: async (req, [id = '']) => {
+        const member = parseMemberBody(id, await readBody(req), listenerNames)
+        const result = api.upsert(member)
+        return json(result.created ? 201 : 200, { member: result.member })
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}$`),
+      mutates: true,
+      handler: (_req, [id = '']) => {
+        const r = api.remove(id)
+        if (!r.ok) throw new AdminRequestError(404, 'ADMIN_NOT_FOUND', `no member with id "${id}"`)
+        return json(202, { member: r.member, note: 'draining; removed once its connections close' })
+      },
+    },
+  ]
+}
+
+/** Refuses an admin bind that would expose unauthenticated mutations to the network. */
+export function assertSafeAdminBind(host: string, token: string | undefined): void {
+  if (token === undefined && !isLoopbackHost(host)) {
+    throw new CorralError(
+      'ADMIN_INSECURE_BIND',
+      `admin.bind: ${host} is not a loopback address and admin.token is not set; ` +
+        'set admin.token (e.g. token: "${CORRAL_ADMIN_TOKEN}") or bind to 127.0.0.1',
+    )
+  }
+}
+
+/** The admin HTTP server. */
+export class AdminServer {
+  readonly #routes: readonly Route[]
+  readonly #options: AdminServerOptions
+  readonly #server: Server
+  readonly #onError: (err: unknown, req: IncomingMessage) => void
+
+  constructor(
+    options: AdminServerOptions,
+    api: AdminApi,
+    onError: (err: unknown, req: IncomingMessage) => void,
+  ) {
+    assertSafeAdminBind(options.host, options.token)
+    this.#options = options
+    this.#routes = adminRoutes(api, options.listenerNames)
+    this.#onError = onError
+    this.#server = createServer((req, res) => {
+      void this.#handle(req, res)
+    })
+    this.#server.keepAliveTimeout = 5_000
+    this.#server.headersTimeout = 10_000
+    this.#server.requestTimeout = 30_000
+  }
+
+  /** Binds; resolves with the bound port. */
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        reject(
+          new CorralError(
+            'LISTEN_FAILED',
+            `admin: cannot listen on ${this.#options.host}:${this.#options.port}: ${err.message}`,
+            { cause: err },
+          ),
+        )
+      }
+      this.#server.once('error', onError)
+      this.#server.listen(this.#options.port, this.#options.host, () => {
+        this.#server.removeListener('error', onError)
+        resolve()
+      })
+    })
+    const address = this.#server.address()
+    if (address === null || typeof address === 'string') throw new Error('unexpected address')
+    return address.port
+  }
+
+  /** Stops accepting and closes idle keep-alive connections. */
+  async close(): Promise<void> {
+    await new Promise<void>(resolve => {
+      this.#server.close(() => {
+        resolve()
+      })
+      this.#server.closeIdleConnections()
+    })
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let reply: Reply
+    try {
+      reply = await this.#dispatch(req)
+    } catch (err) {
+      if (err instanceof AdminRequestError) {
+        reply = json(err.status, {
+          error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+        })
+      } else {
+        this.#onError(err, req)
+        reply = json(500, { error: { code: 'ADMIN_INTERNAL', message: 'internal error (see logs)' } })
+      }
+    }
+    const text =
+      typeof reply.body === 'string' ? reply.body : `${JSON.stringify(reply.body, null, 2)}\n`
+    res.writeHead(reply.status, {
+      'content-type': reply.contentType ?? 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+    })
+    res.end(text)
+  }
+
+  async #dispatch(req: IncomingMessage): Promise<Reply> {
+    const url = new URL(req.url ?? '/', 'http://admin')
+    const path = url.pathname
+    const method = req.method ?? 'GET'
+    let pathMatched = false
+    for (const route of this.#routes) {
+      const match = route.pattern.exec(path)
+      if (match === null) continue
+      pathMatched = true
+      if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue
+      const token = this.#options.token
+      if (route.mutates && token !== undefined && !hasBearerToken(req.headers.authorization, token)) {
+        throw new AdminRequestError(
+          401,
+          'ADMIN_UNAUTHORIZED',
+          'this operation needs "Authorization: Bearer <admin.token>"',
+        )
+      }
+      return route.handler(req, match.slice(1))
+    }
+    if (pathMatched) {
+      throw new AdminRequestError(405, 'ADMIN_BAD_REQUEST', `${method} is not allowed on ${path}`)
+    }
+    throw new AdminRequestError(404, 'ADMIN_NOT_FOUND', `no such endpoint: ${method} ${path}`)
+  }
+}

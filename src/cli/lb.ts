@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs'
+import type { Logger } from 'pino'
+import { PinoPretty } from 'pino-pretty'
+import { App } from '../app.js'
+import { monotonicClock } from '../clock.js'
+import { loadConfigFile } from '../config/load.js'
+import { ConfigError, CorralError } from '../errors.js'
+import { createLogger, type LogLevel } from '../log.js'
+import { reportConfigError, type CommandIo } from './check-config.js'
+
+/** Flags of `corral lb`. */
+export interface LbOptions {
+  readonly config: string
+  readonly logLevel: LogLevel
+  readonly logFormat: 'json' | 'pretty'
+}
+
+/** corral's version, from package.json. */
+export function corralVersion(): string {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'))
+    if (pkg !== null && typeof pkg === 'object' && 'version' in pkg && typeof pkg.version === 'string') {
+      return pkg.version
+    }
+  } catch {
+    // Running from an unusual layout: the version is cosmetic, keep going.
+  }
+  return 'unknown'
+}
+
+function makeLogger(options: LbOptions): Logger {
+  if (options.logFormat === 'pretty') {
+    return createLogger(
+      options.logLevel,
+      PinoPretty({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' }),
+    )
+  }
+  return createLogger(options.logLevel)
+}
+
+/** `corral lb`: runs until SIGTERM/SIGINT; SIGHUP reloads the config file. Resolves the exit code. */
+export async function runLb(options: LbOptions, io: CommandIo): Promise<number> {
+  let config
+  try {
+    config = loadConfigFile(options.config)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      reportConfigError(err, options.config, io)
+      return 1
+    }
+    throw err
+  }
+  const log = makeLogger(options)
+  const app = new App(config, { log, clock: monotonicClock, version: corralVersion() })
+  try {
+    const addresses = await app.start()
+    log.info(
+      {
+        listeners: addresses.listeners.map(l => ({ name: l.name, port: l.port, host: l.host })),
+        adminPort: addresses.adminPort,
+        members: config.members.length,
+        version: corralVersion(),
+      },
+      'corral ready',
+    )
+  } catch (err) {
+    const hint =
+      err instanceof CorralError && /EACCES/.test(err.message)
+        ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE: see README "Binding 80/443")'
+        : ''
+    log.fatal({ err }, `cannot start${hint}`)
+    await app.close()
+    return 1
+  }
+
+  return new Promise<number>(resolve => {
+    let stopping = false
+    const onHup = (): void => {
+      try {
+        const next = loadConfigFile(options.config)
+        app.reload(next)
+      } catch (err) {
+        app.reloadFailed()
+        if (err instanceof ConfigError) {
+          log.error({ issues: err.issues }, 'config reload failed: keeping the running config')
+        } else {
+          log.error({ err }, 'config reload failed: keeping the running config')
+        }
+      }
+    }
+    const onStop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        log.warn({ signal }, 'second stop signal: exiting now')
+        resolve(1)
+        return
+      }
+      stopping = true
+      log.info({ signal, shutdownTimeoutMs: app.config.timeouts.shutdownMs }, 'shutting down: no new connections')
+      void app.close().then(({ forced }) => {
+        log.info({ forced }, forced > 0 ? 'shutdown deadline passed: closed remaining connections' : 'shutdown complete')
+        process.off('SIGHUP', onHup)
+        resolve(0)
+      })
+    }
+    process.on('SIGHUP', onHup)
+    process.on('SIGTERM', onStop)
+    process.on('SIGINT', onStop)
+  })
+}

@@ -1,0 +1,206 @@
+// PURE. The pool: members, their health and admin state. It applies transitions and
+// reports them; the shell (app.ts) logs, counts, and republishes pickers. Time is always
+// an argument.
+import type { Health } from './types.js'
+import {
+  initialHealth,
+  isPending,
+  observe,
+  rethreshold,
+  visibleState,
+  type MemberHealth,
+  type Step,
+  type Thresholds,
+} from './member-state.js'
+import type {
+  AdminState,
+  CheckResult,
+  MemberChange,
+  MemberEndpoint,
+  MemberState,
+  MemberView,
+} from './types.js'
+
+/** How the pool judges members. */
+export interface PoolOptions {
+  readonly thresholds: Thresholds
+  /** Health of a member before its first check. */
+  readonly initialHealth: Health
+}
+
+interface Entry {
+  readonly endpoint: MemberEndpoint
+  readonly health: MemberHealth
+  readonly admin: AdminState
+  readonly removing: boolean
+  readonly stateSince: number
+}
+
+/** Receives every visible-state change (including additions and removals). */
+export type ChangeListener = (change: MemberChange) => void
+
+/** The result of an admin operation on a member that may not exist. */
+export type AdminResult = { ok: true; view: MemberView } | { ok: false; error: 'not-found' }
+
+function sameEndpoint(a: MemberEndpoint, b: MemberEndpoint): boolean {
+  const aPorts = Object.entries(a.ports).sort()
+  const bPorts = Object.entries(b.ports).sort()
+  return (
+    a.address === b.address &&
+    aPorts.length === bPorts.length &&
+    aPorts.every(([k, v], i) => bPorts[i]?.[0] === k && bPorts[i]?.[1] === v)
+  )
+}
+
+function stateOf(e: Pick<Entry, 'health' | 'admin'>): MemberState {
+  return visibleState(e.health.health, e.admin)
+}
+
+/** Members, health verdicts and admin states; emits a change for every visible transition. */
+export class Pool {
+  #options: PoolOptions
+  readonly #entries = new Map<string, Entry>()
+  readonly #listeners = new Set<ChangeListener>()
+  #views: readonly MemberView[] | undefined
+  #version = 0
+
+  constructor(options: PoolOptions) {
+    this.#options = options
+  }
+
+  /** Increments on every change that affects routing; pickers are rebuilt when it moves. */
+  get version(): number {
+    return this.#version
+  }
+
+  /** Subscribes to visible-state changes; returns the unsubscribe function. */
+  onChange(listener: ChangeListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** Applies new thresholds (reload) without changing any verdict. */
+  setOptions(options: PoolOptions, now: number): void {
+    this.#options = options
+    for (const [id, e] of this.#entries) {
+      this.#set(id, { ...e, health: rethreshold(e.health, options.thresholds) }, now, '')
+    }
+  }
+
+  /**
+   * Adds a member, or replaces one. A new address/port is a new replica: it starts over
+   * with initial health. A weight-only change keeps its health and admin state.
+   */
+  upsert(endpoint: MemberEndpoint, now: number): MemberView {
+    const old = this.#entries.get(endpoint.id)
+    if (old !== undefined && sameEndpoint(old.endpoint, endpoint)) {
+      this.#set(endpoint.id, { ...old, endpoint, removing: false }, now, 'member updated')
+    } else {
+      const health = initialHealth(this.#options.initialHealth, this.#options.thresholds, now)
+      const reason = old === undefined ? 'member added' : 'member address changed'
+      this.#set(
+        endpoint.id,
+        { endpoint, health, admin: old?.admin ?? 'enabled', removing: false, stateSince: now },
+        now,
+        reason,
+      )
+    }
+    return this.#viewOf(endpoint.id)
+  }
+
+  /** Removes a member at once (its open connections are the data path's to finish). */
+  remove(id: string, now: number, reason = 'member removed'): boolean {
+    const old = this.#entries.get(id)
+    if (old === undefined) return false
+    this.#entries.delete(id)
+    this.#changed()
+    this.#emit({ id, from: stateOf(old), to: 'absent', reason, at: now })
+    return true
+  }
+
+  /** Sets the operator's admin state (enable clears a pending removal). */
+  setAdmin(id: string, admin: AdminState, now: number, reason: string): AdminResult {
+    const e = this.#entries.get(id)
+    if (e === undefined) return { ok: false, error: 'not-found' }
+    this.#set(id, { ...e, admin, removing: admin === 'enabled' ? false : e.removing }, now, reason)
+    return { ok: true, view: this.#viewOf(id) }
+  }
+
+  /** DELETE semantics: drain now, and mark for removal once the data path reports it idle. */
+  requestRemoval(id: string, now: number): AdminResult {
+    const e = this.#entries.get(id)
+    if (e === undefined) return { ok: false, error: 'not-found' }
+    this.#set(id, { ...e, admin: 'draining', removing: true }, now, 'removal requested: draining')
+    return { ok: true, view: this.#viewOf(id) }
+  }
+
+  /** Feeds one check result (active probe or passive failure). Unknown ids are ignored. */
+  observe(id: string, result: CheckResult, now: number): Step | undefined {
+    const e = this.#entries.get(id)
+    if (e === undefined) return undefined
+    const step = observe(e.health, result, now, this.#options.thresholds)
+    this.#set(id, { ...e, health: step.health }, now, step.reason)
+    return step
+  }
+
+  /** Whether the member's health is mid-transition (probe it at the fast interval). */
+  isPending(id: string): boolean {
+    const e = this.#entries.get(id)
+    return e !== undefined && isPending(e.health, this.#options.thresholds)
+  }
+
+  /** Every member, sorted by id; the same array until something changes. */
+  views(): readonly MemberView[] {
+    this.#views ??= [...this.#entries.keys()].sort().map(id => this.#viewOf(id))
+    return this.#views
+  }
+
+  /** One member's view, or undefined. */
+  get(id: string): MemberView | undefined {
+    return this.#entries.has(id) ? this.#viewOf(id) : undefined
+  }
+
+  #viewOf(id: string): MemberView {
+    const e = this.#entries.get(id)
+    if (e === undefined) throw new Error(`pool: no member ${id}`)
+    const h = e.health
+    return {
+      ...e.endpoint,
+      state: stateOf(e),
+      health: h.health,
+      admin: e.admin,
+      stateSince: e.stateSince,
+      ...(h.upSince !== undefined ? { upSince: h.upSince } : {}),
+      reason: e.admin === 'enabled' ? h.reason : `${e.admin} by operator; health ${h.health}: ${h.reason}`,
+      recent: h.recent,
+      removing: e.removing,
+    }
+  }
+
+  #set(id: string, next: Entry, now: number, reason: string): void {
+    const old = this.#entries.get(id)
+    const from: MemberState | 'absent' = old === undefined ? 'absent' : stateOf(old)
+    const to = stateOf(next)
+    const entry = from === to ? next : { ...next, stateSince: now }
+    this.#entries.set(id, entry)
+    this.#views = undefined
+    // Only what routing reads bumps the version: a probe that changes nothing but the
+    // recent-results list must not make the data path rebuild its picker.
+    const routingChanged =
+      old === undefined ||
+      from !== to ||
+      old.endpoint !== next.endpoint ||
+      old.health.upSince !== next.health.upSince
+    if (routingChanged) this.#version++
+    if (from !== to) this.#emit({ id, from, to, reason, at: now })
+  }
+
+  #changed(): void {
+    this.#views = undefined
+    this.#version++
+  }
+
+  #emit(change: MemberChange): void {
+    for (const listener of this.#listeners) listener(change)
+  }
+}

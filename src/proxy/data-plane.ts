@@ -1,0 +1,274 @@
+// The data path of one process: a Server per listener, the latest Picker, and every
+// open relay. It reports (passive failures, stats); it decides nothing about health.
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import type { Clock } from '../clock.js'
+import type { ListenerConfig } from '../config/load.js'
+import { CorralError } from '../errors.js'
+import type { Picker } from '../pool/picker.js'
+import type { CheckResult } from '../pool/types.js'
+import { Relay, type RelayContext } from './relay.js'
+import { newRelayStats, type ConnectionOutcome, type RelayStats } from './stats.js'
+
+/** Data-path settings (all durations in ms). */
+export interface DataPlaneOptions {
+  readonly listeners: readonly ListenerConfig[]
+  readonly connectTimeoutMs: number
+  readonly idleTimeoutMs: number
+  readonly connectAttempts: number
+  /** Most open client connections in this process; more are closed at once. */
+  readonly maxConnections: number
+}
+
+/** What the data plane reports to its owner. */
+export interface DataPlaneDeps {
+  readonly clock: Clock
+  /** The picker in force at startup (replaced with setPicker). */
+  readonly picker: Picker
+  /** A client connection could not reach a member. */
+  readonly passiveFailure: (member: string, result: CheckResult) => void
+  readonly connectDuration?: (member: string, seconds: number) => void
+  readonly connectionDuration?: (listener: string, seconds: number) => void
+  /** A member's local active-connection count changed (for least-connections across workers). */
+  readonly loadChanged?: (member: string, active: number) => void
+  /** Shared server handles (cluster workers pass `exclusive: false`). */
+  readonly exclusive?: boolean
+}
+
+/** A listener's bound address, once listening. */
+export interface BoundListener {
+  readonly name: string
+  readonly host: string
+  readonly port: number
+}
+
+interface ListenerRuntime {
+  readonly config: ListenerConfig
+  readonly server: Server
+  readonly ctx: RelayContext
+  /** Stats for connections no member took (member ""). */
+  readonly unrouted: RelayStats
+}
+
+/** Accepts client connections on every listener and relays them to picked members. */
+export class DataPlane {
+  #options: DataPlaneOptions
+  readonly #deps: DataPlaneDeps
+  #picker: Picker
+  readonly #listeners: ListenerRuntime[] = []
+  readonly #relays = new Set<Relay>()
+  readonly #load = new Map<string, number>()
+  readonly #stats = new Map<string, RelayStats>()
+  #closing = false
+  #idleWaiters: (() => void)[] = []
+
+  constructor(options: DataPlaneOptions, deps: DataPlaneDeps) {
+    this.#options = options
+    this.#deps = deps
+    this.#picker = deps.picker
+  }
+
+  /** Replaces the routing decision for new connections; open relays are unaffected. */
+  setPicker(picker: Picker): void {
+    this.#picker = picker
+  }
+
+  /** Applies reloaded timeouts and limits to new connections (listeners stay as bound). */
+  setOptions(options: Omit<DataPlaneOptions, 'listeners'>): void {
+    this.#options = { ...options, listeners: this.#options.listeners }
+    for (const l of this.#listeners) {
+      l.ctx.connectTimeoutMs = options.connectTimeoutMs
+      l.ctx.idleTimeoutMs = options.idleTimeoutMs
+      l.ctx.connectAttempts = options.connectAttempts
+    }
+  }
+
+  /** The picker in force. */
+  get picker(): Picker {
+    return this.#picker
+  }
+
+  /** Open relays in this process. */
+  get activeConnections(): number {
+    return this.#relays.size
+  }
+
+  /** Active connections to a member in this process. */
+  localLoad(member: string): number {
+    return this.#load.get(member) ?? 0
+  }
+
+  /** Binds every listener; rejects with LISTEN_FAILED naming the listener and address. */
+  async listen(): Promise<readonly BoundListener[]> {
+    const bound: BoundListener[] = []
+    for (const config of this.#options.listeners) {
+      const runtime = this.#createListener(config)
+      this.#listeners.push(runtime)
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => {
+          reject(
+            new CorralError(
+              'LISTEN_FAILED',
+              `listener ${config.name}: cannot listen on ${config.host}:${config.port}: ${err.message}`,
+              { cause: err },
+            ),
+          )
+        }
+        runtime.server.once('error', onError)
+        runtime.server.listen(
+          {
+            host: config.host,
+            port: config.port,
+            backlog: 4096,
+            exclusive: this.#deps.exclusive ?? true,
+          },
+          () => {
+            runtime.server.removeListener('error', onError)
+            resolve()
+          },
+        )
+      })
+      const address = runtime.server.address()
+      if (address === null || typeof address === 'string') throw new Error('unexpected address')
+      bound.push({ name: config.name, host: address.address, port: address.port })
+    }
+    return bound
+  }
+
+  /** Counters per (listener, member), including bytes of open relays up to now. */
+  stats(): readonly RelayStats[] {
+    for (const relay of this.#relays) accountBytes(relay)
+    return [...this.#stats.values(), ...this.#listeners.map(l => l.unrouted)]
+  }
+
+  /** Closes every open relay to a member (on-marked-down close-connections). */
+  closeConnectionsTo(member: string): number {
+    let closed = 0
+    for (const relay of this.#relays) {
+      if (relay.member?.id === member) {
+        relay.destroy()
+        closed++
+      }
+    }
+    return closed
+  }
+
+  /** Stops accepting; resolves when open relays finished or `deadlineMs` passed (then destroys them). */
+  async close(deadlineMs: number): Promise<{ readonly forced: number }> {
+    this.#closing = true
+    await Promise.all(
+      this.#listeners.map(
+        l => new Promise<void>(resolve => l.server.close(() => { resolve() })),
+      ),
+    )
+    if (this.#relays.size === 0) return { forced: 0 }
+    const idle = new Promise<void>(resolve => this.#idleWaiters.push(resolve))
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<'deadline'>(resolve => {
+      timer = setTimeout(() => resolve('deadline'), deadlineMs)
+    })
+    const result = await Promise.race([idle, deadline])
+    clearTimeout(timer)
+    if (result !== 'deadline') return { forced: 0 }
+    const forced = this.#relays.size
+    for (const relay of this.#relays) relay.destroy()
+    return { forced }
+  }
+
+  /** Stops accepting without waiting for anything (used by destroy paths and tests). */
+  destroy(): void {
+    this.#closing = true
+    for (const l of this.#listeners) l.server.close()
+    for (const relay of this.#relays) relay.destroy()
+  }
+
+  #statsFor(listener: string, member: string): RelayStats {
+    const key = `${listener}\u0000${member}`
+    let s = this.#stats.get(key)
+    if (s === undefined) {
+      s = newRelayStats(listener, member)
+      this.#stats.set(key, s)
+    }
+    return s
+  }
+
+  #createListener(config: ListenerConfig): ListenerRuntime {
+    const deps = this.#deps
+    const clock = deps.clock
+    const load = this.#load
+    const relays = this.#relays
+    // One context per listener, shared by its relays (no per-connection closures for it).
+    const ctx: RelayContext = {
+      listener: config.name,
+      listenerPort: config.port,
+      connectTimeoutMs: this.#options.connectTimeoutMs,
+      idleTimeoutMs: this.#options.idleTimeoutMs,
+      connectAttempts: this.#options.connectAttempts,
+      picker: () => this.#picker,
+      now: () => clock.now(),
+      stats: member => this.#statsFor(config.name, member),
+      acquire: member => {
+        const n = (load.get(member) ?? 0) + 1
+        load.set(member, n)
+        deps.loadChanged?.(member, n)
+      },
+      release: member => {
+        const n = (load.get(member) ?? 1) - 1
+        load.set(member, n)
+        deps.loadChanged?.(member, n)
+      },
+      passiveFailure: deps.passiveFailure,
+      connectDuration: deps.connectDuration ?? noop,
+      closed: relay => {
+        relays.delete(relay)
+        accountBytes(relay)
+        deps.connectionDuration?.(config.name, (clock.now() - relay.startedAt) / 1000)
+        if (relays.size === 0 && this.#idleWaiters.length > 0) {
+          const waiters = this.#idleWaiters
+          this.#idleWaiters = []
+          for (const w of waiters) w()
+        }
+      },
+    }
+    const unrouted = newRelayStats(config.name, '')
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: false })
+    server.on('connection', (client: Socket) => {
+      if (this.#closing) {
+        client.destroy()
+        return
+      }
+      if (relays.size >= this.#options.maxConnections) {
+        // Over the global limit: close at once (the client sees a prompt close, never a hang).
+        client.on('error', noop)
+        client.destroy()
+        unrouted.outcomes.rejected_limit++
+        return
+      }
+      const relay = new Relay(client, ctx)
+      const rejected: ConnectionOutcome | undefined = relay.start()
+      if (rejected !== undefined) {
+        unrouted.outcomes[rejected]++
+        return
+      }
+      relays.add(relay)
+    })
+    server.on('error', noop)
+    return { config, server, ctx, unrouted }
+  }
+}
+
+/** Moves the bytes a relay moved since last time into its stats record. */
+function accountBytes(relay: Relay): void {
+  const stats = relay.stats
+  if (stats === null) return
+  const client = relay.client
+  const toMember = client.bytesRead
+  const toClient = client.bytesWritten
+  stats.bytesToMember += toMember - relay.countedToMember
+  stats.bytesToClient += toClient - relay.countedToClient
+  relay.countedToMember = toMember
+  relay.countedToClient = toClient
+}
+
+function noop(): void {
+  // Errors on sockets we are closing anyway carry no information worth handling.
+}

@@ -1,0 +1,225 @@
+// One client connection joined to one member connection: pick, connect (retrying other
+// members), then copy bytes both ways with back-pressure and half-close, under an idle
+// timeout. The hot path is two 'data' handlers and two 'drain' handlers per relay:
+// PERF-NOTES.md measured manual write()/drain as cheaper than pipe() or pipeline().
+import { connect, type Socket } from 'node:net'
+import type { CheckResult, MemberView } from '../pool/types.js'
+import type { Picker } from '../pool/picker.js'
+import type { RelayStats } from './stats.js'
+
+/** What a relay needs from its data plane: routing, accounting and reporting. */
+export interface RelayContext {
+  readonly listener: string
+  /** Listener's own port: a member's port for it unless overridden. */
+  readonly listenerPort: number
+  /** Mutable: a reload changes them for new connections. */
+  connectTimeoutMs: number
+  idleTimeoutMs: number
+  connectAttempts: number
+  picker(): Picker
+  now(): number
+  /** Stats record for (this listener, member). */
+  stats(member: string): RelayStats
+  /** Active-connection bookkeeping for least-connections and per-member limits. */
+  acquire(member: string): void
+  release(member: string): void
+  /** A member could not be reached: a passive health failure. */
+  passiveFailure(member: string, result: CheckResult): void
+  connectDuration(member: string, seconds: number): void
+  /** Called once when the relay is fully closed. */
+  closed(relay: Relay): void
+}
+
+/** Outcome of a connection rejected before any member was tried. */
+export type Rejection = 'rejected_no_member' | 'rejected_limit'
+
+/** One relayed connection. Fields are fixed at construction to keep the shape monomorphic. */
+export class Relay {
+  readonly client: Socket
+  readonly ctx: RelayContext
+  readonly clientAddress: string
+  readonly startedAt: number
+  upstream: Socket | null = null
+  member: MemberView | null = null
+  stats: RelayStats | null = null
+  /** Bytes already added to `stats` (the rest is added on close or at scrape). */
+  countedToMember = 0
+  countedToClient = 0
+  #tried: Set<string> | null = null
+  #attempts = 0
+  /** Whether `member` is counted in the load/active bookkeeping. */
+  #acquired = false
+  #connecting = false
+  #connectStartedAt = 0
+  #clientClosed = false
+  #upstreamClosed = true
+  #finished = false
+
+  constructor(client: Socket, ctx: RelayContext) {
+    this.client = client
+    this.ctx = ctx
+    this.clientAddress = client.remoteAddress ?? ''
+    this.startedAt = ctx.now()
+    // Until a member is connected, no 'data' handler is attached: the client's bytes wait
+    // in the socket's readable buffer (bounded by its highWaterMark, then by TCP flow
+    // control), and are delivered once the member leg is up. Nothing is dropped.
+    client.on('error', onIgnoredError)
+    client.on('close', this.#onClientClose)
+  }
+
+  /** Starts routing; returns the outcome if the connection was rejected outright. */
+  start(): Rejection | undefined {
+    return this.#attempt()
+  }
+
+  /** Whether the member leg is established and relaying. */
+  get connected(): boolean {
+    return this.#acquired && !this.#connecting
+  }
+
+  /** Closes both legs now. */
+  destroy(): void {
+    this.client.destroy()
+    this.upstream?.destroy()
+  }
+
+  #attempt(): Rejection | undefined {
+    const ctx = this.ctx
+    const picked = ctx.picker().pick({
+      clientAddress: this.clientAddress,
+      now: ctx.now(),
+      ...(this.#tried !== null ? { exclude: this.#tried } : {}),
+    })
+    if (typeof picked === 'string') {
+      this.client.destroy()
+      if (this.#attempts > 0) {
+        // Every member we could try failed to connect.
+        if (this.stats !== null) this.stats.outcomes.failed++
+        return undefined
+      }
+      return picked === 'limit' ? 'rejected_limit' : 'rejected_no_member'
+    }
+    this.#attempts++
+    const member = picked
+    const stats = ctx.stats(member.id)
+    this.member = member
+    this.stats = stats
+    ctx.acquire(member.id)
+    stats.active++
+    this.#acquired = true
+    this.#connecting = true
+    this.#upstreamClosed = false
+    this.#connectStartedAt = ctx.now()
+    const port = member.ports[ctx.listener] ?? ctx.listenerPort
+    const upstream = connect({ host: member.address, port, allowHalfOpen: true })
+    this.upstream = upstream
+    upstream.setTimeout(ctx.connectTimeoutMs)
+    upstream.on('connect', this.#onConnect)
+    upstream.on('timeout', this.#onConnectTimeout)
+    upstream.on('error', this.#onUpstreamError)
+    upstream.on('close', this.#onUpstreamClose)
+    return undefined
+  }
+
+  #onConnect = (): void => {
+    const { upstream, stats, member, client, ctx } = this
+    if (upstream === null || stats === null || member === null) return
+    this.#connecting = false
+    ctx.connectDuration(member.id, (ctx.now() - this.#connectStartedAt) / 1000)
+    stats.outcomes[this.#attempts > 1 ? 'retried' : 'ok']++
+    upstream.setTimeout(0)
+    upstream.removeListener('timeout', this.#onConnectTimeout)
+    // The idle timeout lives on the client socket only: any read or write on it, in either
+    // direction, re-arms it, so a long upload or download never times out; silence does.
+    client.setTimeout(ctx.idleTimeoutMs)
+    client.on('timeout', this.#onIdle)
+    client.on('data', (chunk: Buffer) => {
+      if (!upstream.write(chunk)) client.pause()
+    })
+    upstream.on('drain', () => client.resume())
+    upstream.on('data', (chunk: Buffer) => {
+      if (!client.write(chunk)) upstream.pause()
+    })
+    client.on('drain', () => upstream.resume())
+    // Half-close: each side's FIN is passed on; the other direction keeps flowing.
+    client.on('end', () => upstream.end())
+    upstream.on('end', () => client.end())
+  }
+
+  #onConnectTimeout = (): void => {
+    this.#connectFailed(undefined, true)
+  }
+
+  #onUpstreamError = (err: Error): void => {
+    if (this.#connecting) this.#connectFailed(err, false)
+    // Otherwise 'close' (hadError) follows and tears the client leg down.
+  }
+
+  #connectFailed(err: (Error & { code?: string }) | undefined, timedOut: boolean): void {
+    const { upstream, member, stats, ctx } = this
+    if (upstream === null || member === null || stats === null) return
+    upstream.removeListener('close', this.#onUpstreamClose)
+    upstream.destroy()
+    this.upstream = null
+    this.#upstreamClosed = true
+    this.#connecting = false
+    this.#releaseMember()
+    stats.outcomes.connect_error++
+    const port = member.ports[ctx.listener] ?? ctx.listenerPort
+    const where = `${member.address}:${port}`
+    ctx.passiveFailure(member.id, {
+      ok: false,
+      reason: 'passive-connect',
+      detail: timedOut ? `connect timeout ${where}` : `connect ${err?.code ?? 'error'} ${where}`,
+    })
+    if (this.#clientClosed) {
+      this.#maybeFinish()
+      return
+    }
+    if (this.#attempts >= ctx.connectAttempts) {
+      stats.outcomes.failed++
+      this.client.destroy()
+      return
+    }
+    ;(this.#tried ??= new Set()).add(member.id)
+    this.#attempt()
+  }
+
+  #onUpstreamClose = (hadError: boolean): void => {
+    this.#upstreamClosed = true
+    // A graceful close means the member ended its side and our FIN went out: the client
+    // leg was already ended and closes on its own. An error (reset) is passed on as one.
+    if (hadError || this.#connecting) this.client.destroy()
+    this.#maybeFinish()
+  }
+
+  #onClientClose = (hadError: boolean): void => {
+    this.#clientClosed = true
+    const upstream = this.upstream
+    // Still connecting, or the client reset: the member leg has nothing left to deliver.
+    if (upstream !== null && (hadError || this.#connecting)) upstream.destroy()
+    this.#maybeFinish()
+  }
+
+  #onIdle = (): void => {
+    this.destroy()
+  }
+
+  #releaseMember(): void {
+    if (!this.#acquired || this.member === null || this.stats === null) return
+    this.#acquired = false
+    this.stats.active--
+    this.ctx.release(this.member.id)
+  }
+
+  #maybeFinish(): void {
+    if (this.#finished || !this.#clientClosed || !this.#upstreamClosed) return
+    this.#finished = true
+    this.#releaseMember()
+    this.ctx.closed(this)
+  }
+}
+
+function onIgnoredError(): void {
+  // A reset or similar on the client leg: 'close' (hadError) follows and does the work.
+}
