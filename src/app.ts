@@ -245,6 +245,7 @@ export class App {
 
   #onResult(member: string, result: CheckResult, source: 'probe' | 'passive'): void {
     if (source === 'probe') {
+      if (!result.ok) this.#log.debug({ member, reason: result.reason, detail: result.detail }, 'check failed')
       this.metrics.healthChecks.inc({ member, result: checkResultLabel(result) })
       if (result.latencyMs !== undefined) {
         this.metrics.healthCheckDuration.observe({ member }, result.latencyMs / 1000)

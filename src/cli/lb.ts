@@ -32,7 +32,12 @@ function makeLogger(options: LbOptions): Logger {
   if (options.logFormat === 'pretty') {
     return createLogger(
       options.logLevel,
-      PinoPretty({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' }),
+      PinoPretty({
+      colorize: process.stdout.isTTY,
+      translateTime: 'HH:MM:ss',
+      ignore: 'pid,hostname',
+      singleLine: true,
+    }),
     )
   }
   return createLogger(options.logLevel)

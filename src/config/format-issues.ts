@@ -27,22 +27,32 @@ export function describeValue(value: unknown): string {
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   const lines: string[] = []
   for (const issue of issues) {
-    if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.message === 'Invalid input') {
+    if (
+      issue.code === 'invalid_union' &&
+      issue.errors.length > 0 &&
+      issue.message === 'Invalid input'
+    ) {
       // zod reports each branch; the branch with the deepest path is the useful one.
       const branch = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)
-      lines.push(...formatIssues(branch.map(i => ({ ...i, path: [...issue.path, ...i.path] }))))
+      lines.push(
+        ...formatIssues(branch.map(i => ({ ...i, path: [...issue.path, ...i.path] }))),
+      )
       continue
     }
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        lines.push(`${formatPath([...issue.path, key])}: unknown key (remove it or check its spelling)`)
+        lines.push(
+          `${formatPath([...issue.path, key])}: unknown key (remove it or check its spelling)`,
+        )
       }
       continue
     }
-    const found = 'input' in issue && !issue.message.includes(', got ')
-      ? `, got ${describeValue(issue.input)}`
-      : ''
-    const suffix = issue.code === 'custom' && !issue.message.startsWith('expected') ? '' : found
+    const found =
+      'input' in issue && !issue.message.includes(', got ')
+        ? `, got ${describeValue(issue.input)}`
+        : ''
+    const suffix =
+      issue.code === 'custom' && !issue.message.startsWith('expected') ? '' : found
     lines.push(`${formatPath(issue.path)}: ${issue.message}${suffix}`)
   }
   return [...new Set(lines)]

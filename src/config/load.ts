@@ -83,10 +83,11 @@ export interface Config {
   readonly workers: number
 }
 
-/** Where a config came from, for error messages. */
+/** What loading reads besides the config text; both injectable for tests. */
 export interface LoadOptions {
+  /** Variables for ${VAR} substitution. Default: process.env. */
   readonly env?: NodeJS.ProcessEnv
-  /** Read a file (CA bundles); injectable for tests. */
+  /** Reads a file (the CA bundle) as UTF-8. Default: fs.readFileSync. */
   readonly readFile?: (path: string) => string
 }
 

@@ -239,7 +239,10 @@ export class HealthChecker {
       this.#clearTimer(check)
     }
     // Close after the running probe so that close() never fails a probe in flight.
-    await Promise.all([...checks.map(check => this.#closeProber(check)), ...this.#retiring])
+    await Promise.all([
+      ...checks.map(check => this.#closeProber(check)),
+      ...this.#retiring,
+    ])
   }
 
   #target(member: MemberEndpoint): ProbeTarget {
@@ -293,7 +296,10 @@ export class HealthChecker {
       await check.prober.close()
     } catch (err) {
       // Nothing to recover: the connection is going away either way.
-      this.#log?.warn({ member: check.member.id, err }, 'closing a probe connection failed')
+      this.#log?.warn(
+        { member: check.member.id, err },
+        'closing a probe connection failed',
+      )
     }
   }
 
@@ -326,7 +332,8 @@ export class HealthChecker {
 
   /** Runs one probe, reports it, then schedules the next: a member's probes never overlap. */
   async #run(check: MemberCheck): Promise<void> {
-    if (!check.active || check.running !== undefined) return
+    // A timer only runs for an active check with nothing running; guard anyway.
+    if (check.running !== undefined) return
     const running = this.#probeAndReport(check)
     check.running = running
     await running
@@ -334,7 +341,11 @@ export class HealthChecker {
     if (!check.active) return
     this.#schedule(
       check,
-      jitteredDelayMs(intervalMs(this.#health, check.hint), this.#health.jitter, this.#random),
+      jitteredDelayMs(
+        intervalMs(this.#health, check.hint),
+        this.#health.jitter,
+        this.#random,
+      ),
     )
   }
 

@@ -109,7 +109,8 @@ function errorChain(err: unknown): unknown[] {
 
 function describe(err: unknown, code: string | undefined): string {
   const message = (stringField(err, 'message') ?? String(err)).split('\n')[0] ?? ''
-  const text = code === undefined || message.includes(code) ? message : `${message} (${code})`
+  const text =
+    code === undefined || message.includes(code) ? message : `${message} (${code})`
   return text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS - 1)}…` : text
 }
 
@@ -142,7 +143,9 @@ export function isExpectedStatus(
 }
 
 /** The origin probes go to, e.g. "https://10.0.0.11:8443" or "http://[::1]:8080". */
-export function probeOrigin(target: Pick<ProbeTarget, 'scheme' | 'address' | 'port'>): string {
+export function probeOrigin(
+  target: Pick<ProbeTarget, 'scheme' | 'address' | 'port'>,
+): string {
   const host = isIPv6(target.address) ? `[${target.address}]` : target.address
   return `${target.scheme}://${host}:${target.port}`
 }
@@ -159,7 +162,9 @@ export function sameProbeTarget(a: ProbeTarget, b: ProbeTarget): boolean {
   )
 }
 
-function requestHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+function requestHeaders(
+  headers: Readonly<Record<string, string>>,
+): Record<string, string> {
   const hasAgent = Object.keys(headers).some(name => name.toLowerCase() === 'user-agent')
   return hasAgent ? { ...headers } : { 'user-agent': USER_AGENT, ...headers }
 }
@@ -226,10 +231,9 @@ export class Prober {
     // One controller per probe rather than AbortSignal.any(): `signal` lives as long as
     // the member, and a listener per probe must not pile up on it.
     const controller = new AbortController()
-    let timedOut = false
+    const timedOut = new Error(`no response within ${settings.timeoutMs}ms`)
     const timer = setTimeout(() => {
-      timedOut = true
-      controller.abort(new Error(`no response within ${settings.timeoutMs}ms`))
+      controller.abort(timedOut)
     }, settings.timeoutMs)
     timer.unref()
     const onAbort = (): void => {
@@ -269,13 +273,8 @@ export class Prober {
       }
     } catch (err) {
       const latencyMs = this.#clock.now() - started
-      if (timedOut) {
-        return {
-          ok: false,
-          reason: 'timeout',
-          detail: `no response within ${settings.timeoutMs}ms`,
-          latencyMs,
-        }
+      if (controller.signal.reason === timedOut) {
+        return { ok: false, reason: 'timeout', detail: timedOut.message, latencyMs }
       }
       if (controller.signal.aborted) {
         return { ok: false, reason: 'error', detail: 'probe aborted', latencyMs }
