@@ -168,7 +168,10 @@ export class App {
   reload(next: Config): ReloadOutcome {
     const plan = diffConfig(this.#config, next)
     const now = this.#clock.now()
-    this.#config = next
+    const old = this.#config
+    // Restart-only keys keep their running values, so the next reload still warns and
+    // member ports keep resolving against the listeners actually bound.
+    this.#config = { ...next, listeners: old.listeners, admin: old.admin, workers: old.workers }
     if (plan.healthChanged) {
       this.pool.setOptions(poolOptions(next), now)
       this.#checker.updateHealthConfig(next.health)

@@ -71,7 +71,6 @@ export interface Config {
   readonly limits: {
     readonly maxConnections: number
     readonly maxConnectionsPerMember: number
-    readonly maxPendingBytes: number
     readonly connectAttempts: number
   }
   readonly admin: {

@@ -246,8 +246,6 @@ const limitsSchema = mapping(
     maxConnections: integer(1, 10_000_000).default(10_000),
     /** Most open connections to one member; a full member is skipped (0 = unlimited). Default 0. */
     maxConnectionsPerMember: integer(0, 10_000_000).default(0),
-    /** Client bytes held while the member leg connects; more pauses the client. Default 64KiB. */
-    maxPendingBytes: integer(0, 16_777_216).default(65_536),
     /** Members tried for one connection before giving up. Default 3. */
     connectAttempts: integer(1, 16).default(3),
   },

@@ -145,9 +145,10 @@ export class HealthChecker {
    */
   setMembers(members: readonly MemberEndpoint[]): void {
     if (this.#closing !== undefined) return
-    const wanted = new Map(members.map(m => [m.id, m]))
+    // Resolve every target first: a bad probe port throws before anything changed.
+    const targets = new Map(members.map(m => [m.id, this.#target(m)]))
     for (const [id, check] of this.#checks) {
-      if (!wanted.has(id)) {
+      if (!targets.has(id)) {
         this.#retire(check)
         this.#checks.delete(id)
         this.#log?.debug({ member: id }, 'member check removed')
@@ -155,7 +156,7 @@ export class HealthChecker {
     }
     for (const member of members) {
       const check = this.#checks.get(member.id)
-      const target = this.#target(member)
+      const target = targets.get(member.id) ?? this.#target(member)
       if (check !== undefined && sameProbeTarget(check.prober.target, target)) {
         check.member = member
         continue
@@ -178,10 +179,13 @@ export class HealthChecker {
    */
   updateHealthConfig(health: HealthConfig): void {
     if (this.#closing !== undefined) return
+    // Resolve every target first: a bad probe port throws before anything changed.
+    const targets = [...this.#checks].map(
+      ([id, check]) => [id, check, this.#target(check.member, health)] as const,
+    )
     this.#health = health
     const settings = probeSettings(health)
-    for (const [id, check] of [...this.#checks]) {
-      const target = this.#target(check.member)
+    for (const [id, check, target] of targets) {
       if (sameProbeTarget(check.prober.target, target)) {
         check.prober.setSettings(settings)
         this.#rescheduleIfSooner(check)
@@ -232,8 +236,8 @@ export class HealthChecker {
   }
 
   async #shutdown(): Promise<void> {
+    // #checks stays filled until the end so that destroy() can still abort running probes.
     const checks = [...this.#checks.values()]
-    this.#checks.clear()
     for (const check of checks) {
       check.active = false
       this.#clearTimer(check)
@@ -243,14 +247,15 @@ export class HealthChecker {
       ...checks.map(check => this.#closeProber(check)),
       ...this.#retiring,
     ])
+    this.#checks.clear()
   }
 
-  #target(member: MemberEndpoint): ProbeTarget {
+  #target(member: MemberEndpoint, health: HealthConfig = this.#health): ProbeTarget {
     return {
-      scheme: this.#health.scheme,
+      scheme: health.scheme,
       address: member.address,
-      port: probePort(member, this.#health, this.#listeners),
-      tls: this.#health.tls,
+      port: probePort(member, health, this.#listeners),
+      tls: health.tls,
     }
   }
 

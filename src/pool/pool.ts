@@ -93,14 +93,22 @@ export class Pool {
    */
   upsert(endpoint: MemberEndpoint, now: number): MemberView {
     const old = this.#entries.get(endpoint.id)
+    // Upserting cancels a pending removal and the drain that removal started: left
+    // draining with `removing` cleared, the member would get no traffic and never go.
+    const admin: AdminState = old === undefined || old.removing ? 'enabled' : old.admin
     if (old !== undefined && sameEndpoint(old.endpoint, endpoint)) {
-      this.#set(endpoint.id, { ...old, endpoint, removing: false }, now, 'member updated')
+      this.#set(
+        endpoint.id,
+        { ...old, endpoint, admin, removing: false },
+        now,
+        'member updated',
+      )
     } else {
       const health = initialHealth(this.#options.initialHealth, this.#options.thresholds, now)
       const reason = old === undefined ? 'member added' : 'member address changed'
       this.#set(
         endpoint.id,
-        { endpoint, health, admin: old?.admin ?? 'enabled', removing: false, stateSince: now },
+        { endpoint, health, admin, removing: false, stateSince: now },
         now,
         reason,
       )

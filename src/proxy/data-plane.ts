@@ -155,11 +155,9 @@ export class DataPlane {
   /** Stops accepting; resolves when open relays finished or `deadlineMs` passed (then destroys them). */
   async close(deadlineMs: number): Promise<{ readonly forced: number }> {
     this.#closing = true
-    await Promise.all(
-      this.#listeners.map(
-        l => new Promise<void>(resolve => l.server.close(() => { resolve() })),
-      ),
-    )
+    // server.close() stops accepting at once; its callback waits for every connection,
+    // which is what the deadline below bounds, so it is not awaited here.
+    for (const l of this.#listeners) l.server.close()
     if (this.#relays.size === 0) return { forced: 0 }
     const idle = new Promise<void>(resolve => this.#idleWaiters.push(resolve))
     let timer: NodeJS.Timeout | undefined

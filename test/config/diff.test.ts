@@ -47,7 +47,6 @@ const BASE: Config = {
   limits: {
     maxConnections: 10_000,
     maxConnectionsPerMember: 0,
-    maxPendingBytes: 65_536,
     connectAttempts: 3,
   },
   admin: { host: '127.0.0.1', port: 9901, token: 'old-secret' },

@@ -79,7 +79,6 @@ const DEFAULTS: Config = {
   limits: {
     maxConnections: 10_000,
     maxConnectionsPerMember: 0,
-    maxPendingBytes: 65_536,
     connectAttempts: 3,
   },
   admin: { host: '127.0.0.1', port: 9901 },
@@ -125,7 +124,6 @@ timeouts: { connect: 3s, idle: 1h, shutdown: 1m }
 limits:
   maxConnections: 5000
   maxConnectionsPerMember: 100
-  maxPendingBytes: 1024
   connectAttempts: 2
 admin:
   bind: 127.0.0.1:9902
@@ -175,7 +173,6 @@ const FULL_CONFIG: Config = {
   limits: {
     maxConnections: 5000,
     maxConnectionsPerMember: 100,
-    maxPendingBytes: 1024,
     connectAttempts: 2,
   },
   admin: { host: '127.0.0.1', port: 9902, token: 's3cret' },

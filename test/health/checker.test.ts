@@ -472,7 +472,7 @@ void t.test('close() stops everything; nothing is reported after it', async t =>
 })
 
 void t.test(
-  'destroy() aborts a running probe instead of waiting for its timeout',
+  'destroy() aborts a running probe, even while close() waits for it',
   async t => {
     const server = await makeServer(t, { mode: 'hang' })
     const results = new Results()
@@ -483,7 +483,9 @@ void t.test(
     checker.start()
     await server.waitForRequests(1, AbortSignal.timeout(2_000))
     const started = monotonicClock.now()
+    const closing = checker.close()
     await checker.destroy()
+    await closing
     t.ok(monotonicClock.now() - started < 2_000, 'returned well before the 10 s timeout')
     t.equal(results.all.length, 0)
   },
@@ -510,4 +512,28 @@ void t.test('an onResult that throws is logged and does not stop the checks', as
   t.equal(warnings.length, 1)
   t.match(warnings[0], { obj: { member: 'a', err: { message: 'observer bug' } } })
   t.equal(warnings[0]?.msg, 'health result handler failed')
+})
+
+void t.test('a health.port naming no listener throws and changes nothing', async t => {
+  const first = await makeServer(t)
+  const results = new Results()
+  const checker = makeChecker(t, health(), results)
+  checker.setMembers([member('a', first.port)])
+  checker.start()
+  await results.until(() => results.count('a') >= 1)
+  t.throws(
+    () => {
+      checker.updateHealthConfig(health({ port: 'nope', path: '/other' }))
+    },
+    {
+      code: 'CONFIG_INVALID',
+    },
+  )
+  checker.setMembers([member('a', first.port), member('b', first.port)])
+  const count = results.count('a')
+  await results.until(() => results.count('a') >= count + 3 && results.count('b') >= 1)
+  t.ok(
+    first.seen.every(r => r.path === '/health'),
+    'old and new members are probed with the old settings',
+  )
 })

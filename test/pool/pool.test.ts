@@ -94,7 +94,7 @@ void t.test('upserting a new member adds it and reports absent → its initial s
 
 void t.test('upserting the same endpoint keeps health and admin state', t => {
   const cases: { name: string; next: MemberEndpoint }[] = [
-    { name: 'weight change', next: endpoint('a', { weight: 5, ports: { http: 81 } }) },
+    { name: 'weight change', next: endpoint('a', { weight: 5, ports: { http: 81, https: 444 } }) },
     {
       name: 'same ports listed in another order',
       next: endpoint('a', { ports: { https: 444, http: 81 } }),
@@ -370,6 +370,7 @@ void t.test('remove deletes the member and reports → absent', t => {
 void t.test('unknown ids are not-found or undefined and change nothing', t => {
   const { pool, changes } = recordingPool()
   pool.upsert(endpoint('a'), 0)
+  changes.length = 0
   const version = pool.version
   const views = pool.views()
   const cases: { name: string; run: () => unknown; expect: unknown }[] = [

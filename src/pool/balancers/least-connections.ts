@@ -16,7 +16,6 @@ export class LeastConnectionsBalancer implements Balancer {
     const n = this.#size
     if (n === 0) return -1
     const start = this.#offset
-    this.#offset = (start + 1) % n
     let best = -1
     let bestScore = Infinity
     for (let k = 0; k < n; k++) {
@@ -28,6 +27,10 @@ export class LeastConnectionsBalancer implements Balancer {
         bestScore = score
       }
     }
+    // Resume the scan just after the chosen member, not after `start`: advancing `start`
+    // by one would favour the tie that follows a busier or full member (loads 0, 5, 0
+    // picked a, c, c, a, c, c), while resuming after the winner alternates a, c, a, c.
+    if (best >= 0) this.#offset = (best + 1) % n
     return best
   }
 }

@@ -1,0 +1,68 @@
+// SIGTERM: stop accepting, let open connections finish up to timeouts.shutdown, exit 0.
+import { once } from 'node:events'
+import { connect } from 'node:net'
+import t from 'tap'
+import { startReplica } from '../../src/demo/replica.js'
+import { startCorral } from '../helpers/corral-process.js'
+import { lbYaml, stateChanged } from '../helpers/lb-config.js'
+import { openRawHttp } from '../helpers/raw-http.js'
+
+/** Resolves true when a connection attempt is refused, false when it connects. */
+function connectRefused(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port })
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error('connect attempt neither connected nor failed'))
+    }, 5_000)
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(false)
+    })
+    socket.once('error', (err: Error & { code?: string }) => {
+      clearTimeout(timer)
+      resolve(err.code === 'ECONNREFUSED')
+    })
+  })
+}
+
+t.test('SIGTERM lets an open connection finish, refuses new ones, exits 0', async t => {
+  const replica = await startReplica('r1')
+  t.teardown(() => replica.kill())
+  const lb = await startCorral(t.testdir(), lbYaml([replica], { extra: 'timeouts: { shutdown: 10s }' }))
+  t.teardown(() => lb.stop('SIGKILL'))
+  await lb.waitForLog(stateChanged('r1', 'up'))
+  const port = lb.ports.http ?? 0
+  const conn = await openRawHttp(port)
+  t.equal((await conn.get()).trim(), 'hello from r1')
+
+  lb.proc.kill('SIGTERM')
+  await lb.waitForLog(l => l.msg === 'shutting down: no new connections', 5_000)
+  t.ok(await connectRefused(port), 'a new connection is refused')
+  t.equal((await conn.get()).trim(), 'hello from r1', 'the open connection keeps working')
+  t.equal(lb.proc.exitCode, null, 'corral waits for the open connection')
+  conn.close()
+  const [code] = (await once(lb.proc, 'exit', { signal: AbortSignal.timeout(5_000) })) as [number]
+  t.equal(code, 0, 'exit code 0')
+  t.match(lb.logs.at(-1), { msg: 'shutdown complete', forced: 0 })
+})
+
+t.test('connections still open at the shutdown deadline are closed', async t => {
+  const replica = await startReplica('r1')
+  t.teardown(() => replica.kill())
+  const lb = await startCorral(t.testdir(), lbYaml([replica], { extra: 'timeouts: { shutdown: 300ms }' }))
+  t.teardown(() => lb.stop('SIGKILL'))
+  await lb.waitForLog(stateChanged('r1', 'up'))
+  const conn = await openRawHttp(lb.ports.http ?? 0)
+  await conn.get()
+  const closed = once(conn.socket, 'close', { signal: AbortSignal.timeout(5_000) })
+  lb.proc.kill('SIGTERM')
+  const [code] = (await once(lb.proc, 'exit', { signal: AbortSignal.timeout(5_000) })) as [number]
+  await closed
+  t.equal(code, 0)
+  t.ok(
+    lb.logs.some(l => l.forced === 1 && String(l.msg).includes('shutdown deadline passed')),
+    'the forced close is logged',
+  )
+})
