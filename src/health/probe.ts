@@ -212,11 +212,6 @@ export class Prober {
     })
   }
 
-  /** The settings the next probe uses. */
-  get settings(): ProbeSettings {
-    return this.#settings
-  }
-
   /** Replaces path, headers, timeout, expected statuses and body limit from the next probe on. */
   setSettings(settings: ProbeSettings): void {
     this.#settings = settings

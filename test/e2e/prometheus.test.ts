@@ -127,6 +127,39 @@ function parseQueryAnswer(body: string): QueryAnswer {
   return { ok: true, samples }
 }
 
+/** Thrown by a poll attempt to stop polling at once: waiting longer cannot help. */
+class GaveUp extends Error {}
+
+/**
+ * Calls `attempt` every POLL_MS until it resolves to something other than undefined;
+ * rejects after timeoutMs naming `what`, with the last error attempt threw as the cause,
+ * or at once with a GaveUp error.
+ */
+async function pollUntil<T>(
+  what: string,
+  timeoutMs: number,
+  attempt: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let lastError: unknown
+  for (;;) {
+    try {
+      const value = await attempt()
+      if (value !== undefined) return value
+    } catch (err) {
+      if (err instanceof GaveUp) throw err
+      // Expected while the server starts (connection refused); kept as the cause below.
+      lastError = err
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`, {
+        cause: lastError,
+      })
+    }
+    await delay(POLL_MS)
+  }
+}
+
 /** A running Prometheus child process. */
 interface PrometheusProcess {
   readonly port: number
@@ -179,7 +212,8 @@ scrape_configs:
 
   try {
     const port = await pollUntil('prometheus to listen', READY_TIMEOUT_MS, () => {
-      if (proc.exitCode !== null) throw new GaveUp(`prometheus exited ${proc.exitCode}: ${log}`)
+      if (proc.exitCode !== null)
+        throw new GaveUp(`prometheus exited ${proc.exitCode}: ${log}`)
       const match = /msg="Listening on" address=\S*:(\d+)/.exec(log)
       return Promise.resolve(match?.[1] === undefined ? undefined : Number(match[1]))
     })
@@ -203,46 +237,20 @@ scrape_configs:
   }
 }
 
-/** Thrown by a poll attempt to stop polling at once: waiting longer cannot help. */
-class GaveUp extends Error {}
-
-/**
- * Calls `attempt` every POLL_MS until it resolves to something other than undefined;
- * rejects after timeoutMs naming `what`, with the last error attempt threw as the cause,
- * or at once with a GaveUp error.
- */
-async function pollUntil<T>(
-  what: string,
-  timeoutMs: number,
-  attempt: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let lastError: unknown
-  for (;;) {
-    try {
-      const value = await attempt()
-      if (value !== undefined) return value
-    } catch (err) {
-      if (err instanceof GaveUp) throw err
-      // Expected while the server starts (connection refused); kept as the cause below.
-      lastError = err
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`, {
-        cause: lastError,
-      })
-    }
-    await delay(POLL_MS)
-  }
-}
-
 /** Resolves once `expr` returns at least one series; rejects after INGEST_TIMEOUT_MS. */
-function waitForSeries(prom: PrometheusProcess, expr: string): Promise<readonly Sample[]> {
-  return pollUntil(`Prometheus to return data for ${expr}`, INGEST_TIMEOUT_MS, async () => {
-    const answer = await prom.query(expr)
-    if (!answer.ok) throw new GaveUp(`${expr}: ${answer.error}`)
-    return answer.samples.length > 0 ? answer.samples : undefined
-  })
+function waitForSeries(
+  prom: PrometheusProcess,
+  expr: string,
+): Promise<readonly Sample[]> {
+  return pollUntil(
+    `Prometheus to return data for ${expr}`,
+    INGEST_TIMEOUT_MS,
+    async () => {
+      const answer = await prom.query(expr)
+      if (!answer.ok) throw new GaveUp(`${expr}: ${answer.error}`)
+      return answer.samples.length > 0 ? answer.samples : undefined
+    },
+  )
 }
 
 /** Sends `count` requests through the listener on `port`, BATCH new connections at a time. */
@@ -275,7 +283,9 @@ void t.test(
     const dir = t.testdir()
     const lb = await startCorral(
       dir,
-      lbYaml(replicas, { health: '{ interval: 200ms, timeout: 150ms, rise: 2, fall: 2, jitter: 0 }' }),
+      lbYaml(replicas, {
+        health: '{ interval: 200ms, timeout: 150ms, rise: 2, fall: 2, jitter: 0 }',
+      }),
     )
     t.teardown(() => lb.stop())
     await Promise.all(replicas.map(r => lb.waitForLog(stateChanged(r.id, 'up'))))
@@ -298,7 +308,10 @@ void t.test(
       [...phase1, ...phase2].every(status => status === 200),
       `all ${phase1.length + phase2.length} requests through corral succeeded`,
     )
-    await waitForSeries(prom, `sum(corral_connections_total{job="corral"}) >= ${2 * REQUESTS_PER_PHASE}`)
+    await waitForSeries(
+      prom,
+      `sum(corral_connections_total{job="corral"}) >= ${2 * REQUESTS_PER_PHASE}`,
+    )
     // Three scrapes of r2's failed checks: enough for rate() in the failure-ratio panel.
     await waitForSeries(
       prom,
@@ -331,7 +344,10 @@ void t.test(
         )
       }
       for (const { panel, expr } of queries) {
-        const promql = expandDashboardVariables(expr, { instance, rateInterval: RATE_INTERVAL })
+        const promql = expandDashboardVariables(expr, {
+          instance,
+          rateInterval: RATE_INTERVAL,
+        })
         const answer = await prom.query(promql)
         if (!answer.ok) {
           t.fail(`"${panel}" evaluates`, { expr: promql, error: answer.error })
@@ -348,7 +364,10 @@ void t.test(
       const panel = async (title: string, index = 0): Promise<readonly Sample[]> => {
         const query = listDashboardQueries().filter(q => q.panel === title)[index]
         if (query === undefined) throw new Error(`no query ${index} in panel "${title}"`)
-        const expr = expandDashboardVariables(query.expr, { instance, rateInterval: RATE_INTERVAL })
+        const expr = expandDashboardVariables(query.expr, {
+          instance,
+          rateInterval: RATE_INTERVAL,
+        })
         const answer = await prom.query(expr)
         if (!answer.ok) throw new Error(`${title}: ${answer.error}`)
         return answer.samples
@@ -382,34 +401,39 @@ void t.test(
       for (const index of [0, 1]) {
         const latency = await panel('Health-check latency p50 / p99', index)
         t.ok(
-          latency.some(s => s.metric.member === 'r1' && Number.isFinite(s.value) && s.value > 0),
+          latency.some(
+            s => s.metric.member === 'r1' && Number.isFinite(s.value) && s.value > 0,
+          ),
           `health-check latency query ${index} has a finite value for r1`,
           { latency },
         )
       }
     })
 
-    await t.test('every alert expression evaluates, and matches only when it should', async t => {
-      const alerts = listAlertExprs()
-      t.ok(alerts.length > 0, 'the rules file has alerts')
-      for (const { alert, expr } of alerts) {
-        const answer = await prom.query(expr)
-        if (!answer.ok) {
-          t.fail(`${alert} evaluates`, { expr, error: answer.error })
-          continue
+    await t.test(
+      'every alert expression evaluates, and matches only when it should',
+      async t => {
+        const alerts = listAlertExprs()
+        t.ok(alerts.length > 0, 'the rules file has alerts')
+        for (const { alert, expr } of alerts) {
+          const answer = await prom.query(expr)
+          if (!answer.ok) {
+            t.fail(`${alert} evaluates`, { expr, error: answer.error })
+            continue
+          }
+          t.pass(`${alert} evaluates`)
+          const want = ALERT_MATCHES[alert]
+          if (want !== undefined) {
+            t.equal(
+              answer.samples.length > 0,
+              want,
+              `${alert} ${want ? 'matches' : 'does not match'} with 2 of 3 members up`,
+              { expr, samples: answer.samples },
+            )
+          }
         }
-        t.pass(`${alert} evaluates`)
-        const want = ALERT_MATCHES[alert]
-        if (want !== undefined) {
-          t.equal(
-            answer.samples.length > 0,
-            want,
-            `${alert} ${want ? 'matches' : 'does not match'} with 2 of 3 members up`,
-            { expr, samples: answer.samples },
-          )
-        }
-      }
-    })
+      },
+    )
 
     await t.test(
       'the live /metrics passes promtool check metrics',
@@ -418,11 +442,19 @@ void t.test(
         const scrape = await httpRequest(lb.adminPort, '/metrics')
         t.equal(scrape.status, 200, 'scraped /metrics')
         const ours = familiesWithPrefix(scrape.body, 'corral_')
-        t.match(ours, /^# HELP corral_connections_total /m, 'the scrape has corral_* families')
+        t.match(
+          ours,
+          /^# HELP corral_connections_total /m,
+          'the scrape has corral_* families',
+        )
 
         const strict = await promtoolCheckMetrics(ours)
         t.equal(strict.code, 0, 'corral_* families lint clean', { output: strict.output })
-        t.equal(strict.output.trim(), '', 'promtool reported nothing for corral_* families')
+        t.equal(
+          strict.output.trim(),
+          '',
+          'promtool reported nothing for corral_* families',
+        )
 
         const full = await promtoolCheckMetrics(scrape.body)
         t.strictSame(

@@ -537,3 +537,22 @@ void t.test('a health.port naming no listener throws and changes nothing', async
     'old and new members are probed with the old settings',
   )
 })
+
+void t.test('without a log, a throwing onResult becomes a process warning', async t => {
+  const server = await makeServer(t)
+  const results = new Results()
+  const checker = makeChecker(t, health(), results, {
+    onResult: () => {
+      throw new Error('observer bug')
+    },
+  })
+  checker.setMembers([member('a', server.port)])
+  const warned = once(process, 'warning', { signal: AbortSignal.timeout(3_000) })
+  checker.start()
+  const args: unknown[] = await warned
+  const warning = args[0]
+  t.match(warning, {
+    message: 'health result handler failed for member a',
+    detail: 'Error: observer bug',
+  })
+})

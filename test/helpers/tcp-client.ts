@@ -82,3 +82,42 @@ export async function closed(socket: Socket, signal: AbortSignal): Promise<void>
   if (socket.closed) return
   await once(socket, 'close', { signal })
 }
+
+/**
+ * Reads `socket` until its peer closes it (FIN or reset, whichever comes) and resolves
+ * with the number of bytes that arrived meanwhile; rejects when `signal` aborts.
+ */
+export function untilPeerCloses(socket: Socket, signal: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let bytes = 0
+    const onData = (chunk: Buffer): void => {
+      bytes += chunk.length
+    }
+    const onDone = (): void => {
+      cleanup()
+      resolve(bytes)
+    }
+    const onAbort = (): void => {
+      cleanup()
+      reject(new Error(`peer did not close: ${String(signal.reason)}`))
+    }
+    const cleanup = (): void => {
+      socket.removeListener('data', onData)
+      socket.removeListener('end', onDone)
+      socket.removeListener('close', onDone)
+      signal.removeEventListener('abort', onAbort)
+    }
+    if (socket.closed || socket.readableEnded) {
+      resolve(0)
+      return
+    }
+    if (signal.aborted) {
+      onAbort()
+      return
+    }
+    socket.on('data', onData)
+    socket.on('end', onDone)
+    socket.on('close', onDone)
+    signal.addEventListener('abort', onAbort)
+  })
+}

@@ -80,39 +80,52 @@ void t.test('round-robin gives exactly weight picks per cycle of total weight', 
       const s = sequence(() => rr.pick(request(), c.weights), total)
       cycles.push(c.weights.map((_, i) => count(s, name(i))))
     }
-    t.strictSame(cycles, Array.from({ length: 10 }, () => c.weights), c.name)
-  }
-})
-
-void t.test('round-robin skips ineligible members and returns -1 when none is left', t => {
-  const cases: {
-    name: string
-    weights: number[]
-    ineligible: string
-    picks: number
-    expect: string
-  }[] = [
-    { name: 'b skipped', weights: [1, 1, 1], ineligible: 'b', picks: 6, expect: 'acacac' },
-    {
-      name: 'a (the heavy one) skipped',
-      weights: [5, 1, 1],
-      ineligible: 'a',
-      picks: 4,
-      expect: 'bcbc',
-    },
-    { name: 'all skipped', weights: [1, 1], ineligible: 'ab', picks: 2, expect: '--' },
-  ]
-  t.plan(cases.length + 1)
-  for (const c of cases) {
-    const rr = new RoundRobinBalancer(c.weights.length)
     t.strictSame(
-      sequence(() => rr.pick(request('', c.ineligible), c.weights), c.picks),
-      c.expect,
+      cycles,
+      Array.from({ length: 10 }, () => c.weights),
       c.name,
     )
   }
-  t.equal(new RoundRobinBalancer(0).pick(request(), []), -1, 'empty candidate list')
 })
+
+void t.test(
+  'round-robin skips ineligible members and returns -1 when none is left',
+  t => {
+    const cases: {
+      name: string
+      weights: number[]
+      ineligible: string
+      picks: number
+      expect: string
+    }[] = [
+      {
+        name: 'b skipped',
+        weights: [1, 1, 1],
+        ineligible: 'b',
+        picks: 6,
+        expect: 'acacac',
+      },
+      {
+        name: 'a (the heavy one) skipped',
+        weights: [5, 1, 1],
+        ineligible: 'a',
+        picks: 4,
+        expect: 'bcbc',
+      },
+      { name: 'all skipped', weights: [1, 1], ineligible: 'ab', picks: 2, expect: '--' },
+    ]
+    t.plan(cases.length + 1)
+    for (const c of cases) {
+      const rr = new RoundRobinBalancer(c.weights.length)
+      t.strictSame(
+        sequence(() => rr.pick(request('', c.ineligible), c.weights), c.picks),
+        c.expect,
+        c.name,
+      )
+    }
+    t.equal(new RoundRobinBalancer(0).pick(request(), []), -1, 'empty candidate list')
+  },
+)
 
 void t.test('round-robin resumes its rotation when a skipped member returns', t => {
   const rr = new RoundRobinBalancer(3)
@@ -133,12 +146,42 @@ void t.test('least-connections picks the minimum (load + 1) / weight', t => {
     weights: number[]
     expect: string
   }[] = [
-    { name: 'fewest connections wins', loads: [3, 1, 2], weights: [1, 1, 1], expect: 'b' },
-    { name: 'weight 4 with 3 conns (1.0) beats weight 1 with 1 (2.0)', loads: [3, 1], weights: [4, 1], expect: 'a' },
-    { name: 'weight 4 with 7 conns (2.0) ties weight 1 with 1; rotation starts at a', loads: [7, 1], weights: [4, 1], expect: 'a' },
-    { name: 'weight 4 with 8 conns (2.25) loses to weight 1 with 1 (2.0)', loads: [8, 1], weights: [4, 1], expect: 'b' },
-    { name: 'an idle light member beats a busy heavy one', loads: [10, 0], weights: [4, 1], expect: 'b' },
-    { name: 'fractional (slow start) weight counts', loads: [0, 0], weights: [0.05, 1], expect: 'b' },
+    {
+      name: 'fewest connections wins',
+      loads: [3, 1, 2],
+      weights: [1, 1, 1],
+      expect: 'b',
+    },
+    {
+      name: 'weight 4 with 3 conns (1.0) beats weight 1 with 1 (2.0)',
+      loads: [3, 1],
+      weights: [4, 1],
+      expect: 'a',
+    },
+    {
+      name: 'weight 4 with 7 conns (2.0) ties weight 1 with 1; rotation starts at a',
+      loads: [7, 1],
+      weights: [4, 1],
+      expect: 'a',
+    },
+    {
+      name: 'weight 4 with 8 conns (2.25) loses to weight 1 with 1 (2.0)',
+      loads: [8, 1],
+      weights: [4, 1],
+      expect: 'b',
+    },
+    {
+      name: 'an idle light member beats a busy heavy one',
+      loads: [10, 0],
+      weights: [4, 1],
+      expect: 'b',
+    },
+    {
+      name: 'fractional (slow start) weight counts',
+      loads: [0, 0],
+      weights: [0.05, 1],
+      expect: 'b',
+    },
   ]
   t.plan(cases.length)
   for (const c of cases) {
@@ -219,7 +262,11 @@ void t.test('least-connections follows load as connections open', t => {
 
 void t.test('least-connections returns -1 when nothing is eligible', t => {
   t.equal(new LeastConnectionsBalancer(0).pick(request(), []), -1, 'empty')
-  t.equal(new LeastConnectionsBalancer(2).pick(request('', 'ab'), [1, 1]), -1, 'all skipped')
+  t.equal(
+    new LeastConnectionsBalancer(2).pick(request('', 'ab'), [1, 1]),
+    -1,
+    'all skipped',
+  )
   t.end()
 })
 
@@ -244,20 +291,23 @@ function owners(
   })
 }
 
-void t.test('consistent hash maps the same key to the same member, on every instance', t => {
-  const members = ids(5)
-  const first = owners(members)
-  t.strictSame(owners(members), first, 'a second ring built the same way agrees')
-  t.strictSame(
-    owners([...members].reverse()),
-    first,
-    'candidate order does not matter: the ring is built from ids',
-  )
-  const ring = new ConsistentHashBalancer(members, [1, 1, 1, 1, 1])
-  const again = KEYS.slice(0, 100).map(key => members[ring.pick(request(key))] ?? '-')
-  t.strictSame(again, first.slice(0, 100), 'repeated picks on one ring agree')
-  t.end()
-})
+void t.test(
+  'consistent hash maps the same key to the same member, on every instance',
+  t => {
+    const members = ids(5)
+    const first = owners(members)
+    t.strictSame(owners(members), first, 'a second ring built the same way agrees')
+    t.strictSame(
+      owners([...members].reverse()),
+      first,
+      'candidate order does not matter: the ring is built from ids',
+    )
+    const ring = new ConsistentHashBalancer(members, [1, 1, 1, 1, 1])
+    const again = KEYS.slice(0, 100).map(key => members[ring.pick(request(key))] ?? '-')
+    t.strictSame(again, first.slice(0, 100), 'repeated picks on one ring agree')
+    t.end()
+  },
+)
 
 void t.test('consistent hash spreads 10,000 keys within ±30% of the fair share', t => {
   const cases: { name: string; weights: number[] }[] = [
@@ -280,25 +330,28 @@ void t.test('consistent hash spreads 10,000 keys within ±30% of the fair share'
   }
 })
 
-void t.test('consistent hash: removing a member moves only the keys that were on it', t => {
-  const cases = [
-    { name: 'remove m2 of 5', members: ids(5), removed: 'm2' },
-    { name: 'remove m0 of 3', members: ids(3), removed: 'm0' },
-    { name: 'remove m6 of 7', members: ids(7), removed: 'm6' },
-  ]
-  t.plan(cases.length)
-  for (const c of cases) {
-    const before = owners(c.members)
-    const after = owners(c.members.filter(id => id !== c.removed))
-    const moved = KEYS.filter((_, i) => before[i] !== after[i])
-    const wereOnIt = KEYS.filter((_, i) => before[i] === c.removed)
-    t.strictSame(
-      { moved, movedTo: after.some(o => o === c.removed) },
-      { moved: wereOnIt, movedTo: false },
-      c.name,
-    )
-  }
-})
+void t.test(
+  'consistent hash: removing a member moves only the keys that were on it',
+  t => {
+    const cases = [
+      { name: 'remove m2 of 5', members: ids(5), removed: 'm2' },
+      { name: 'remove m0 of 3', members: ids(3), removed: 'm0' },
+      { name: 'remove m6 of 7', members: ids(7), removed: 'm6' },
+    ]
+    t.plan(cases.length)
+    for (const c of cases) {
+      const before = owners(c.members)
+      const after = owners(c.members.filter(id => id !== c.removed))
+      const moved = KEYS.filter((_, i) => before[i] !== after[i])
+      const wereOnIt = KEYS.filter((_, i) => before[i] === c.removed)
+      t.strictSame(
+        { moved, movedTo: after.some(o => o === c.removed) },
+        { moved: wereOnIt, movedTo: false },
+        c.name,
+      )
+    }
+  },
+)
 
 void t.test('consistent hash: adding a member moves keys only to the new member', t => {
   const cases = [
@@ -319,33 +372,48 @@ void t.test('consistent hash: adding a member moves keys only to the new member'
   }
 })
 
-void t.test('consistent hash: an excluded or full member’s keys go elsewhere, others stay', t => {
-  const members = ids(5)
-  const before = owners(members)
-  const skipped = owners(members, undefined, new Set(['m1']))
-  t.equal(
-    skipped.filter((o, i) => o !== before[i] && before[i] !== 'm1').length,
-    0,
-    'keys of other members stay put',
-  )
-  t.equal(skipped.filter(o => o === 'm1').length, 0, 'no key lands on the skipped member')
-  t.strictSame(
-    skipped,
-    owners(members.filter(id => id !== 'm1')),
-    'the fallback is where the key would go if the member were removed',
-  )
-  const none = new ConsistentHashBalancer(members, [1, 1, 1, 1, 1])
-  t.equal(none.pick(request('10.0.0.1', 'abcde')), -1, 'nobody eligible')
-  t.equal(new ConsistentHashBalancer([], []).pick(request('10.0.0.1')), -1, 'empty ring')
-  t.end()
-})
+void t.test(
+  'consistent hash: an excluded or full member’s keys go elsewhere, others stay',
+  t => {
+    const members = ids(5)
+    const before = owners(members)
+    const skipped = owners(members, undefined, new Set(['m1']))
+    t.equal(
+      skipped.filter((o, i) => o !== before[i] && before[i] !== 'm1').length,
+      0,
+      'keys of other members stay put',
+    )
+    t.equal(
+      skipped.filter(o => o === 'm1').length,
+      0,
+      'no key lands on the skipped member',
+    )
+    t.strictSame(
+      skipped,
+      owners(members.filter(id => id !== 'm1')),
+      'the fallback is where the key would go if the member were removed',
+    )
+    const none = new ConsistentHashBalancer(members, [1, 1, 1, 1, 1])
+    t.equal(none.pick(request('10.0.0.1', 'abcde')), -1, 'nobody eligible')
+    t.equal(
+      new ConsistentHashBalancer([], []).pick(request('10.0.0.1')),
+      -1,
+      'empty ring',
+    )
+    t.end()
+  },
+)
 
 void t.test('consistent hash places 160 points per unit of weight', t => {
   // Indirectly: a weight-3 member next to a weight-1 member holds about 3/4 of the keys,
   // and a fractional weight still gets one unit (it must be reachable).
   const cases: { name: string; weights: number[]; share: [number, number] }[] = [
     { name: 'weight 3 vs 1', weights: [3, 1], share: [0.65, 0.85] },
-    { name: 'weight 0.05 rounds up to one unit', weights: [0.05, 1], share: [0.35, 0.65] },
+    {
+      name: 'weight 0.05 rounds up to one unit',
+      weights: [0.05, 1],
+      share: [0.35, 0.65],
+    },
   ]
   t.plan(cases.length + 1)
   t.equal(VNODES_PER_WEIGHT, 160)

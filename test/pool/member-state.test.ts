@@ -32,7 +32,11 @@ const REFUSED: CheckResult = {
   reason: 'refused',
   detail: 'connect ECONNREFUSED 10.0.0.11:443',
 }
-const TIMEOUT: CheckResult = { ok: false, reason: 'timeout', detail: 'no answer in 1000ms' }
+const TIMEOUT: CheckResult = {
+  ok: false,
+  reason: 'timeout',
+  detail: 'no answer in 1000ms',
+}
 const BAD_STATUS: CheckResult = {
   ok: false,
   reason: 'bad-status',
@@ -198,7 +202,12 @@ void t.test('each (result, now) row moves health and the counter as drawn', t =>
       rows: [
         row(REFUSED, 60, { health: 'up', change: 'pending', counter: 3, upSince: 5 }),
         row(REFUSED, 70, { health: 'up', change: 'pending', counter: 2, upSince: 5 }),
-        row(REFUSED, 80, { health: 'down', change: 'changed', counter: 0, upSince: 'none' }),
+        row(REFUSED, 80, {
+          health: 'down',
+          change: 'changed',
+          counter: 0,
+          upSince: 'none',
+        }),
       ],
     },
     {
@@ -382,20 +391,23 @@ void t.test('initialHealth starts up at the top, or down one success short of up
   }
 })
 
-void t.test('a transition records since = now and keeps it while the verdict holds', t => {
-  const h0 = initialHealth('up', T23, 0)
-  const steps = [REFUSED, REFUSED, REFUSED, REFUSED, OK, OK, OK].map(
-    (r, i) => [r, (i + 1) * 10] as const,
-  )
-  const sinces: number[] = []
-  steps.reduce((h, [r, now]) => {
-    const next = observe(h, r, now, T23).health
-    sinces.push(next.since)
-    return next
-  }, h0)
-  t.strictSame(sinces, [0, 0, 30, 30, 30, 60, 60])
-  t.end()
-})
+void t.test(
+  'a transition records since = now and keeps it while the verdict holds',
+  t => {
+    const h0 = initialHealth('up', T23, 0)
+    const steps = [REFUSED, REFUSED, REFUSED, REFUSED, OK, OK, OK].map(
+      (r, i) => [r, (i + 1) * 10] as const,
+    )
+    const sinces: number[] = []
+    steps.reduce((h, [r, now]) => {
+      const next = observe(h, r, now, T23).health
+      sinces.push(next.since)
+      return next
+    }, h0)
+    t.strictSame(sinces, [0, 0, 30, 30, 30, 60, 60])
+    t.end()
+  },
+)
 
 void t.test('recent keeps the last 5 results, newest last', t => {
   const results: CheckResult[] = [OK, REFUSED, OK, TIMEOUT, OK, BAD_STATUS, OK]
@@ -426,9 +438,15 @@ void t.test('observe never mutates the health it is given', t => {
   t.end()
 })
 
-void t.test('a down member keeps the latest failure as its reason; an up one keeps its own', t => {
-  const cases: { name: string; start: Health; results: CheckResult[]; reason: string }[] =
-    [
+void t.test(
+  'a down member keeps the latest failure as its reason; an up one keeps its own',
+  t => {
+    const cases: {
+      name: string
+      start: Health
+      results: CheckResult[]
+      reason: string
+    }[] = [
       {
         name: 'new member failing',
         start: 'down',
@@ -454,73 +472,77 @@ void t.test('a down member keeps the latest failure as its reason; an up one kee
         reason: 'first check passed',
       },
     ]
-  t.plan(cases.length)
-  for (const c of cases) {
-    const h = run(initialHealth(c.start, T23, 0), c.results, 1, T23)
-    t.strictSame(h.reason, c.reason, c.name)
-  }
-})
+    t.plan(cases.length)
+    for (const c of cases) {
+      const h = run(initialHealth(c.start, T23, 0), c.results, 1, T23)
+      t.strictSame(h.reason, c.reason, c.name)
+    }
+  },
+)
 
-void t.test('rethreshold keeps the verdict and clamps the counter into the new range', t => {
-  const cases: {
-    name: string
-    start: Health
-    setup: CheckResult[]
-    to: Thresholds
-    expect: { health: Health; counter: number; pending: boolean }
-  }[] = [
-    {
-      name: 'up at the top moves to the new top',
-      start: 'up',
-      setup: [],
-      to: { rise: 3, fall: 5 },
-      expect: { health: 'up', counter: 7, pending: false },
-    },
-    {
-      name: 'up with pending failures stays up, at the new top',
-      start: 'up',
-      setup: [REFUSED, REFUSED],
-      to: { rise: 1, fall: 1 },
-      expect: { health: 'up', counter: 1, pending: false },
-    },
-    {
-      name: 'down at 0 stays at 0 with a higher rise',
-      start: 'up',
-      setup: WAS_UP_DOWN.slice(),
-      to: { rise: 5, fall: 5 },
-      expect: { health: 'down', counter: 0, pending: false },
-    },
-    {
-      name: 'down one short of rise=2 is clamped to rise-1 = 0 for rise=1 (still down)',
-      start: 'down',
-      setup: [],
-      to: { rise: 1, fall: 1 },
-      expect: { health: 'down', counter: 0, pending: false },
-    },
-    {
-      name: 'down pending keeps its progress when it still fits',
-      start: 'up',
-      setup: [...WAS_UP_DOWN, OK],
-      to: { rise: 4, fall: 2 },
-      expect: { health: 'down', counter: 1, pending: true },
-    },
-  ]
-  t.plan(cases.length)
-  for (const c of cases) {
-    const before = run(initialHealth(c.start, T23, 0), c.setup, 1, T23)
-    const h = rethreshold(before, c.to)
-    t.strictSame(
+void t.test(
+  'rethreshold keeps the verdict and clamps the counter into the new range',
+  t => {
+    const cases: {
+      name: string
+      start: Health
+      setup: CheckResult[]
+      to: Thresholds
+      expect: { health: Health; counter: number; pending: boolean }
+    }[] = [
       {
-        health: h.health,
-        counter: h.counter,
-        pending: isPending(h, c.to),
-        kept: [h.since, h.reason, h.recent, h.wasUp],
+        name: 'up at the top moves to the new top',
+        start: 'up',
+        setup: [],
+        to: { rise: 3, fall: 5 },
+        expect: { health: 'up', counter: 7, pending: false },
       },
-      { ...c.expect, kept: [before.since, before.reason, before.recent, before.wasUp] },
-      c.name,
-    )
-  }
-})
+      {
+        name: 'up with pending failures stays up, at the new top',
+        start: 'up',
+        setup: [REFUSED, REFUSED],
+        to: { rise: 1, fall: 1 },
+        expect: { health: 'up', counter: 1, pending: false },
+      },
+      {
+        name: 'down at 0 stays at 0 with a higher rise',
+        start: 'up',
+        setup: WAS_UP_DOWN.slice(),
+        to: { rise: 5, fall: 5 },
+        expect: { health: 'down', counter: 0, pending: false },
+      },
+      {
+        name: 'down one short of rise=2 is clamped to rise-1 = 0 for rise=1 (still down)',
+        start: 'down',
+        setup: [],
+        to: { rise: 1, fall: 1 },
+        expect: { health: 'down', counter: 0, pending: false },
+      },
+      {
+        name: 'down pending keeps its progress when it still fits',
+        start: 'up',
+        setup: [...WAS_UP_DOWN, OK],
+        to: { rise: 4, fall: 2 },
+        expect: { health: 'down', counter: 1, pending: true },
+      },
+    ]
+    t.plan(cases.length)
+    for (const c of cases) {
+      const before = run(initialHealth(c.start, T23, 0), c.setup, 1, T23)
+      const h = rethreshold(before, c.to)
+      t.strictSame(
+        {
+          health: h.health,
+          counter: h.counter,
+          pending: isPending(h, c.to),
+          kept: [h.since, h.reason, h.recent, h.wasUp],
+        },
+        { ...c.expect, kept: [before.since, before.reason, before.recent, before.wasUp] },
+        c.name,
+      )
+    }
+  },
+)
 
 void t.test('after rethreshold the new rise and fall apply', t => {
   const cases: {
@@ -666,7 +688,11 @@ void t.test('isRoutable: only up takes new connections', t => {
 void t.test('describeResult says ok (with status) or reason: detail', t => {
   const cases: { name: string; result: CheckResult; expect: string }[] = [
     { name: 'ok without status', result: OK, expect: 'ok' },
-    { name: 'ok with status', result: { ok: true, latencyMs: 1, status: 204 }, expect: 'ok 204' },
+    {
+      name: 'ok with status',
+      result: { ok: true, latencyMs: 1, status: 204 },
+      expect: 'ok 204',
+    },
     { name: 'failure', result: BAD_STATUS, expect: 'bad-status: status 503' },
   ]
   t.plan(cases.length)

@@ -66,7 +66,8 @@ function tally(
   return counts
 }
 
-const sortedKeys = (counts: Record<string, number>): string[] => Object.keys(counts).sort()
+const sortedKeys = (counts: Record<string, number>): string[] =>
+  Object.keys(counts).sort()
 
 /** Every visible state once, plus draining and disabled members that are healthy. */
 const MIXED: readonly MemberView[] = [
@@ -78,21 +79,24 @@ const MIXED: readonly MemberView[] = [
   member('f', 'up'),
 ]
 
-void t.test('only up members are candidates; draining, disabled and down are never picked', t => {
-  t.plan(ALGORITHMS.length)
-  for (const balance of ALGORITHMS) {
-    const picker = buildPicker(MIXED, options({ balance, allDown: 'fail-open' }))
-    t.strictSame(
-      {
-        candidates: picker.candidates.map(m => m.id),
-        failingOpen: picker.failingOpen,
-        picked: sortedKeys(tally(picker, 500)),
-      },
-      { candidates: ['a', 'f'], failingOpen: false, picked: ['a', 'f'] },
-      balance,
-    )
-  }
-})
+void t.test(
+  'only up members are candidates; draining, disabled and down are never picked',
+  t => {
+    t.plan(ALGORITHMS.length)
+    for (const balance of ALGORITHMS) {
+      const picker = buildPicker(MIXED, options({ balance, allDown: 'fail-open' }))
+      t.strictSame(
+        {
+          candidates: picker.candidates.map(m => m.id),
+          failingOpen: picker.failingOpen,
+          picked: sortedKeys(tally(picker, 500)),
+        },
+        { candidates: ['a', 'f'], failingOpen: false, picked: ['a', 'f'] },
+        balance,
+      )
+    }
+  },
+)
 
 void t.test('all down with allDown reject: every pick is no-member', t => {
   const cases: { name: string; members: MemberView[] }[] = [
@@ -100,7 +104,11 @@ void t.test('all down with allDown reject: every pick is no-member', t => {
     { name: 'all down', members: [member('a', 'down'), member('b', 'down')] },
     {
       name: 'healthy members are all drained or disabled',
-      members: [member('a', 'up', 'draining'), member('b', 'up', 'disabled'), member('c', 'down')],
+      members: [
+        member('a', 'up', 'draining'),
+        member('b', 'up', 'disabled'),
+        member('c', 'down'),
+      ],
     },
   ]
   t.plan(cases.length * ALGORITHMS.length)
@@ -108,7 +116,11 @@ void t.test('all down with allDown reject: every pick is no-member', t => {
     for (const balance of ALGORITHMS) {
       const picker = buildPicker(c.members, options({ balance }))
       t.strictSame(
-        { candidates: picker.candidates, failingOpen: picker.failingOpen, picks: tally(picker, 20) },
+        {
+          candidates: picker.candidates,
+          failingOpen: picker.failingOpen,
+          picks: tally(picker, 20),
+        },
         { candidates: [], failingOpen: false, picks: { 'no-member': 20 } },
         `${c.name} (${balance})`,
       )
@@ -157,32 +169,54 @@ void t.test('all down with allDown fail-open: picks among enabled members only',
   )
 })
 
-void t.test('the per-member limit skips full members and says limit when all are full', t => {
-  const members = [member('a', 'up'), member('b', 'up'), member('c', 'up')]
-  // Members with room have equal loads, so least-connections shares among them too.
-  const cases: {
-    name: string
-    limit: number
-    loads: Record<string, number>
-    expect: string[]
-  }[] = [
-    { name: 'a at the limit is skipped', limit: 2, loads: { a: 2, b: 1, c: 1 }, expect: ['b', 'c'] },
-    { name: 'a over the limit is skipped', limit: 2, loads: { a: 9, b: 0, c: 0 }, expect: ['b', 'c'] },
-    { name: 'only c has room', limit: 2, loads: { a: 2, b: 2, c: 1 }, expect: ['c'] },
-    { name: 'all full', limit: 2, loads: { a: 2, b: 3, c: 2 }, expect: ['limit'] },
-    { name: '0 means unlimited', limit: 0, loads: { a: 1e6, b: 1e6, c: 1e6 }, expect: ['a', 'b', 'c'] },
-  ]
-  t.plan(cases.length * ALGORITHMS.length)
-  for (const c of cases) {
-    for (const balance of ALGORITHMS) {
-      const picker = buildPicker(
-        members,
-        options({ balance, maxConnectionsPerMember: c.limit, load: id => c.loads[id] ?? 0 }),
-      )
-      t.strictSame(sortedKeys(tally(picker, 600)), c.expect, `${c.name} (${balance})`)
+void t.test(
+  'the per-member limit skips full members and says limit when all are full',
+  t => {
+    const members = [member('a', 'up'), member('b', 'up'), member('c', 'up')]
+    // Members with room have equal loads, so least-connections shares among them too.
+    const cases: {
+      name: string
+      limit: number
+      loads: Record<string, number>
+      expect: string[]
+    }[] = [
+      {
+        name: 'a at the limit is skipped',
+        limit: 2,
+        loads: { a: 2, b: 1, c: 1 },
+        expect: ['b', 'c'],
+      },
+      {
+        name: 'a over the limit is skipped',
+        limit: 2,
+        loads: { a: 9, b: 0, c: 0 },
+        expect: ['b', 'c'],
+      },
+      { name: 'only c has room', limit: 2, loads: { a: 2, b: 2, c: 1 }, expect: ['c'] },
+      { name: 'all full', limit: 2, loads: { a: 2, b: 3, c: 2 }, expect: ['limit'] },
+      {
+        name: '0 means unlimited',
+        limit: 0,
+        loads: { a: 1e6, b: 1e6, c: 1e6 },
+        expect: ['a', 'b', 'c'],
+      },
+    ]
+    t.plan(cases.length * ALGORITHMS.length)
+    for (const c of cases) {
+      for (const balance of ALGORITHMS) {
+        const picker = buildPicker(
+          members,
+          options({
+            balance,
+            maxConnectionsPerMember: c.limit,
+            load: id => c.loads[id] ?? 0,
+          }),
+        )
+        t.strictSame(sortedKeys(tally(picker, 600)), c.expect, `${c.name} (${balance})`)
+      }
     }
-  }
-})
+  },
+)
 
 void t.test('exclude (members already tried) is honoured', t => {
   const members = [member('a', 'up'), member('b', 'up'), member('c', 'up')]
@@ -195,7 +229,13 @@ void t.test('exclude (members already tried) is honoured', t => {
   }[] = [
     { name: 'a tried', exclude: ['a'], limit: 0, loads: {}, expect: ['b', 'c'] },
     { name: 'a and b tried', exclude: ['a', 'b'], limit: 0, loads: {}, expect: ['c'] },
-    { name: 'all tried', exclude: ['a', 'b', 'c'], limit: 0, loads: {}, expect: ['no-member'] },
+    {
+      name: 'all tried',
+      exclude: ['a', 'b', 'c'],
+      limit: 0,
+      loads: {},
+      expect: ['no-member'],
+    },
     {
       name: 'all tried, some full: nobody left to try',
       exclude: ['a', 'b', 'c'],
@@ -210,14 +250,24 @@ void t.test('exclude (members already tried) is honoured', t => {
       loads: { c: 1 },
       expect: ['limit'],
     },
-    { name: 'an unknown id changes nothing', exclude: ['zz'], limit: 0, loads: {}, expect: ['a', 'b', 'c'] },
+    {
+      name: 'an unknown id changes nothing',
+      exclude: ['zz'],
+      limit: 0,
+      loads: {},
+      expect: ['a', 'b', 'c'],
+    },
   ]
   t.plan(cases.length * ALGORITHMS.length)
   for (const c of cases) {
     for (const balance of ALGORITHMS) {
       const picker = buildPicker(
         members,
-        options({ balance, maxConnectionsPerMember: c.limit, load: id => c.loads[id] ?? 0 }),
+        options({
+          balance,
+          maxConnectionsPerMember: c.limit,
+          load: id => c.loads[id] ?? 0,
+        }),
       )
       t.strictSame(
         sortedKeys(tally(picker, 600, 0, new Set(c.exclude))),
@@ -228,29 +278,32 @@ void t.test('exclude (members already tried) is honoured', t => {
   }
 })
 
-void t.test('consistent hash keeps a client on its member and moves only a tried one', t => {
-  const members = [member('a', 'up'), member('b', 'up'), member('c', 'up')]
-  const picker = buildPicker(members, options({ balance: 'consistent-hash' }))
-  const clients = Array.from({ length: 300 }, (_, i) => `192.168.${i >> 8}.${i & 255}`)
-  const idOf = (clientAddress: string, exclude?: ReadonlySet<string>): string => {
-    const r = picker.pick({ clientAddress, now: 0, ...(exclude ? { exclude } : {}) })
-    return typeof r === 'string' ? r : r.id
-  }
-  const first = clients.map(c => idOf(c))
-  t.strictSame(
-    clients.map(c => idOf(c)),
-    first,
-    'the same client goes to the same member',
-  )
-  const retried = clients.map(c => idOf(c, new Set(['b'])))
-  t.strictSame(
-    retried.filter((id, i) => id !== first[i] && first[i] !== 'b'),
-    [],
-    'excluding b moves only the clients of b',
-  )
-  t.notOk(retried.includes('b'), 'no client of b stays on b')
-  t.end()
-})
+void t.test(
+  'consistent hash keeps a client on its member and moves only a tried one',
+  t => {
+    const members = [member('a', 'up'), member('b', 'up'), member('c', 'up')]
+    const picker = buildPicker(members, options({ balance: 'consistent-hash' }))
+    const clients = Array.from({ length: 300 }, (_, i) => `192.168.${i >> 8}.${i & 255}`)
+    const idOf = (clientAddress: string, exclude?: ReadonlySet<string>): string => {
+      const r = picker.pick({ clientAddress, now: 0, ...(exclude ? { exclude } : {}) })
+      return typeof r === 'string' ? r : r.id
+    }
+    const first = clients.map(c => idOf(c))
+    t.strictSame(
+      clients.map(c => idOf(c)),
+      first,
+      'the same client goes to the same member',
+    )
+    const retried = clients.map(c => idOf(c, new Set(['b'])))
+    t.strictSame(
+      retried.filter((id, i) => id !== first[i] && first[i] !== 'b'),
+      [],
+      'excluding b moves only the clients of b',
+    )
+    t.notOk(retried.includes('b'), 'no client of b stays on b')
+    t.end()
+  },
+)
 
 void t.test('least-connections reads load at pick time', t => {
   const loads: Record<string, number> = { a: 3, b: 0, c: 1 }
@@ -271,40 +324,71 @@ void t.test('least-connections reads load at pick time', t => {
   t.end()
 })
 
-void t.test('slow start: a readmitted member gets a small share, then its full share', t => {
-  const SLOW_START_MS = 10_000
-  const READMITTED_AT = 50_000
-  const cases: {
-    name: string
-    now: number
-    slowStartMs: number
-    share: number
-  }[] = [
-    // Weight 1 × 5% against a member at weight 1: 0.05 / 1.05 of the picks.
-    { name: 'at t+1ms: the minimum share', now: READMITTED_AT + 1, slowStartMs: SLOW_START_MS, share: 0.05 / 1.05 },
-    { name: 'halfway: half its weight', now: READMITTED_AT + 5_000, slowStartMs: SLOW_START_MS, share: 0.5 / 1.5 },
-    { name: 'after slowStartMs: full share', now: READMITTED_AT + SLOW_START_MS, slowStartMs: SLOW_START_MS, share: 0.5 },
-    { name: 'long after: full share', now: READMITTED_AT + 1e6, slowStartMs: SLOW_START_MS, share: 0.5 },
-    { name: 'slow start off: full share at once', now: READMITTED_AT + 1, slowStartMs: 0, share: 0.5 },
-  ]
-  t.plan(cases.length + 1)
-  const PICKS = 4_200
-  for (const c of cases) {
-    const picker = buildPicker(
-      [member('a', 'up'), member('b', 'up', 'enabled', { upSince: READMITTED_AT })],
-      options({ balance: 'round-robin', slowStartMs: c.slowStartMs }),
+void t.test(
+  'slow start: a readmitted member gets a small share, then its full share',
+  t => {
+    const SLOW_START_MS = 10_000
+    const READMITTED_AT = 50_000
+    const cases: {
+      name: string
+      now: number
+      slowStartMs: number
+      share: number
+    }[] = [
+      // Weight 1 × 5% against a member at weight 1: 0.05 / 1.05 of the picks.
+      {
+        name: 'at t+1ms: the minimum share',
+        now: READMITTED_AT + 1,
+        slowStartMs: SLOW_START_MS,
+        share: 0.05 / 1.05,
+      },
+      {
+        name: 'halfway: half its weight',
+        now: READMITTED_AT + 5_000,
+        slowStartMs: SLOW_START_MS,
+        share: 0.5 / 1.5,
+      },
+      {
+        name: 'after slowStartMs: full share',
+        now: READMITTED_AT + SLOW_START_MS,
+        slowStartMs: SLOW_START_MS,
+        share: 0.5,
+      },
+      {
+        name: 'long after: full share',
+        now: READMITTED_AT + 1e6,
+        slowStartMs: SLOW_START_MS,
+        share: 0.5,
+      },
+      {
+        name: 'slow start off: full share at once',
+        now: READMITTED_AT + 1,
+        slowStartMs: 0,
+        share: 0.5,
+      },
+    ]
+    t.plan(cases.length + 1)
+    const PICKS = 4_200
+    for (const c of cases) {
+      const picker = buildPicker(
+        [member('a', 'up'), member('b', 'up', 'enabled', { upSince: READMITTED_AT })],
+        options({ balance: 'round-robin', slowStartMs: c.slowStartMs }),
+      )
+      const b = tally(picker, PICKS, c.now).b ?? 0
+      const share = b / PICKS
+      t.ok(
+        Math.abs(share - c.share) < 0.005,
+        `${c.name}: b got ${share}, want ${c.share}`,
+      )
+    }
+    // The first admission (no upSince) is not slow-started.
+    const fresh = buildPicker(
+      [member('a', 'up'), member('b', 'up')],
+      options({ slowStartMs: SLOW_START_MS }),
     )
-    const b = tally(picker, PICKS, c.now).b ?? 0
-    const share = b / PICKS
-    t.ok(Math.abs(share - c.share) < 0.005, `${c.name}: b got ${share}, want ${c.share}`)
-  }
-  // The first admission (no upSince) is not slow-started.
-  const fresh = buildPicker(
-    [member('a', 'up'), member('b', 'up')],
-    options({ slowStartMs: SLOW_START_MS }),
-  )
-  t.strictSame(tally(fresh, 1_000, 1), { a: 500, b: 500 }, 'no upSince: full share')
-})
+    t.strictSame(tally(fresh, 1_000, 1), { a: 500, b: 500 }, 'no upSince: full share')
+  },
+)
 
 void t.test('slow start ramps within one picker as time passes', t => {
   // The data path keeps one picker until the pool changes, so the ramp must follow `now`.
@@ -314,7 +398,13 @@ void t.test('slow start ramps within one picker as time passes', t => {
   )
   const shares = [1, 500, 1_000].map(now => (tally(picker, 2_100, now).b ?? 0) / 2_100)
   t.ok(shares[0] !== undefined && shares[0] < 0.06, `t+1ms: ${shares[0]}`)
-  t.ok(shares[1] !== undefined && Math.abs(shares[1] - 1 / 3) < 0.01, `t+500ms: ${shares[1]}`)
-  t.ok(shares[2] !== undefined && Math.abs(shares[2] - 0.5) < 0.01, `t+1000ms: ${shares[2]}`)
+  t.ok(
+    shares[1] !== undefined && Math.abs(shares[1] - 1 / 3) < 0.01,
+    `t+500ms: ${shares[1]}`,
+  )
+  t.ok(
+    shares[2] !== undefined && Math.abs(shares[2] - 0.5) < 0.01,
+    `t+1000ms: ${shares[2]}`,
+  )
   t.end()
 })

@@ -13,7 +13,11 @@ import type {
 
 const OPTIONS: PoolOptions = { thresholds: { rise: 2, fall: 3 }, initialHealth: 'down' }
 const OK: CheckResult = { ok: true, latencyMs: 2 }
-const REFUSED: CheckResult = { ok: false, reason: 'refused', detail: 'connect ECONNREFUSED' }
+const REFUSED: CheckResult = {
+  ok: false,
+  reason: 'refused',
+  detail: 'connect ECONNREFUSED',
+}
 
 const endpoint = (id: string, extra: Partial<MemberEndpoint> = {}): MemberEndpoint => ({
   id,
@@ -40,9 +44,15 @@ const summary = (v: MemberView | undefined) =>
     ? undefined
     : { state: v.state, health: v.health, admin: v.admin, removing: v.removing }
 
-void t.test('upserting a new member adds it and reports absent → its initial state', t => {
-  const cases: { name: string; initial: Health; view: MemberView; change: MemberChange }[] =
-    [
+void t.test(
+  'upserting a new member adds it and reports absent → its initial state',
+  t => {
+    const cases: {
+      name: string
+      initial: Health
+      view: MemberView
+      change: MemberChange
+    }[] = [
       {
         name: 'initial down',
         initial: 'down',
@@ -80,21 +90,28 @@ void t.test('upserting a new member adds it and reports absent → its initial s
         change: { id: 'a', from: 'absent', to: 'up', reason: 'member added', at: 10 },
       },
     ]
-  t.plan(cases.length)
-  for (const c of cases) {
-    const { pool, changes } = recordingPool({ ...OPTIONS, initialHealth: c.initial })
-    const returned = pool.upsert(endpoint('a', { ports: { https: 8443 }, weight: 2 }), 10)
-    t.strictSame(
-      { returned, got: pool.get('a'), changes },
-      { returned: c.view, got: c.view, changes: [c.change] },
-      c.name,
-    )
-  }
-})
+    t.plan(cases.length)
+    for (const c of cases) {
+      const { pool, changes } = recordingPool({ ...OPTIONS, initialHealth: c.initial })
+      const returned = pool.upsert(
+        endpoint('a', { ports: { https: 8443 }, weight: 2 }),
+        10,
+      )
+      t.strictSame(
+        { returned, got: pool.get('a'), changes },
+        { returned: c.view, got: c.view, changes: [c.change] },
+        c.name,
+      )
+    }
+  },
+)
 
 void t.test('upserting the same endpoint keeps health and admin state', t => {
   const cases: { name: string; next: MemberEndpoint }[] = [
-    { name: 'weight change', next: endpoint('a', { weight: 5, ports: { http: 81, https: 444 } }) },
+    {
+      name: 'weight change',
+      next: endpoint('a', { weight: 5, ports: { http: 81, https: 444 } }),
+    },
     {
       name: 'same ports listed in another order',
       next: endpoint('a', { ports: { https: 444, http: 81 } }),
@@ -228,7 +245,12 @@ void t.test('setAdmin and requestRemoval emit visible changes and keep health', 
       rows: [
         {
           op: 'draining',
-          expect: { state: 'draining', health: 'down', admin: 'draining', removing: false },
+          expect: {
+            state: 'draining',
+            health: 'down',
+            admin: 'draining',
+            removing: false,
+          },
           change: ['down', 'draining', 'draining by operator'],
         },
         {
@@ -275,12 +297,22 @@ void t.test('setAdmin and requestRemoval emit visible changes and keep health', 
       rows: [
         {
           op: 'disabled',
-          expect: { state: 'disabled', health: 'down', admin: 'disabled', removing: false },
+          expect: {
+            state: 'disabled',
+            health: 'down',
+            admin: 'disabled',
+            removing: false,
+          },
           change: ['down', 'disabled', 'disabled by operator'],
         },
         {
           op: 'remove-request',
-          expect: { state: 'draining', health: 'down', admin: 'draining', removing: true },
+          expect: {
+            state: 'draining',
+            health: 'down',
+            admin: 'draining',
+            removing: true,
+          },
           change: ['disabled', 'draining', 'removal requested: draining'],
         },
       ],
@@ -298,7 +330,10 @@ void t.test('setAdmin and requestRemoval emit visible changes and keep health', 
         r.op === 'remove-request'
           ? pool.requestRemoval('a', now)
           : pool.setAdmin('a', r.op, now, reasonOf(r.op))
-      got.push({ expect: result.ok ? summary(result.view) : undefined, changes: [...changes] })
+      got.push({
+        expect: result.ok ? summary(result.view) : undefined,
+        changes: [...changes],
+      })
     })
     t.strictSame(
       got,
@@ -307,7 +342,15 @@ void t.test('setAdmin and requestRemoval emit visible changes and keep health', 
         changes:
           r.change === undefined
             ? []
-            : [{ id: 'a', from: r.change[0], to: r.change[1], reason: r.change[2], at: (i + 1) * 10 }],
+            : [
+                {
+                  id: 'a',
+                  from: r.change[0],
+                  to: r.change[1],
+                  reason: r.change[2],
+                  at: (i + 1) * 10,
+                },
+              ],
       })),
       c.name,
     )
@@ -318,33 +361,39 @@ void t.test('a draining member shows why in its reason, with its health', t => {
   const { pool } = recordingPool()
   pool.upsert(endpoint('a'), 0)
   pool.setAdmin('a', 'draining', 1, 'drained by operator')
-  t.equal(pool.get('a')?.reason, 'draining by operator; health down: awaiting first check')
+  t.equal(
+    pool.get('a')?.reason,
+    'draining by operator; health down: awaiting first check',
+  )
   t.end()
 })
 
-void t.test('upserting a member whose removal is pending cancels the removal and its drain', t => {
-  const cases: { name: string; next: MemberEndpoint; expect: MemberState }[] = [
-    { name: 'same endpoint (re-added by a reload)', next: endpoint('a'), expect: 'up' },
-    {
-      name: 'new address (re-added elsewhere)',
-      next: endpoint('a', { address: '10.9.9.9' }),
-      expect: 'down',
-    },
-  ]
-  t.plan(cases.length)
-  for (const c of cases) {
-    const { pool } = recordingPool()
-    pool.upsert(endpoint('a'), 0)
-    pool.observe('a', OK, 1)
-    pool.requestRemoval('a', 2)
-    // Left draining with no removal pending, it would take no traffic and never go away.
-    t.strictSame(
-      summary(pool.upsert(c.next, 3)),
-      { state: c.expect, health: c.expect, admin: 'enabled', removing: false },
-      c.name,
-    )
-  }
-})
+void t.test(
+  'upserting a member whose removal is pending cancels the removal and its drain',
+  t => {
+    const cases: { name: string; next: MemberEndpoint; expect: MemberState }[] = [
+      { name: 'same endpoint (re-added by a reload)', next: endpoint('a'), expect: 'up' },
+      {
+        name: 'new address (re-added elsewhere)',
+        next: endpoint('a', { address: '10.9.9.9' }),
+        expect: 'down',
+      },
+    ]
+    t.plan(cases.length)
+    for (const c of cases) {
+      const { pool } = recordingPool()
+      pool.upsert(endpoint('a'), 0)
+      pool.observe('a', OK, 1)
+      pool.requestRemoval('a', 2)
+      // Left draining with no removal pending, it would take no traffic and never go away.
+      t.strictSame(
+        summary(pool.upsert(c.next, 3)),
+        { state: c.expect, health: c.expect, admin: 'enabled', removing: false },
+        c.name,
+      )
+    }
+  },
+)
 
 void t.test('remove deletes the member and reports → absent', t => {
   const { pool, changes } = recordingPool()
@@ -363,7 +412,9 @@ void t.test('remove deletes the member and reports → absent', t => {
   )
   changes.length = 0
   t.equal(pool.remove('b', 6), true)
-  t.strictSame(changes, [{ id: 'b', from: 'down', to: 'absent', reason: 'member removed', at: 6 }])
+  t.strictSame(changes, [
+    { id: 'b', from: 'down', to: 'absent', reason: 'member removed', at: 6 },
+  ])
   t.end()
 })
 
@@ -398,38 +449,81 @@ void t.test('unknown ids are not-found or undefined and change nothing', t => {
   )
 })
 
-void t.test('version moves on routing changes and not on results that change nothing visible', t => {
-  const { pool } = recordingPool()
-  const cases: { name: string; run: () => unknown; moves: boolean }[] = [
-    { name: 'upsert a new member', run: () => pool.upsert(endpoint('a'), 0), moves: true },
-    { name: 'failure on a down member', run: () => pool.observe('a', REFUSED, 1), moves: false },
-    { name: 'success toward rise', run: () => pool.observe('a', OK, 2), moves: false },
-    { name: 'success: first admission (down → up)', run: () => pool.observe('a', OK, 3), moves: true },
-    { name: 'success on an up member', run: () => pool.observe('a', OK, 4), moves: false },
-    { name: 'pending failure on an up member', run: () => pool.observe('a', REFUSED, 5), moves: false },
-    { name: 'success restoring the margin', run: () => pool.observe('a', OK, 6), moves: false },
-    { name: 'drain', run: () => pool.setAdmin('a', 'draining', 7, 'x'), moves: true },
-    { name: 'drain again', run: () => pool.setAdmin('a', 'draining', 8, 'x'), moves: false },
-    { name: 'enable', run: () => pool.setAdmin('a', 'enabled', 9, 'x'), moves: true },
-    { name: 'weight change', run: () => pool.upsert(endpoint('a', { weight: 3 }), 10), moves: true },
-    {
-      name: 'new thresholds (reload) keep every verdict',
-      run: () => {
-        pool.setOptions({ ...OPTIONS, thresholds: { rise: 1, fall: 1 } }, 11)
+void t.test(
+  'version moves on routing changes and not on results that change nothing visible',
+  t => {
+    const { pool } = recordingPool()
+    const cases: { name: string; run: () => unknown; moves: boolean }[] = [
+      {
+        name: 'upsert a new member',
+        run: () => pool.upsert(endpoint('a'), 0),
+        moves: true,
       },
-      moves: false,
-    },
-    { name: 'eviction (up → down)', run: () => pool.observe('a', REFUSED, 12), moves: true },
-    { name: 'readmission (down → up, upSince set)', run: () => pool.observe('a', OK, 13), moves: true },
-    { name: 'remove', run: () => pool.remove('a', 14), moves: true },
-  ]
-  t.plan(cases.length)
-  for (const c of cases) {
-    const before = pool.version
-    c.run()
-    t.strictSame(pool.version !== before, c.moves, c.name)
-  }
-})
+      {
+        name: 'failure on a down member',
+        run: () => pool.observe('a', REFUSED, 1),
+        moves: false,
+      },
+      { name: 'success toward rise', run: () => pool.observe('a', OK, 2), moves: false },
+      {
+        name: 'success: first admission (down → up)',
+        run: () => pool.observe('a', OK, 3),
+        moves: true,
+      },
+      {
+        name: 'success on an up member',
+        run: () => pool.observe('a', OK, 4),
+        moves: false,
+      },
+      {
+        name: 'pending failure on an up member',
+        run: () => pool.observe('a', REFUSED, 5),
+        moves: false,
+      },
+      {
+        name: 'success restoring the margin',
+        run: () => pool.observe('a', OK, 6),
+        moves: false,
+      },
+      { name: 'drain', run: () => pool.setAdmin('a', 'draining', 7, 'x'), moves: true },
+      {
+        name: 'drain again',
+        run: () => pool.setAdmin('a', 'draining', 8, 'x'),
+        moves: false,
+      },
+      { name: 'enable', run: () => pool.setAdmin('a', 'enabled', 9, 'x'), moves: true },
+      {
+        name: 'weight change',
+        run: () => pool.upsert(endpoint('a', { weight: 3 }), 10),
+        moves: true,
+      },
+      {
+        name: 'new thresholds (reload) keep every verdict',
+        run: () => {
+          pool.setOptions({ ...OPTIONS, thresholds: { rise: 1, fall: 1 } }, 11)
+        },
+        moves: false,
+      },
+      {
+        name: 'eviction (up → down)',
+        run: () => pool.observe('a', REFUSED, 12),
+        moves: true,
+      },
+      {
+        name: 'readmission (down → up, upSince set)',
+        run: () => pool.observe('a', OK, 13),
+        moves: true,
+      },
+      { name: 'remove', run: () => pool.remove('a', 14), moves: true },
+    ]
+    t.plan(cases.length)
+    for (const c of cases) {
+      const before = pool.version
+      c.run()
+      t.strictSame(pool.version !== before, c.moves, c.name)
+    }
+  },
+)
 
 void t.test('views are sorted by id and cached until a change', t => {
   const { pool } = recordingPool()
@@ -479,24 +573,27 @@ void t.test('stateSince moves only when the visible state changes', t => {
   t.end()
 })
 
-void t.test('health changes of a draining member emit nothing (its visible state holds)', t => {
-  const { pool, changes } = recordingPool()
-  pool.upsert(endpoint('a'), 0)
-  pool.observe('a', OK, 1)
-  pool.setAdmin('a', 'draining', 2, 'x')
-  changes.length = 0
-  for (const now of [3, 4, 5]) pool.observe('a', REFUSED, now)
-  t.strictSame(summary(pool.get('a')), {
-    state: 'draining',
-    health: 'down',
-    admin: 'draining',
-    removing: false,
-  })
-  t.strictSame(changes, [])
-  pool.setAdmin('a', 'enabled', 6, 'y')
-  t.strictSame(changes, [{ id: 'a', from: 'draining', to: 'down', reason: 'y', at: 6 }])
-  t.end()
-})
+void t.test(
+  'health changes of a draining member emit nothing (its visible state holds)',
+  t => {
+    const { pool, changes } = recordingPool()
+    pool.upsert(endpoint('a'), 0)
+    pool.observe('a', OK, 1)
+    pool.setAdmin('a', 'draining', 2, 'x')
+    changes.length = 0
+    for (const now of [3, 4, 5]) pool.observe('a', REFUSED, now)
+    t.strictSame(summary(pool.get('a')), {
+      state: 'draining',
+      health: 'down',
+      admin: 'draining',
+      removing: false,
+    })
+    t.strictSame(changes, [])
+    pool.setAdmin('a', 'enabled', 6, 'y')
+    t.strictSame(changes, [{ id: 'a', from: 'draining', to: 'down', reason: 'y', at: 6 }])
+    t.end()
+  },
+)
 
 void t.test('observe reports the step and the probe-driven changes', t => {
   const { pool, changes } = recordingPool()

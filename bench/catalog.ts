@@ -1,0 +1,198 @@
+// What the suite measures: systems, workloads and their metrics. Pure data, shared by
+// the workloads (which produce values) and the report (which renders them).
+
+/** A system under test. */
+export type SystemName = 'direct' | 'haproxy' | 'naive' | 'corral' | 'corral-2w'
+
+/** Every system, in the order rounds run them and tables list them. */
+export const SYSTEM_NAMES: readonly SystemName[] = [
+  'direct',
+  'haproxy',
+  'naive',
+  'corral',
+  'corral-2w',
+]
+
+/** A workload id, as accepted by `--only`. */
+export type WorkloadId =
+  | 'bulk-1'
+  | 'bulk-8'
+  | 'conn-close'
+  | 'keep-alive'
+  | 'idle-memory'
+  | 'health-cost'
+  | 'membership'
+  | 'reload'
+  | 'scaling'
+
+/** Whether a larger or a smaller value is the better one. */
+export type Direction = 'higher' | 'lower'
+
+/** One number a workload reports per system and round. */
+export interface MetricDef {
+  readonly id: string
+  readonly label: string
+  readonly unit: string
+  readonly better: Direction
+  /** Decimal places when rendered. */
+  readonly digits: number
+  /** Whether the report shows this metric's ratios to the workload's baselines. */
+  readonly ratio: boolean
+}
+
+/** One workload: which systems it runs and what it reports. */
+export interface WorkloadDef {
+  readonly id: WorkloadId
+  readonly title: string
+  /** One sentence on what is measured and how. */
+  readonly method: string
+  readonly systems: readonly SystemName[]
+  /** Systems that ratio columns divide by (first one is the main comparison). */
+  readonly baselines: readonly SystemName[]
+  readonly metrics: readonly MetricDef[]
+}
+
+function metric(
+  id: string,
+  label: string,
+  unit: string,
+  better: Direction,
+  digits: number,
+  ratio = false,
+): MetricDef {
+  return { id, label, unit, better, digits, ratio }
+}
+
+const GBPS = metric('gbps', 'throughput', 'Gbit/s', 'higher', 2, true)
+const PROXY_CPU = metric('proxyCpuPct', 'proxy CPU', '% of a core', 'lower', 0)
+const RPS = metric('rps', 'requests/s', 'req/s', 'higher', 0, true)
+const P50 = metric('p50Ms', 'p50', 'ms', 'lower', 2)
+const P99 = metric('p99Ms', 'p99', 'ms', 'lower', 2, true)
+const CPU_PER_REQ = metric('cpuUsPerReq', 'proxy CPU per request', 'µs', 'lower', 1)
+const ERRORS = metric('errors', 'socket errors + non-2xx', 'count', 'lower', 0)
+
+const PROXIES: readonly SystemName[] = ['haproxy', 'naive', 'corral']
+const WITH_DIRECT: readonly SystemName[] = ['direct', ...PROXIES]
+
+/** Every workload, in run order. */
+export const WORKLOADS: readonly WorkloadDef[] = [
+  {
+    id: 'bulk-1',
+    title: 'Bulk throughput, 1 stream',
+    method: 'iperf3 -c through the proxy to iperf3 -s; receiver bits/s from -J.',
+    systems: WITH_DIRECT,
+    baselines: ['haproxy', 'direct'],
+    metrics: [GBPS, PROXY_CPU],
+  },
+  {
+    id: 'bulk-8',
+    title: 'Bulk throughput, 8 streams',
+    method: 'iperf3 -c -P 8 through the proxy; receiver bits/s summed over streams.',
+    systems: WITH_DIRECT,
+    baselines: ['haproxy', 'direct'],
+    metrics: [GBPS, PROXY_CPU],
+  },
+  {
+    id: 'conn-close',
+    title: 'New TCP connection per request',
+    method: "wrk --latency -H 'Connection: close' against a tiny Node HTTP response.",
+    systems: WITH_DIRECT,
+    baselines: ['haproxy', 'direct'],
+    metrics: [RPS, P50, P99, CPU_PER_REQ, ERRORS],
+  },
+  {
+    id: 'keep-alive',
+    title: 'Keep-alive requests, 64 connections',
+    method: 'wrk --latency -c 64 with keep-alive against a tiny Node HTTP response.',
+    systems: WITH_DIRECT,
+    baselines: ['haproxy', 'direct'],
+    metrics: [RPS, P50, P99, CPU_PER_REQ, ERRORS],
+  },
+  {
+    id: 'idle-memory',
+    title: 'Memory per idle relayed connection',
+    method:
+      'Open N client connections through the proxy to a member that holds them; ' +
+      '(VmRSS after − before) / N over the proxy process tree.',
+    systems: PROXIES,
+    baselines: ['haproxy'],
+    metrics: [
+      metric('kibPerConn', 'memory per connection', 'KiB', 'lower', 2, true),
+      metric('baseRssMiB', 'RSS before', 'MiB', 'lower', 1),
+      metric('connections', 'connections held', 'count', 'higher', 0),
+    ],
+  },
+  {
+    id: 'health-cost',
+    title: 'Health checking cost, many members at 1 s',
+    method:
+      'Members all probed (HTTP GET /health) every 1 s on a few local servers; ' +
+      'proxy utime+stime from /proc/<pid>/stat over the window.',
+    systems: ['haproxy', 'corral'],
+    baselines: ['haproxy'],
+    metrics: [
+      metric('cpuPct', 'CPU', '% of a core', 'lower', 2, true),
+      metric('probesPerSec', 'probes received', 'probes/s', 'higher', 0),
+      metric('members', 'members', 'count', 'higher', 0),
+      metric('rssMiB', 'RSS', 'MiB', 'lower', 1),
+    ],
+  },
+  {
+    id: 'membership',
+    title: 'Time to pick up a membership change',
+    method:
+      'PUT /api/v1/members/m2, then connect through corral back to back until a ' +
+      'connection lands on m2.',
+    systems: ['corral'],
+    baselines: [],
+    metrics: [
+      metric('pickupMs', 'PUT → first connection on new member', 'ms', 'lower', 1),
+      metric('putMs', 'PUT response time', 'ms', 'lower', 1),
+      metric('attempts', 'connections tried', 'count', 'lower', 0),
+    ],
+  },
+  {
+    id: 'reload',
+    title: 'SIGHUP reload under keep-alive load',
+    method:
+      'wrk keep-alive, 64 connections; mid-run the config gains a member and corral ' +
+      'gets SIGHUP; reload time = SIGHUP → new member in /api/v1/pool.',
+    systems: ['corral'],
+    baselines: [],
+    metrics: [metric('reloadMs', 'reload time', 'ms', 'lower', 1), ERRORS, RPS, P99],
+  },
+  {
+    id: 'scaling',
+    title: 'Scaling: 1 vs 2 workers (proxy on every core)',
+    method:
+      'bulk 8 streams and keep-alive 64 connections with the proxy allowed on all ' +
+      'cores (it shares core 1 with the load generator).',
+    systems: ['corral', 'corral-2w'],
+    baselines: ['corral'],
+    metrics: [
+      metric('bulk8Gbps', 'bulk 8 streams', 'Gbit/s', 'higher', 2, true),
+      metric('kaRps', 'keep-alive', 'req/s', 'higher', 0, true),
+      metric('kaP99Ms', 'keep-alive p99', 'ms', 'lower', 2, true),
+    ],
+  },
+]
+
+/** Workload ids in run order. */
+export const WORKLOAD_IDS: readonly WorkloadId[] = WORKLOADS.map(w => w.id)
+
+/** The definition of a workload id. */
+export function workloadDef(id: WorkloadId): WorkloadDef {
+  const def = WORKLOADS.find(w => w.id === id)
+  if (def === undefined) throw new Error(`unknown workload ${id}`)
+  return def
+}
+
+/** Type guard for a workload id typed by a user. */
+export function isWorkloadId(text: string): text is WorkloadId {
+  return WORKLOAD_IDS.some(id => id === text)
+}
+
+/** Type guard for a system name typed by a user. */
+export function isSystemName(text: string): text is SystemName {
+  return SYSTEM_NAMES.some(s => s === text)
+}

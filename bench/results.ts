@@ -1,0 +1,76 @@
+// The JSON a run writes (bench/results/*.json) and the report is rendered from.
+
+import type { SystemName, WorkloadId } from './catalog.js'
+
+/** One value of one metric for one system in one round. */
+export interface Sample {
+  readonly workload: WorkloadId
+  readonly system: SystemName
+  /** 1-based round number. */
+  readonly round: number
+  readonly metric: string
+  readonly value: number
+}
+
+/** A workload run that did not produce values, and why. */
+export interface Failure {
+  readonly workload: WorkloadId
+  readonly system: SystemName
+  readonly round: number
+  readonly message: string
+}
+
+/** A command line the harness ran, kept so a reader can repeat it by hand. */
+export interface CommandRecord {
+  readonly workload: WorkloadId
+  readonly system: SystemName
+  readonly command: string
+}
+
+/** Whether corral's CLI was there to measure. */
+export type CorralSource = 'cli' | 'unavailable'
+
+/** Hardware and software the run happened on. */
+export interface MachineInfo {
+  readonly cpuModel: string
+  readonly cores: number
+  readonly memoryGiB: number
+  readonly kernel: string
+  readonly node: string
+  readonly haproxy: string | undefined
+  readonly wrk: string | undefined
+  readonly iperf3: string | undefined
+  readonly openFilesLimit: number | undefined
+}
+
+/** CPU use by other processes just before one (workload, system, round) run. */
+export interface Background {
+  readonly workload: WorkloadId
+  readonly system: SystemName
+  readonly round: number
+  /** Percent of all cores busy while the harness was idle. */
+  readonly busyPct: number
+}
+
+/** Everything one run produced. */
+export interface BenchResult {
+  readonly version: 1
+  readonly startedAt: string
+  readonly finishedAt: string
+  readonly mode: 'smoke' | 'full'
+  readonly rounds: number
+  /** Seconds per throughput measurement (iperf3 -t, wrk -d). */
+  readonly durationS: number
+  /** The arguments `run.js` was started with. */
+  readonly argv: readonly string[]
+  readonly machine: MachineInfo
+  readonly corral: { readonly source: CorralSource; readonly detail: string }
+  /** How processes were placed on cores, file limits and other caveats. */
+  readonly notes: readonly string[]
+  readonly samples: readonly Sample[]
+  readonly failures: readonly Failure[]
+  readonly background: readonly Background[]
+  readonly commands: readonly CommandRecord[]
+  /** CPU profiles written by --profile, relative to the repository. */
+  readonly profiles: readonly string[]
+}

@@ -1,0 +1,247 @@
+// Starts a system under test in front of a workload's members and waits until it relays.
+
+import { writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import type { SystemName } from './catalog.js'
+import type { RunContext } from './context.js'
+import { corralConfigYaml } from './corral-config.js'
+import { haproxyConfig } from './haproxy-config.js'
+import { freePort, isListening } from './ports.js'
+import { Child } from './procs.js'
+import type { ProxySpec } from './proxy-spec.js'
+
+/** A started system: where clients connect, and how to stop it. */
+export interface RunningSystem {
+  readonly name: SystemName
+  /** Port clients connect to on 127.0.0.1. */
+  readonly port: number
+  /** Process whose tree CPU and memory are measured; undefined for `direct`. */
+  readonly pid: number | undefined
+  stop(): Promise<void>
+}
+
+/** A running corral, with what the corral-only workloads need. */
+export interface RunningCorral extends RunningSystem {
+  /** Base URL of the admin API. */
+  readonly adminUrl: string
+  /** The YAML file SIGHUP re-reads. */
+  readonly configPath: string
+  /** Writes a new config and sends SIGHUP. */
+  reload(spec: ProxySpec): void
+}
+
+/** Per-start options beyond the proxy spec. */
+export interface StartOptions {
+  /** taskset CPU list for the proxy; default: the proxy core. */
+  readonly cpus?: string | undefined
+}
+
+const START_TIMEOUT_MS = 20_000
+
+/** Starts `name` for `spec`; registered with the run's scope so it is always stopped. */
+export async function startSystem(
+  name: SystemName,
+  ctx: RunContext,
+  spec: ProxySpec,
+  options: StartOptions = {},
+): Promise<RunningSystem> {
+  switch (name) {
+    case 'direct': {
+      const first = spec.members[0]
+      if (first === undefined) throw new Error('direct needs a member')
+      return { name, port: first.port, pid: undefined, stop: () => Promise.resolve() }
+    }
+    case 'haproxy':
+      return startHaproxy(ctx, spec, options)
+    case 'naive':
+      return startNaive(ctx, spec, options)
+    case 'corral':
+      return startCorral(ctx, spec, { ...options, workers: 1 })
+    case 'corral-2w':
+      return startCorral(ctx, spec, { ...options, workers: 2 })
+    default: {
+      const never: never = name
+      throw new Error(`unknown system ${String(never)}`)
+    }
+  }
+}
+
+function proxyCpus(ctx: RunContext, options: StartOptions): string | undefined {
+  return 'cpus' in options ? options.cpus : ctx.env.pin.proxy
+}
+
+async function startHaproxy(
+  ctx: RunContext,
+  spec: ProxySpec,
+  options: StartOptions,
+): Promise<RunningSystem> {
+  const haproxy = ctx.env.tools.haproxy
+  if (haproxy === undefined) throw new Error('haproxy not found on PATH')
+  const cfg = join(ctx.env.workDir, `haproxy-${ctx.workload}-r${ctx.round}.cfg`)
+  writeFileSync(cfg, haproxyConfig(spec))
+  const child = ctx.scope.add(
+    new Child(haproxy, ['-f', cfg, '-db'], {
+      name: 'haproxy',
+      cpus: proxyCpus(ctx, options),
+      nofile: ctx.env.raiseNofile,
+      logDir: ctx.env.logDir,
+    }),
+  )
+  ctx.record(child.argv)
+  await waitForPort(spec.listenPort, child, START_TIMEOUT_MS)
+  return {
+    name: 'haproxy',
+    port: spec.listenPort,
+    pid: child.pid,
+    stop: () => child.stop(),
+  }
+}
+
+async function startNaive(
+  ctx: RunContext,
+  spec: ProxySpec,
+  options: StartOptions,
+): Promise<RunningSystem> {
+  const first = spec.members[0]
+  if (first === undefined) throw new Error('naive needs a member')
+  const args = [join(ctx.env.benchDir, 'naive-proxy.js'), String(spec.listenPort)]
+  args.push('127.0.0.1', String(first.port))
+  const child = ctx.scope.add(
+    new Child(process.execPath, args, {
+      name: 'naive',
+      cpus: proxyCpus(ctx, options),
+      nofile: ctx.env.raiseNofile,
+      logDir: ctx.env.logDir,
+    }),
+  )
+  ctx.record(child.argv)
+  await child.waitForLine(
+    line => (line.includes('"ready":true') ? true : undefined),
+    START_TIMEOUT_MS,
+    'naive proxy to listen',
+  )
+  return {
+    name: 'naive',
+    port: spec.listenPort,
+    pid: child.pid,
+    stop: () => child.stop(),
+  }
+}
+
+/** Starts the corral CLI and waits for GET /readyz = 200. */
+export async function startCorral(
+  ctx: RunContext,
+  spec: ProxySpec,
+  options: StartOptions & { readonly workers: number },
+): Promise<RunningCorral> {
+  const launcher = ctx.env.corral
+  if (launcher === undefined)
+    throw new Error('corral CLI not built (dist/src/cli/main.js)')
+  const adminPort = await freePort()
+  const configPath = join(
+    ctx.env.workDir,
+    `corral-${ctx.workload}-${ctx.system}-r${ctx.round}.yaml`,
+  )
+  const write = (s: ProxySpec) => {
+    writeFileSync(
+      configPath,
+      corralConfigYaml(s, { adminPort, workers: options.workers }),
+    )
+  }
+  write(spec)
+  const nodeArgs: string[] = []
+  if (ctx.env.profileDir !== undefined) {
+    nodeArgs.push('--cpu-prof', '--cpu-prof-dir', ctx.env.profileDir)
+  }
+  nodeArgs.push(launcher.entry, 'lb', '--config', configPath, '--log-level', 'warn')
+  const child = ctx.scope.add(
+    new Child(process.execPath, nodeArgs, {
+      name: ctx.system,
+      cpus: proxyCpus(ctx, options),
+      nofile: ctx.env.raiseNofile,
+      logDir: ctx.env.logDir,
+    }),
+  )
+  ctx.record(child.argv)
+  const adminUrl = `http://127.0.0.1:${adminPort}`
+  await waitForReady(`${adminUrl}/readyz`, child, START_TIMEOUT_MS)
+  const pid = child.pid
+  return {
+    name: ctx.system,
+    port: spec.listenPort,
+    pid,
+    adminUrl,
+    configPath,
+    // Long enough for `timeouts.shutdown: 1s` and for --cpu-prof to write its file.
+    stop: () => child.stop(5_000),
+    reload(next: ProxySpec) {
+      write(next)
+      child.kill('SIGHUP')
+    },
+  }
+}
+
+async function waitForReady(url: string, child: Child, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last = 'no answer'
+  while (Date.now() < deadline) {
+    if (child.hasExited) {
+      throw new Error(`${child.argv.join(' ')} exited before ready; see ${child.logPath}`)
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) })
+      await res.body?.cancel()
+      if (res.status === 200) return
+      last = `status ${res.status}`
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err)
+    }
+    await sleep(50)
+  }
+  throw new Error(
+    `${url} not ready after ${timeoutMs} ms (${last}); see ${child.logPath}`,
+  )
+}
+
+async function waitForPort(port: number, child: Child, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.hasExited) {
+      throw new Error(
+        `${child.argv.join(' ')} exited before listening; see ${child.logPath}`,
+      )
+    }
+    if (isListening(port)) return
+    await sleep(50)
+  }
+  throw new Error(
+    `port ${port} not listening after ${timeoutMs} ms; see ${child.logPath}`,
+  )
+}
+
+/** Whether a TCP connection to 127.0.0.1:port succeeds within 1 s. */
+export async function canConnect(port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = connect(port, '127.0.0.1')
+    socket.setTimeout(1_000)
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.once('connect', () => {
+      done(true)
+    })
+    socket.once('error', () => {
+      done(false)
+    })
+    socket.once('timeout', () => {
+      done(false)
+    })
+  })
+}
+
+/** Resolves after `ms`. */
+export async function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
+}

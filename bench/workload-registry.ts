@@ -1,0 +1,24 @@
+// Every workload module, by id.
+
+import type { WorkloadId } from './catalog.js'
+import { bulkWorkload } from './workloads/bulk.js'
+import { healthCostWorkload } from './workloads/health-cost.js'
+import { httpWorkload } from './workloads/http-load.js'
+import { idleMemoryWorkload } from './workloads/idle-memory.js'
+import { membershipWorkload } from './workloads/membership.js'
+import { reloadWorkload } from './workloads/reload.js'
+import { scalingWorkload } from './workloads/scaling.js'
+import type { Workload } from './workloads/workload.js'
+
+/** The implementation of each workload id. */
+export const WORKLOAD_IMPLS: Readonly<Record<WorkloadId, Workload>> = {
+  'bulk-1': bulkWorkload('bulk-1', 1),
+  'bulk-8': bulkWorkload('bulk-8', 8),
+  'conn-close': httpWorkload('conn-close', true),
+  'keep-alive': httpWorkload('keep-alive', false),
+  'idle-memory': idleMemoryWorkload,
+  'health-cost': healthCostWorkload,
+  membership: membershipWorkload,
+  reload: reloadWorkload,
+  scaling: scalingWorkload,
+}

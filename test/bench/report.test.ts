@@ -1,0 +1,308 @@
+// The pure half of the benchmark harness: statistics, target verdicts, and the markdown
+// and SVG rendered from a results JSON.
+import t from 'tap'
+import { renderChart, escapeXml } from '../../bench/chart.js'
+import { formatNumber, formatRatio, formatSummary } from '../../bench/format.js'
+import { renderMarkdown } from '../../bench/report.js'
+import type { BenchResult, Sample } from '../../bench/results.js'
+import { median, ratio, summarize } from '../../bench/stats.js'
+import { summarizeSamples } from '../../bench/summary.js'
+import {
+  TARGETS,
+  describeTarget,
+  describeVerdict,
+  judge,
+  type MedianLookup,
+  type Target,
+} from '../../bench/targets.js'
+
+void t.test('median, min and max summarise the rounds', t => {
+  const cases: {
+    name: string
+    values: number[]
+    expect: ReturnType<typeof summarize>
+  }[] = [
+    { name: 'odd count', values: [3, 1, 2], expect: { median: 2, min: 1, max: 3, n: 3 } },
+    {
+      name: 'even count averages the middle two',
+      values: [4, 1, 3, 2],
+      expect: { median: 2.5, min: 1, max: 4, n: 4 },
+    },
+    { name: 'one round', values: [7], expect: { median: 7, min: 7, max: 7, n: 1 } },
+    {
+      name: 'NaN rounds are ignored',
+      values: [NaN, 5, 1],
+      expect: { median: 3, min: 1, max: 5, n: 2 },
+    },
+    { name: 'nothing finite is no summary', values: [NaN], expect: undefined },
+    { name: 'empty is no summary', values: [], expect: undefined },
+  ]
+  t.plan(cases.length)
+  for (const c of cases) t.strictSame(summarize(c.values), c.expect, c.name)
+})
+
+void t.test('median of nothing is an error, not NaN', t => {
+  t.throws(() => median([]), RangeError)
+  t.end()
+})
+
+void t.test('ratio is undefined when either side is missing or the baseline is 0', t => {
+  const cases: {
+    name: string
+    value: number | undefined
+    base: number | undefined
+    expect: number | undefined
+  }[] = [
+    { name: 'plain', value: 6, base: 10, expect: 0.6 },
+    { name: 'no value', value: undefined, base: 10, expect: undefined },
+    { name: 'no baseline', value: 6, base: undefined, expect: undefined },
+    { name: 'zero baseline', value: 6, base: 0, expect: undefined },
+    { name: 'NaN value', value: NaN, base: 1, expect: undefined },
+  ]
+  t.plan(cases.length)
+  for (const c of cases) t.equal(ratio(c.value, c.base), c.expect, c.name)
+})
+
+void t.test('samples group by workload, metric and system', t => {
+  const samples: Sample[] = [
+    { workload: 'bulk-1', system: 'haproxy', round: 1, metric: 'gbps', value: 10 },
+    { workload: 'bulk-1', system: 'haproxy', round: 2, metric: 'gbps', value: 12 },
+    { workload: 'bulk-1', system: 'haproxy', round: 3, metric: 'gbps', value: 11 },
+    { workload: 'bulk-1', system: 'naive', round: 1, metric: 'gbps', value: 7 },
+    { workload: 'bulk-8', system: 'haproxy', round: 1, metric: 'gbps', value: 20 },
+  ]
+  const s = summarizeSamples(samples)
+  t.strictSame(s.get('bulk-1', 'gbps', 'haproxy'), { median: 11, min: 10, max: 12, n: 3 })
+  t.equal(s.median('bulk-1', 'gbps', 'naive'), 7)
+  t.equal(s.median('bulk-8', 'gbps', 'haproxy'), 20)
+  t.equal(s.median('bulk-8', 'gbps', 'naive'), undefined)
+  t.end()
+})
+
+function target(id: string): Target {
+  const found = TARGETS.find(x => x.id === id)
+  if (found === undefined) throw new Error(`no target ${id}`)
+  return found
+}
+
+function lookup(values: Record<string, number>): MedianLookup {
+  return (workload, metric, system) => values[`${workload}/${metric}/${system}`]
+}
+
+void t.test('targets are judged against HAProxy in the same run, or absolutely', t => {
+  const cases: {
+    name: string
+    target: string
+    medians: Record<string, number>
+    expect: ReturnType<typeof judge>
+    text: string
+  }[] = [
+    {
+      name: 'throughput below HAProxy misses by the shortfall',
+      target: 'bulk-1',
+      medians: { 'bulk-1/gbps/corral': 8, 'bulk-1/gbps/haproxy': 10 },
+      expect: { status: 'missed', value: 0.8, margin: -0.2, marginKind: 'fraction' },
+      text: 'missed by 20%',
+    },
+    {
+      name: 'throughput above HAProxy is met with headroom',
+      target: 'bulk-8',
+      medians: { 'bulk-8/gbps/corral': 11, 'bulk-8/gbps/haproxy': 10 },
+      expect: { status: 'met', value: 1.1, margin: 0.1, marginKind: 'fraction' },
+      text: 'met, 10% headroom',
+    },
+    {
+      name: 'new connections at exactly 0.9× HAProxy are met',
+      target: 'conn-close-rps',
+      medians: { 'conn-close/rps/corral': 9, 'conn-close/rps/haproxy': 10 },
+      expect: { status: 'met', value: 0.9, margin: 0, marginKind: 'fraction' },
+      text: 'met (exactly at target)',
+    },
+    {
+      name: 'p99 above 1.5× HAProxy misses (lower is better)',
+      target: 'keep-alive-p99',
+      medians: { 'keep-alive/p99Ms/corral': 3, 'keep-alive/p99Ms/haproxy': 1.5 },
+      expect: {
+        status: 'missed',
+        value: 2,
+        margin: (1.5 - 2) / 1.5,
+        marginKind: 'fraction',
+      },
+      text: 'missed by 33%',
+    },
+    {
+      name: 'memory under the absolute limit is met',
+      target: 'idle-memory',
+      medians: { 'idle-memory/kibPerConn/corral': 8 },
+      expect: { status: 'met', value: 8, margin: 0.2, marginKind: 'fraction' },
+      text: 'met, 20% headroom',
+    },
+    {
+      name: 'health checking at exactly 5% misses a strict "<"',
+      target: 'health-cost',
+      medians: { 'health-cost/cpuPct/corral': 5 },
+      expect: { status: 'missed', value: 5, margin: 0, marginKind: 'fraction' },
+      text: 'missed by 0.0%',
+    },
+    {
+      name: 'reload errors are counted, not scaled',
+      target: 'reload-errors',
+      medians: { 'reload/errors/corral': 3 },
+      expect: { status: 'missed', value: 3, margin: -3, marginKind: 'absolute' },
+      text: 'missed by 3 errors',
+    },
+    {
+      name: 'no baseline result is not measured',
+      target: 'bulk-1',
+      medians: { 'bulk-1/gbps/corral': 8 },
+      expect: { status: 'not-measured', reason: 'no haproxy result' },
+      text: 'not measured (no haproxy result)',
+    },
+    {
+      name: 'no subject result is not measured',
+      target: 'idle-memory',
+      medians: {},
+      expect: { status: 'not-measured', reason: 'no corral result' },
+      text: 'not measured (no corral result)',
+    },
+  ]
+  t.plan(cases.length * 2)
+  for (const c of cases) {
+    const tgt = target(c.target)
+    const v = judge(tgt, 'corral', lookup(c.medians))
+    if (v.status !== 'not-measured' && c.expect.status !== 'not-measured') {
+      // Float division: compare numbers to 1e-9, the rest exactly.
+      t.ok(
+        v.status === c.expect.status &&
+          Math.abs(v.value - c.expect.value) < 1e-9 &&
+          Math.abs(v.margin - c.expect.margin) < 1e-9 &&
+          v.marginKind === c.expect.marginKind,
+        `${c.name}: ${JSON.stringify(v)}`,
+      )
+    } else t.strictSame(v, c.expect, c.name)
+    t.equal(describeVerdict(v, tgt.unit), c.text, `${c.name} (text)`)
+  }
+})
+
+void t.test('targets read as goals', t => {
+  t.equal(describeTarget(target('conn-close-rps')), '≥ 0.9× haproxy')
+  t.equal(describeTarget(target('keep-alive-p99')), '≤ 1.5× haproxy')
+  t.equal(describeTarget(target('idle-memory')), '≤ 10 KiB')
+  t.equal(describeTarget(target('health-cost')), '< 5 % of a core')
+  t.end()
+})
+
+void t.test('numbers are formatted with separators, ranges and ratios', t => {
+  t.equal(formatNumber(10821.4, 0), '10,821')
+  t.equal(formatNumber(1.5, 2), '1.50')
+  t.equal(formatSummary({ median: 2, min: 1, max: 3, n: 3 }, 1), '2.0 (1.0–3.0)')
+  t.equal(
+    formatSummary({ median: 2, min: 2, max: 2, n: 3 }, 1),
+    '2.0',
+    'no range when equal',
+  )
+  t.equal(
+    formatSummary({ median: 2, min: 1, max: 3, n: 1 }, 1),
+    '2.0',
+    'no range for one round',
+  )
+  t.equal(formatRatio(0.6789), '0.68×')
+  t.equal(formatRatio(undefined), '–')
+  t.end()
+})
+
+function result(samples: Sample[], extra: Partial<BenchResult> = {}): BenchResult {
+  return {
+    version: 1,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:10:00.000Z',
+    mode: 'full',
+    rounds: 3,
+    durationS: 10,
+    argv: ['--rounds', '3'],
+    machine: {
+      cpuModel: 'Test CPU',
+      cores: 2,
+      memoryGiB: 4,
+      kernel: 'Linux 6.1',
+      node: 'v20.0.0',
+      haproxy: 'HAProxy version 2.6',
+      wrk: 'wrk 4.1.0',
+      iperf3: 'iperf 3.12',
+      openFilesLimit: 20000,
+    },
+    corral: { source: 'cli', detail: 'the CLI.' },
+    notes: ['Proxies pinned with `taskset -c 0`.'],
+    samples,
+    failures: [],
+    background: [],
+    commands: [{ workload: 'bulk-1', system: 'haproxy', command: 'iperf3 -c 127.0.0.1' }],
+    profiles: [],
+    ...extra,
+  }
+}
+
+const BULK: Sample[] = [
+  ...[20, 21, 19].map((v, i) => s('direct', i, v)),
+  ...[10, 11, 9].map((v, i) => s('haproxy', i, v)),
+  ...[7, 7.5, 6.5].map((v, i) => s('naive', i, v)),
+  ...[9.5, 10, 9].map((v, i) => s('corral', i, v)),
+]
+
+function s(system: Sample['system'], i: number, value: number): Sample {
+  return { workload: 'bulk-1', system, round: i + 1, metric: 'gbps', value }
+}
+
+void t.test('the markdown report shows medians, ranges, ratios and verdicts', t => {
+  const md = renderMarkdown(result(BULK), { chartFile: 'benchmarks.svg' })
+  t.match(md, '| haproxy | 10.00 (9.00–11.00) | 1.00× | 0.50× |')
+  t.match(md, '| corral | 9.50 (9.00–10.00) | 0.95× | 0.47× |')
+  t.match(
+    md,
+    '| bulk 1 stream vs HAProxy | ≥ 1× haproxy | 0.95× | missed by 5.0% | 0.70× (missed by 30%) |',
+  )
+  t.match(md, '![ratios against targets](benchmarks.svg)')
+  t.match(md, 'node dist/bench/run.js --rounds 3')
+  t.match(md, '- bulk-1 / haproxy: `iperf3 -c 127.0.0.1`')
+  t.notMatch(
+    md,
+    'bulk 8 streams vs HAProxy',
+    'targets of workloads that did not run are left out',
+  )
+  t.notMatch(md, 'Warning: the machine was not quiet')
+  t.end()
+})
+
+void t.test('the report lists failures and warns about a busy machine', t => {
+  const md = renderMarkdown(
+    result(BULK, {
+      failures: [{ workload: 'bulk-1', system: 'naive', round: 2, message: 'a | b' }],
+      background: [
+        { workload: 'bulk-1', system: 'direct', round: 1, busyPct: 2 },
+        { workload: 'bulk-1', system: 'naive', round: 1, busyPct: 60 },
+      ],
+    }),
+    { chartFile: 'x.svg' },
+  )
+  t.match(md, '| bulk-1 | naive | 2 | a \\| b |', 'pipes in messages are escaped')
+  t.match(md, 'Warning: the machine was not quiet')
+  t.match(md, 'before bulk-1 / naive, round 1')
+  t.end()
+})
+
+void t.test('the chart draws one bar per system and target, coloured by verdict', t => {
+  const svg = renderChart(result(BULK))
+  t.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/)
+  t.match(svg, 'bulk 1 stream vs HAProxy (≥ 1× haproxy)')
+  t.match(svg, 'fill="#c62828"', 'corral missed: red')
+  t.match(svg, 'fill="#9e9e9e"', 'naive reference: grey')
+  t.match(svg, '>0.95×<')
+  t.notMatch(svg, 'keep-alive', 'only targets of workloads that ran')
+  t.match(renderChart(result([])), 'no targets measured in this run')
+  t.end()
+})
+
+void t.test('text in the SVG is escaped', t => {
+  t.equal(escapeXml(`< 5 & "x" 'y' >`), '&lt; 5 &amp; &quot;x&quot; &apos;y&apos; &gt;')
+  t.end()
+})
