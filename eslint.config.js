@@ -3,11 +3,28 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 import prettier from 'eslint-config-prettier'
 
-const pureGlobals = ['Date', 'performance', 'setTimeout', 'setInterval', 'setImmediate'].map(
-  name => ({ name, message: 'pure module: take time/timers as arguments (STYLE.md §2.2)' }),
-)
-const ioModules = ['node:net', 'node:http', 'node:https', 'node:tls', 'node:fs', 'node:dgram',
-  'undici', 'ioredis', 'pino', 'prom-client']
+const pureGlobals = [
+  'Date',
+  'performance',
+  'setTimeout',
+  'setInterval',
+  'setImmediate',
+].map(name => ({
+  name,
+  message: 'pure module: take time/timers as arguments (STYLE.md §2.2)',
+}))
+const ioModules = [
+  'node:net',
+  'node:http',
+  'node:https',
+  'node:tls',
+  'node:fs',
+  'node:dgram',
+  'undici',
+  'ioredis',
+  'pino',
+  'prom-client',
+]
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**'] },
@@ -24,11 +41,17 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'error',
       'no-restricted-syntax': [
         'error',
-        { selector: "MemberExpression[object.name='t'][property.name='only']", message: 'no t.only' },
+        {
+          selector: "MemberExpression[object.name='t'][property.name='only']",
+          message: 'no t.only',
+        },
         { selector: 'ExportDefaultDeclaration', message: 'named exports only' },
       ],
     },
@@ -40,7 +63,11 @@ export default tseslint.config(
       'no-restricted-properties': [
         'error',
         { object: 'Math', property: 'random', message: 'pure module: inject randomness' },
-        { object: 'Date', property: 'now', message: 'pure module: take now as an argument' },
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'pure module: take now as an argument',
+        },
       ],
       'no-restricted-imports': ['error', { paths: ioModules }],
     },
@@ -48,6 +75,11 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // ESLint itself requires a default export from its config file.
+    files: ['eslint.config.js'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
   prettier,
 )

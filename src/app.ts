@@ -9,11 +9,24 @@ import { AdminServer, type AdminApi, type MemberOpResult } from './admin/server.
 import { renderStatusPage } from './admin/status-page.js'
 import { HealthChecker } from './health/checker.js'
 import { memberPort } from './health/target.js'
-import { createMetrics, forgetMember, recordMemberState, recordPool, type Metrics } from './metrics/registry.js'
+import {
+  createMetrics,
+  forgetMember,
+  recordMemberState,
+  recordPool,
+  type Metrics,
+} from './metrics/registry.js'
 import { failuresTolerated, hasQuorum } from './metrics/quorum.js'
 import { buildPicker, type Picker, type PickerOptions } from './pool/picker.js'
 import { Pool, type PoolOptions } from './pool/pool.js'
-import { MEMBER_STATES, type CheckResult, type MemberChange, type MemberEndpoint, type MemberState, type MemberView } from './pool/types.js'
+import {
+  MEMBER_STATES,
+  type CheckResult,
+  type MemberChange,
+  type MemberEndpoint,
+  type MemberState,
+  type MemberView,
+} from './pool/types.js'
 import { DataPlane, type BoundListener } from './proxy/data-plane.js'
 import { CONNECTION_OUTCOMES, type RelayStats } from './proxy/stats.js'
 
@@ -144,7 +157,9 @@ export class App {
       {
         host: this.#config.admin.host,
         port: this.#config.admin.port,
-        ...(this.#config.admin.token !== undefined ? { token: this.#config.admin.token } : {}),
+        ...(this.#config.admin.token !== undefined
+          ? { token: this.#config.admin.token }
+          : {}),
         listenerNames: this.#config.listeners.map(l => l.name),
       },
       this.#adminApi(),
@@ -155,8 +170,12 @@ export class App {
     this.#admin = admin
     const adminPort = await admin.listen()
     this.#checker.start()
-    for (const l of listeners) this.#log.info({ listener: l.name, address: `${l.host}:${l.port}` }, 'listening')
-    this.#log.info({ address: `${this.#config.admin.host}:${adminPort}` }, 'admin api listening')
+    for (const l of listeners)
+      this.#log.info({ listener: l.name, address: `${l.host}:${l.port}` }, 'listening')
+    this.#log.info(
+      { address: `${this.#config.admin.host}:${adminPort}` },
+      'admin api listening',
+    )
     return { listeners, adminPort }
   }
 
@@ -171,12 +190,18 @@ export class App {
     const old = this.#config
     // Restart-only keys keep their running values, so the next reload still warns and
     // member ports keep resolving against the listeners actually bound.
-    this.#config = { ...next, listeners: old.listeners, admin: old.admin, workers: old.workers }
+    this.#config = {
+      ...next,
+      listeners: old.listeners,
+      admin: old.admin,
+      workers: old.workers,
+    }
     if (plan.healthChanged) {
       this.pool.setOptions(poolOptions(next), now)
       this.#checker.updateHealthConfig(next.health)
     }
-    for (const m of [...plan.membersAdded, ...plan.membersChanged]) this.pool.upsert(endpointOf(m), now)
+    for (const m of [...plan.membersAdded, ...plan.membersChanged])
+      this.pool.upsert(endpointOf(m), now)
     for (const id of plan.membersRemoved) {
       this.pool.requestRemoval(id, now)
       this.#removeIfIdle(id)
@@ -248,7 +273,11 @@ export class App {
 
   #onResult(member: string, result: CheckResult, source: 'probe' | 'passive'): void {
     if (source === 'probe') {
-      if (!result.ok) this.#log.debug({ member, reason: result.reason, detail: result.detail }, 'check failed')
+      if (!result.ok)
+        this.#log.debug(
+          { member, reason: result.reason, detail: result.detail },
+          'check failed',
+        )
       this.metrics.healthChecks.inc({ member, result: checkResultLabel(result) })
       if (result.latencyMs !== undefined) {
         this.metrics.healthCheckDuration.observe({ member }, result.latencyMs / 1000)
@@ -260,7 +289,11 @@ export class App {
     if (view !== undefined) {
       this.#checker.setIntervalHint(
         member,
-        this.pool.isPending(member) ? 'pending' : view.health === 'down' ? 'down' : 'steady',
+        this.pool.isPending(member)
+          ? 'pending'
+          : view.health === 'down'
+            ? 'down'
+            : 'steady',
       )
     }
     if (step.change === 'pending' && source === 'passive') {
@@ -278,9 +311,17 @@ export class App {
     }
     if (to === 'absent') forgetMember(this.metrics, id)
     else recordMemberState(this.metrics, id, to)
-    if (to === 'down' && from === 'up' && this.#config.health.onMarkedDown === 'close-connections') {
-      const closed = this.#dataPlane?.closeConnectionsTo(id) ?? 0
-      if (closed > 0) this.#log.warn({ member: id, closed }, 'closed connections of a member marked down')
+    if (
+      to === 'down' &&
+      from === 'up' &&
+      this.#config.health.onMarkedDown === 'close-connections'
+    ) {
+      const closed = this.#dataPlane.closeConnectionsTo(id)
+      if (closed > 0)
+        this.#log.warn(
+          { member: id, closed },
+          'closed connections of a member marked down',
+        )
     }
   }
 
@@ -307,7 +348,12 @@ export class App {
   /** Refreshes gauges and moves data-path counters into prom-client at scrape time. */
   #collect(): void {
     const now = this.#clock.now()
-    const counts: Record<MemberState, number> = { up: 0, down: 0, draining: 0, disabled: 0 }
+    const counts: Record<MemberState, number> = {
+      up: 0,
+      down: 0,
+      draining: 0,
+      disabled: 0,
+    }
     for (const v of this.pool.views()) {
       counts[v.state]++
       this.metrics.memberDownSeconds.set(
@@ -320,9 +366,13 @@ export class App {
       const labels = { listener: s.listener, member: s.member }
       if (s.member !== '') this.metrics.connectionsActive.set(labels, s.active)
       for (const outcome of CONNECTION_OUTCOMES) {
-        this.#incBy(`${s.listener}|${s.member}|${outcome}`, s.outcomes[outcome], delta => {
-          this.metrics.connections.inc({ ...labels, outcome }, delta)
-        })
+        this.#incBy(
+          `${s.listener}|${s.member}|${outcome}`,
+          s.outcomes[outcome],
+          delta => {
+            this.metrics.connections.inc({ ...labels, outcome }, delta)
+          },
+        )
       }
       this.#incBy(`${s.listener}|${s.member}|to_member`, s.bytesToMember, delta => {
         this.metrics.bytes.inc({ ...labels, direction: 'to_member' }, delta)
@@ -346,12 +396,19 @@ export class App {
     const wallNow = (this.#deps.wallNow ?? Date.now)()
     const wall = (at: number): string => new Date(wallNow - (now - at)).toISOString()
     const last = v.recent.at(-1)
-    const ports = Object.fromEntries(this.#config.listeners.map(l => [l.name, memberPort(v, l)]))
-    const checkJson = (r: { at: number; result: CheckResult }): Record<string, unknown> => ({
+    const ports = Object.fromEntries(
+      this.#config.listeners.map(l => [l.name, memberPort(v, l)]),
+    )
+    const checkJson = (r: {
+      at: number
+      result: CheckResult
+    }): Record<string, unknown> => ({
       at: wall(r.at),
       ok: r.result.ok,
       ...(r.result.ok ? {} : { reason: r.result.reason, detail: r.result.detail }),
-      ...(r.result.latencyMs !== undefined ? { latencyMs: Math.round(r.result.latencyMs * 10) / 10 } : {}),
+      ...(r.result.latencyMs !== undefined
+        ? { latencyMs: Math.round(r.result.latencyMs * 10) / 10 }
+        : {}),
       ...(r.result.status !== undefined ? { status: r.result.status } : {}),
     })
     return {
@@ -381,7 +438,9 @@ export class App {
       summary: {
         size,
         up,
-        states: Object.fromEntries(MEMBER_STATES.map(s => [s, views.filter(v => v.state === s).length])),
+        states: Object.fromEntries(
+          MEMBER_STATES.map(s => [s, views.filter(v => v.state === s).length]),
+        ),
         failuresTolerated: failuresTolerated(size, up),
         quorum: hasQuorum(size, up),
         evenSize: size > 0 && size % 2 === 0,
@@ -410,15 +469,21 @@ export class App {
           ? { ready: true, reason: `${up} member(s) up` }
           : { ready: false, reason: 'no member is up' }
       },
-      drain: id => op(id, now => this.pool.setAdmin(id, 'draining', now, 'drained by operator')),
-      enable: id => op(id, now => this.pool.setAdmin(id, 'enabled', now, 'enabled by operator')),
-      disable: id => op(id, now => this.pool.setAdmin(id, 'disabled', now, 'disabled by operator')),
+      drain: id =>
+        op(id, now => this.pool.setAdmin(id, 'draining', now, 'drained by operator')),
+      enable: id =>
+        op(id, now => this.pool.setAdmin(id, 'enabled', now, 'enabled by operator')),
+      disable: id =>
+        op(id, now => this.pool.setAdmin(id, 'disabled', now, 'disabled by operator')),
       upsert: member => {
         const created = this.pool.get(member.id) === undefined
         const view = this.pool.upsert(endpointOf(member), this.#clock.now())
         this.#checker.setMembers(this.pool.views())
         this.#publish()
-        this.#log.info({ member: member.id, address: member.address, created }, 'member upserted via api')
+        this.#log.info(
+          { member: member.id, address: member.address, created },
+          'member upserted via api',
+        )
         if (created) this.#warnIfEven()
         return { member: this.#memberJson(view), created }
       },
@@ -427,7 +492,10 @@ export class App {
         if (r.ok) this.#removeIfIdle(id)
         return r
       },
-      metrics: async () => ({ contentType: this.register.contentType, body: await this.register.metrics() }),
+      metrics: async () => ({
+        contentType: this.register.contentType,
+        body: await this.register.metrics(),
+      }),
       statusPage: () => renderStatusPage(),
     }
   }

@@ -1,7 +1,15 @@
 import { pino, type DestinationStream, type Logger } from 'pino'
 
 /** Log levels `--log-level` accepts. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export const LOG_LEVELS = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+] as const
 /** One of LOG_LEVELS. */
 export type LogLevel = (typeof LOG_LEVELS)[number]
 

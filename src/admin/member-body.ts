@@ -13,7 +13,11 @@ export function parseMemberBody(
   listenerNames: readonly string[],
 ): MemberEndpoint {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new AdminRequestError(400, 'ADMIN_BAD_REQUEST', 'expected a JSON object {address, ports?, weight?}')
+    throw new AdminRequestError(
+      400,
+      'ADMIN_BAD_REQUEST',
+      'expected a JSON object {address, ports?, weight?}',
+    )
   }
   const given: Record<string, unknown> = { ...body }
   if ('id' in given && given.id !== id) {
@@ -26,14 +30,27 @@ export function parseMemberBody(
   const result = memberSchema.safeParse({ ...given, id }, { reportInput: true })
   if (!result.success) {
     const details = formatIssues(result.error.issues)
-    throw new AdminRequestError(400, 'ADMIN_BAD_REQUEST', `invalid member: ${details.join('; ')}`, details)
+    throw new AdminRequestError(
+      400,
+      'ADMIN_BAD_REQUEST',
+      `invalid member: ${details.join('; ')}`,
+      details,
+    )
   }
-  const unknownPorts = Object.keys(result.data.ports).filter(name => !listenerNames.includes(name))
+  const unknownPorts = Object.keys(result.data.ports).filter(
+    name => !listenerNames.includes(name),
+  )
   if (unknownPorts.length > 0) {
     const details = unknownPorts.map(
-      name => `ports.${name}: no listener named "${name}" (listeners: ${listenerNames.join(', ')})`,
+      name =>
+        `ports.${name}: no listener named "${name}" (listeners: ${listenerNames.join(', ')})`,
     )
-    throw new AdminRequestError(400, 'ADMIN_BAD_REQUEST', `invalid member: ${details.join('; ')}`, details)
+    throw new AdminRequestError(
+      400,
+      'ADMIN_BAD_REQUEST',
+      `invalid member: ${details.join('; ')}`,
+      details,
+    )
   }
   return result.data
 }

@@ -1,6 +1,11 @@
 // The admin HTTP API (node:http + a route table). Every answer is JSON except /metrics
 // and the status page; every bad request gets a 4xx JSON error naming what was wrong.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import type { MemberEndpoint } from '../pool/types.js'
 import { CorralError } from '../errors.js'
 import { hasBearerToken, isLoopbackHost } from './auth.js'
@@ -8,7 +13,8 @@ import { AdminRequestError } from './errors.js'
 import { parseMemberBody } from './member-body.js'
 
 /** Result of a member operation, as the control plane reports it. */
-export type MemberOpResult = { ok: true; member: unknown } | { ok: false; error: 'not-found' }
+export type MemberOpResult =
+  { ok: true; member: unknown } | { ok: false; error: 'not-found' }
 
 /** The operations the admin API exposes; implemented by the control plane (app.ts). */
 export interface AdminApi {
@@ -60,7 +66,8 @@ function json(status: number, body: unknown): Reply {
 }
 
 function memberResult(r: MemberOpResult, id: string): Reply {
-  if (!r.ok) throw new AdminRequestError(404, 'ADMIN_NOT_FOUND', `no member with id "${id}"`)
+  if (!r.ok)
+    throw new AdminRequestError(404, 'ADMIN_NOT_FOUND', `no member with id "${id}"`)
   return json(200, { member: r.member })
 }
 
@@ -68,7 +75,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   const type = req.headers['content-type'] ?? ''
   if (!/^application\/json\b/i.test(type)) {
     throw new AdminRequestError(
-      415 as number,
+      415,
       'ADMIN_BAD_REQUEST',
       `expected Content-Type: application/json, got ${type === '' ? 'none' : JSON.stringify(type)}`,
     )
@@ -78,7 +85,11 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length
     if (size > MAX_BODY_BYTES) {
-      throw new AdminRequestError(413, 'ADMIN_BAD_REQUEST', `request body over ${MAX_BODY_BYTES} bytes`)
+      throw new AdminRequestError(
+        413,
+        'ADMIN_BAD_REQUEST',
+        `request body over ${MAX_BODY_BYTES} bytes`,
+      )
     }
     chunks.push(chunk)
   }
@@ -86,14 +97,26 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown
   } catch (err) {
-    throw new AdminRequestError(400, 'ADMIN_BAD_REQUEST', `request body is not valid JSON: ${(err as Error).message}`)
+    throw new AdminRequestError(
+      400,
+      'ADMIN_BAD_REQUEST',
+      `request body is not valid JSON: ${(err as Error).message}`,
+    )
   }
 }
 
 /** Builds the route table over an AdminApi. */
-export function adminRoutes(api: AdminApi, listenerNames: readonly string[]): readonly Route[] {
+export function adminRoutes(
+  api: AdminApi,
+  listenerNames: readonly string[],
+): readonly Route[] {
   return [
-    { method: 'GET', pattern: /^\/healthz$/, mutates: false, handler: () => json(200, { status: 'ok' }) },
+    {
+      method: 'GET',
+      pattern: /^\/healthz$/,
+      mutates: false,
+      handler: () => json(200, { status: 'ok' }),
+    },
     {
       method: 'GET',
       pattern: /^\/readyz$/,
@@ -103,7 +126,12 @@ export function adminRoutes(api: AdminApi, listenerNames: readonly string[]): re
         return json(r.ready ? 200 : 503, { ready: r.ready, reason: r.reason })
       },
     },
-    { method: 'GET', pattern: /^\/api\/v1\/pool$/, mutates: false, handler: () => json(200, api.pool()) },
+    {
+      method: 'GET',
+      pattern: /^\/api\/v1\/pool$/,
+      mutates: false,
+      handler: () => json(200, api.pool()),
+    },
     {
       method: 'GET',
       pattern: /^\/metrics$/,
@@ -117,7 +145,11 @@ export function adminRoutes(api: AdminApi, listenerNames: readonly string[]): re
       method: 'GET',
       pattern: /^\/$/,
       mutates: false,
-      handler: () => ({ status: 200, body: api.statusPage(), contentType: 'text/html; charset=utf-8' }),
+      handler: () => ({
+        status: 200,
+        body: api.statusPage(),
+        contentType: 'text/html; charset=utf-8',
+      }),
     },
     {
       method: 'POST',
@@ -153,8 +185,12 @@ export function adminRoutes(api: AdminApi, listenerNames: readonly string[]): re
       mutates: true,
       handler: (_req, [id = '']) => {
         const r = api.remove(id)
-        if (!r.ok) throw new AdminRequestError(404, 'ADMIN_NOT_FOUND', `no member with id "${id}"`)
-        return json(202, { member: r.member, note: 'draining; removed once its connections close' })
+        if (!r.ok)
+          throw new AdminRequestError(404, 'ADMIN_NOT_FOUND', `no member with id "${id}"`)
+        return json(202, {
+          member: r.member,
+          note: 'draining; removed once its connections close',
+        })
       },
     },
   ]
@@ -214,7 +250,8 @@ export class AdminServer {
       })
     })
     const address = this.#server.address()
-    if (address === null || typeof address === 'string') throw new Error('unexpected address')
+    if (address === null || typeof address === 'string')
+      throw new Error('unexpected address')
     return address.port
   }
 
@@ -235,15 +272,23 @@ export class AdminServer {
     } catch (err) {
       if (err instanceof AdminRequestError) {
         reply = json(err.status, {
-          error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+          error: {
+            code: err.code,
+            message: err.message,
+            ...(err.details ? { details: err.details } : {}),
+          },
         })
       } else {
         this.#onError(err, req)
-        reply = json(500, { error: { code: 'ADMIN_INTERNAL', message: 'internal error (see logs)' } })
+        reply = json(500, {
+          error: { code: 'ADMIN_INTERNAL', message: 'internal error (see logs)' },
+        })
       }
     }
     const text =
-      typeof reply.body === 'string' ? reply.body : `${JSON.stringify(reply.body, null, 2)}\n`
+      typeof reply.body === 'string'
+        ? reply.body
+        : `${JSON.stringify(reply.body, null, 2)}\n`
     res.writeHead(reply.status, {
       'content-type': reply.contentType ?? 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(text),
@@ -261,9 +306,14 @@ export class AdminServer {
       const match = route.pattern.exec(path)
       if (match === null) continue
       pathMatched = true
-      if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue
+      if (route.method !== method && !(method === 'HEAD' && route.method === 'GET'))
+        continue
       const token = this.#options.token
-      if (route.mutates && token !== undefined && !hasBearerToken(req.headers.authorization, token)) {
+      if (
+        route.mutates &&
+        token !== undefined &&
+        !hasBearerToken(req.headers.authorization, token)
+      ) {
         throw new AdminRequestError(
           401,
           'ADMIN_UNAUTHORIZED',
@@ -273,8 +323,16 @@ export class AdminServer {
       return route.handler(req, match.slice(1))
     }
     if (pathMatched) {
-      throw new AdminRequestError(405, 'ADMIN_BAD_REQUEST', `${method} is not allowed on ${path}`)
+      throw new AdminRequestError(
+        405,
+        'ADMIN_BAD_REQUEST',
+        `${method} is not allowed on ${path}`,
+      )
     }
-    throw new AdminRequestError(404, 'ADMIN_NOT_FOUND', `no such endpoint: ${method} ${path}`)
+    throw new AdminRequestError(
+      404,
+      'ADMIN_NOT_FOUND',
+      `no such endpoint: ${method} ${path}`,
+    )
   }
 }

@@ -14,7 +14,13 @@ export function printableConfig(config: Config): Record<string, unknown> {
   const { caPem, ...tls } = health.tls
   return {
     ...rest,
-    health: { ...health, tls: { ...tls, ...(caPem !== undefined ? { caPem: `(${caPem.length} bytes)` } : {}) } },
+    health: {
+      ...health,
+      tls: {
+        ...tls,
+        ...(caPem !== undefined ? { caPem: `(${caPem.length} bytes)` } : {}),
+      },
+    },
     admin: { ...admin, ...(admin.token !== undefined ? { token: '[redacted]' } : {}) },
   }
 }
@@ -22,9 +28,12 @@ export function printableConfig(config: Config): Record<string, unknown> {
 /** Prints every config problem, one per line, and a hint. */
 export function reportConfigError(err: ConfigError, path: string, io: CommandIo): void {
   const what = err.code === 'CONFIG_UNREADABLE' ? 'cannot be read' : 'is invalid'
-  io.stderr(`corral: config ${path} ${what} (${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}):\n`)
+  io.stderr(
+    `corral: config ${path} ${what} (${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}):\n`,
+  )
   for (const line of err.issues) io.stderr(`  - ${line}\n`)
-  if (err.code === 'CONFIG_INVALID') io.stderr('See docs/config.md for every key, its type and default.\n')
+  if (err.code === 'CONFIG_INVALID')
+    io.stderr('See docs/config.md for every key, its type and default.\n')
 }
 
 /** `corral check-config`: 0 and the resolved config, or 1 and every error. */

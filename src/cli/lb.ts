@@ -18,8 +18,15 @@ export interface LbOptions {
 /** corral's version, from package.json. */
 export function corralVersion(): string {
   try {
-    const pkg: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'))
-    if (pkg !== null && typeof pkg === 'object' && 'version' in pkg && typeof pkg.version === 'string') {
+    const pkg: unknown = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    )
+    if (
+      pkg !== null &&
+      typeof pkg === 'object' &&
+      'version' in pkg &&
+      typeof pkg.version === 'string'
+    ) {
       return pkg.version
     }
   } catch {
@@ -33,11 +40,11 @@ function makeLogger(options: LbOptions): Logger {
     return createLogger(
       options.logLevel,
       PinoPretty({
-      colorize: process.stdout.isTTY,
-      translateTime: 'HH:MM:ss',
-      ignore: 'pid,hostname',
-      singleLine: true,
-    }),
+        colorize: process.stdout.isTTY,
+        translateTime: 'HH:MM:ss',
+        ignore: 'pid,hostname',
+        singleLine: true,
+      }),
     )
   }
   return createLogger(options.logLevel)
@@ -61,7 +68,11 @@ export async function runLb(options: LbOptions, io: CommandIo): Promise<number> 
     const addresses = await app.start()
     log.info(
       {
-        listeners: addresses.listeners.map(l => ({ name: l.name, port: l.port, host: l.host })),
+        listeners: addresses.listeners.map(l => ({
+          name: l.name,
+          port: l.port,
+          host: l.host,
+        })),
         adminPort: addresses.adminPort,
         members: config.members.length,
         version: corralVersion(),
@@ -70,7 +81,7 @@ export async function runLb(options: LbOptions, io: CommandIo): Promise<number> 
     )
   } catch (err) {
     const hint =
-      err instanceof CorralError && /EACCES/.test(err.message)
+      err instanceof CorralError && err.message.includes('EACCES')
         ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE: see README "Binding 80/443")'
         : ''
     log.fatal({ err }, `cannot start${hint}`)
@@ -87,7 +98,10 @@ export async function runLb(options: LbOptions, io: CommandIo): Promise<number> 
       } catch (err) {
         app.reloadFailed()
         if (err instanceof ConfigError) {
-          log.error({ issues: err.issues }, 'config reload failed: keeping the running config')
+          log.error(
+            { issues: err.issues },
+            'config reload failed: keeping the running config',
+          )
         } else {
           log.error({ err }, 'config reload failed: keeping the running config')
         }
@@ -100,9 +114,17 @@ export async function runLb(options: LbOptions, io: CommandIo): Promise<number> 
         return
       }
       stopping = true
-      log.info({ signal, shutdownTimeoutMs: app.config.timeouts.shutdownMs }, 'shutting down: no new connections')
+      log.info(
+        { signal, shutdownTimeoutMs: app.config.timeouts.shutdownMs },
+        'shutting down: no new connections',
+      )
       void app.close().then(({ forced }) => {
-        log.info({ forced }, forced > 0 ? 'shutdown deadline passed: closed remaining connections' : 'shutdown complete')
+        log.info(
+          { forced },
+          forced > 0
+            ? 'shutdown deadline passed: closed remaining connections'
+            : 'shutdown complete',
+        )
         process.off('SIGHUP', onHup)
         resolve(0)
       })

@@ -7,7 +7,8 @@ const DEFAULT_CONFIG = 'corral.yaml'
 
 function logLevel(value: string): LogLevel {
   const level = LOG_LEVELS.find(l => l === value)
-  if (level === undefined) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`)
+  if (level === undefined)
+    throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`)
   return level
 }
 
@@ -28,19 +29,35 @@ export async function runCli(argv: readonly string[], io?: CommandIo): Promise<n
 
   program
     .command('lb')
-    .description('Run the load balancer: listeners, health checks, admin API. SIGHUP reloads, SIGTERM drains.')
+    .description(
+      'Run the load balancer: listeners, health checks, admin API. SIGHUP reloads, SIGTERM drains.',
+    )
     .option('-c, --config <file>', 'YAML config file', DEFAULT_CONFIG)
     .addOption(
-      new Option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`).default('info').argParser(logLevel),
+      new Option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`)
+        .default('info')
+        .argParser(logLevel),
     )
-    .addOption(new Option('--log-format <format>', 'log output').choices(['json', 'pretty']).default('json'))
-    .action(async (opts: { config: string; logLevel: LogLevel; logFormat: 'json' | 'pretty' }) => {
-      exitCode = await runLb(opts, out)
-    })
+    .addOption(
+      new Option('--log-format <format>', 'log output')
+        .choices(['json', 'pretty'])
+        .default('json'),
+    )
+    .action(
+      async (opts: {
+        config: string
+        logLevel: LogLevel
+        logFormat: 'json' | 'pretty'
+      }) => {
+        exitCode = await runLb(opts, out)
+      },
+    )
 
   program
     .command('check-config')
-    .description('Validate a config file and print it resolved (exit 0), or print every error (exit 1).')
+    .description(
+      'Validate a config file and print it resolved (exit 0), or print every error (exit 1).',
+    )
     .option('-c, --config <file>', 'YAML config file', DEFAULT_CONFIG)
     .action((opts: { config: string }) => {
       exitCode = checkConfig(opts.config, out)

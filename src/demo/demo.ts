@@ -24,7 +24,9 @@ async function freePort(preferred: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const replicas = await Promise.all(['replica-1', 'replica-2', 'replica-3'].map(id => startReplica(id)))
+  const replicas = await Promise.all(
+    ['replica-1', 'replica-2', 'replica-3'].map(id => startReplica(id)),
+  )
   const lbPort = await freePort(Number(process.env.DEMO_PORT ?? 8080))
   const adminPort = await freePort(Number(process.env.DEMO_ADMIN_PORT ?? 9901))
   const yaml = `

@@ -16,7 +16,10 @@ export interface Replica {
 }
 
 function reply(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  })
   res.end(text)
 }
 
@@ -24,7 +27,11 @@ function reply(res: ServerResponse, status: number, text: string): void {
  * Starts a replica on host:port (port 0 = any free port). Routes: GET /health,
  * POST /fail (health → 503), POST /recover (→ 200), anything else → "hello from <id>".
  */
-export async function startReplica(id: string, host = '127.0.0.1', port = 0): Promise<Replica> {
+export async function startReplica(
+  id: string,
+  host = '127.0.0.1',
+  port = 0,
+): Promise<Replica> {
   let healthStatus = 200
   let requests = 0
   const sockets = new Set<Socket>()
@@ -54,7 +61,8 @@ export async function startReplica(id: string, host = '127.0.0.1', port = 0): Pr
     })
   })
   const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('replica: no address')
+  if (address === null || typeof address === 'string')
+    throw new Error('replica: no address')
   return {
     id,
     port: address.port,
@@ -63,7 +71,11 @@ export async function startReplica(id: string, host = '127.0.0.1', port = 0): Pr
       healthStatus = status
     },
     kill: async () => {
-      const closed = new Promise<void>(resolve => server.close(() => { resolve() }))
+      const closed = new Promise<void>(resolve =>
+        server.close(() => {
+          resolve()
+        }),
+      )
       for (const s of sockets) s.destroy()
       await closed
     },

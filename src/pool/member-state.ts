@@ -1,6 +1,12 @@
 // The member health state machine: PURE (no I/O, no clock; `now` is an argument).
 // Drawn in docs/state-machine.md; test/pool/member-state.test.ts covers every arrow.
-import type { AdminState, CheckRecord, CheckResult, Health, MemberState } from './types.js'
+import type {
+  AdminState,
+  CheckRecord,
+  CheckResult,
+  Health,
+  MemberState,
+} from './types.js'
 
 /** Rise/fall thresholds (HAProxy `rise`/`fall`). */
 export interface Thresholds {
@@ -47,13 +53,16 @@ const top = (t: Thresholds): number => t.rise + t.fall - 1
  * replica is never routable, yet the first passing probe admits it at once, as Envoy does
  * for new hosts ("This makes startup faster with a small reduction in overall reliability").
  */
-export function initialHealth(
-  initial: Health,
-  t: Thresholds,
-  now: number,
-): MemberHealth {
+export function initialHealth(initial: Health, t: Thresholds, now: number): MemberHealth {
   return initial === 'up'
-    ? { health: 'up', counter: top(t), since: now, wasUp: true, reason: 'initial state up', recent: [] }
+    ? {
+        health: 'up',
+        counter: top(t),
+        since: now,
+        wasUp: true,
+        reason: 'initial state up',
+        recent: [],
+      }
     : {
         health: 'down',
         counter: t.rise - 1,
@@ -66,7 +75,9 @@ export function initialHealth(
 
 /** Describes a result briefly for logs and the API: "ok 3ms" or "refused: connect ECONNREFUSED". */
 export function describeResult(r: CheckResult): string {
-  return r.ok ? `ok${r.status !== undefined ? ` ${r.status}` : ''}` : `${r.reason}: ${r.detail}`
+  return r.ok
+    ? `ok${r.status !== undefined ? ` ${r.status}` : ''}`
+    : `${r.reason}: ${r.detail}`
 }
 
 /** Clamps a counter into range after thresholds changed on reload, keeping the verdict. */
@@ -76,7 +87,12 @@ export function rethreshold(h: MemberHealth, t: Thresholds): MemberHealth {
 }
 
 /** Applies one check result at time `now`; never mutates `h`. */
-export function observe(h: MemberHealth, r: CheckResult, now: number, t: Thresholds): Step {
+export function observe(
+  h: MemberHealth,
+  r: CheckResult,
+  now: number,
+  t: Thresholds,
+): Step {
   const recent = [...h.recent, { at: now, result: r }].slice(-RECENT_RESULTS)
   const max = top(t)
   if (r.ok) {

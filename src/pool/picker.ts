@@ -43,7 +43,10 @@ export interface Picker {
   pick(req: PickRequest): MemberView | NoPick
 }
 
-function createBalancer(balance: BalanceAlgorithm, candidates: readonly MemberView[]): Balancer {
+function createBalancer(
+  balance: BalanceAlgorithm,
+  candidates: readonly MemberView[],
+): Balancer {
   switch (balance) {
     case 'round-robin':
       return new RoundRobinBalancer(candidates.length)
@@ -58,7 +61,10 @@ function createBalancer(balance: BalanceAlgorithm, candidates: readonly MemberVi
 }
 
 /** Builds the picker for a pool snapshot. */
-export function buildPicker(members: readonly MemberView[], options: PickerOptions): Picker {
+export function buildPicker(
+  members: readonly MemberView[],
+  options: PickerOptions,
+): Picker {
   const up = members.filter(m => isRoutable(m.state))
   // All down: reject at once, or fail open to every member the operator has not taken out.
   const failingOpen = up.length === 0 && options.allDown === 'fail-open'

@@ -40,16 +40,13 @@ interface Entry {
 export type ChangeListener = (change: MemberChange) => void
 
 /** The result of an admin operation on a member that may not exist. */
-export type AdminResult = { ok: true; view: MemberView } | { ok: false; error: 'not-found' }
+export type AdminResult =
+  { ok: true; view: MemberView } | { ok: false; error: 'not-found' }
 
 function sameEndpoint(a: MemberEndpoint, b: MemberEndpoint): boolean {
-  const aPorts = Object.entries(a.ports).sort()
-  const bPorts = Object.entries(b.ports).sort()
-  return (
-    a.address === b.address &&
-    aPorts.length === bPorts.length &&
-    aPorts.every(([k, v], i) => bPorts[i]?.[0] === k && bPorts[i]?.[1] === v)
-  )
+  const ports = (m: MemberEndpoint): string =>
+    JSON.stringify(Object.entries(m.ports).sort())
+  return a.address === b.address && ports(a) === ports(b)
 }
 
 function stateOf(e: Pick<Entry, 'health' | 'admin'>): MemberState {
@@ -104,7 +101,11 @@ export class Pool {
         'member updated',
       )
     } else {
-      const health = initialHealth(this.#options.initialHealth, this.#options.thresholds, now)
+      const health = initialHealth(
+        this.#options.initialHealth,
+        this.#options.thresholds,
+        now,
+      )
       const reason = old === undefined ? 'member added' : 'member address changed'
       this.#set(
         endpoint.id,
@@ -130,7 +131,12 @@ export class Pool {
   setAdmin(id: string, admin: AdminState, now: number, reason: string): AdminResult {
     const e = this.#entries.get(id)
     if (e === undefined) return { ok: false, error: 'not-found' }
-    this.#set(id, { ...e, admin, removing: admin === 'enabled' ? false : e.removing }, now, reason)
+    this.#set(
+      id,
+      { ...e, admin, removing: admin === 'enabled' ? false : e.removing },
+      now,
+      reason,
+    )
     return { ok: true, view: this.#viewOf(id) }
   }
 
@@ -138,7 +144,12 @@ export class Pool {
   requestRemoval(id: string, now: number): AdminResult {
     const e = this.#entries.get(id)
     if (e === undefined) return { ok: false, error: 'not-found' }
-    this.#set(id, { ...e, admin: 'draining', removing: true }, now, 'removal requested: draining')
+    this.#set(
+      id,
+      { ...e, admin: 'draining', removing: true },
+      now,
+      'removal requested: draining',
+    )
     return { ok: true, view: this.#viewOf(id) }
   }
 
@@ -179,7 +190,10 @@ export class Pool {
       admin: e.admin,
       stateSince: e.stateSince,
       ...(h.upSince !== undefined ? { upSince: h.upSince } : {}),
-      reason: e.admin === 'enabled' ? h.reason : `${e.admin} by operator; health ${h.health}: ${h.reason}`,
+      reason:
+        e.admin === 'enabled'
+          ? h.reason
+          : `${e.admin} by operator; health ${h.health}: ${h.reason}`,
       recent: h.recent,
       removing: e.removing,
     }

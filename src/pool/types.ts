@@ -11,7 +11,12 @@ export type AdminState = 'enabled' | 'draining' | 'disabled'
 export type MemberState = 'up' | 'down' | 'draining' | 'disabled'
 
 /** Every visible state, in display order (metrics emit one series per state). */
-export const MEMBER_STATES: readonly MemberState[] = ['up', 'down', 'draining', 'disabled']
+export const MEMBER_STATES: readonly MemberState[] = [
+  'up',
+  'down',
+  'draining',
+  'disabled',
+]
 
 /** Why a check (or a client connection attempt) to a member failed: a closed set. */
 export type FailureReason =

@@ -1,6 +1,6 @@
 // The data path of one process: a Server per listener, the latest Picker, and every
 // open relay. It reports (passive failures, stats); it decides nothing about health.
-import { connect, createServer, type Server, type Socket } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import type { Clock } from '../clock.js'
 import type { ListenerConfig } from '../config/load.js'
 import { CorralError } from '../errors.js'
@@ -128,7 +128,8 @@ export class DataPlane {
         )
       })
       const address = runtime.server.address()
-      if (address === null || typeof address === 'string') throw new Error('unexpected address')
+      if (address === null || typeof address === 'string')
+        throw new Error('unexpected address')
       bound.push({ name: config.name, host: address.address, port: address.port })
     }
     return bound
@@ -162,7 +163,9 @@ export class DataPlane {
     const idle = new Promise<void>(resolve => this.#idleWaiters.push(resolve))
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<'deadline'>(resolve => {
-      timer = setTimeout(() => resolve('deadline'), deadlineMs)
+      timer = setTimeout(() => {
+        resolve('deadline')
+      }, deadlineMs)
     })
     const result = await Promise.race([idle, deadline])
     clearTimeout(timer)

@@ -170,7 +170,9 @@ export class Relay {
     ctx.passiveFailure(member.id, {
       ok: false,
       reason: 'passive-connect',
-      detail: timedOut ? `connect timeout ${where}` : `connect ${err?.code ?? 'error'} ${where}`,
+      detail: timedOut
+        ? `connect timeout ${where}`
+        : `connect ${err?.code ?? 'error'} ${where}`,
     })
     if (this.#clientClosed) {
       this.#maybeFinish()

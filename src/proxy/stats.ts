@@ -4,12 +4,7 @@
 
 /** Final outcome of one client connection, or of one failed attempt to reach a member. */
 export type ConnectionOutcome =
-  | 'ok'
-  | 'retried'
-  | 'connect_error'
-  | 'failed'
-  | 'rejected_no_member'
-  | 'rejected_limit'
+  'ok' | 'retried' | 'connect_error' | 'failed' | 'rejected_no_member' | 'rejected_limit'
 
 /** Every outcome, in display order. */
 export const CONNECTION_OUTCOMES: readonly ConnectionOutcome[] = [

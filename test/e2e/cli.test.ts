@@ -2,19 +2,25 @@
 import t from 'tap'
 import { runCorralCli } from '../helpers/corral-process.js'
 
-t.test('check-config prints the resolved config and exits 0 for a valid file', async t => {
-  const dir = t.testdir({
-    'ok.yaml': 'members:\n  - { id: r1, address: 10.0.0.11 }\nadmin: { token: "${TOKEN}" }\n',
-  })
-  const res = await runCorralCli(['check-config', '--config', `${dir}/ok.yaml`], { TOKEN: 'hunter2' })
-  t.equal(res.code, 0)
-  t.match(res.stdout, /is valid/)
-  t.match(res.stdout, /intervalMs: 2000/)
-  t.match(res.stdout, /port: 443/, 'default https listener on 443')
-  t.notMatch(res.stdout, /hunter2/, 'the token is redacted')
-})
+void t.test(
+  'check-config prints the resolved config and exits 0 for a valid file',
+  async t => {
+    const dir = t.testdir({
+      'ok.yaml':
+        'members:\n  - { id: r1, address: 10.0.0.11 }\nadmin: { token: "${TOKEN}" }\n',
+    })
+    const res = await runCorralCli(['check-config', '--config', `${dir}/ok.yaml`], {
+      TOKEN: 'hunter2',
+    })
+    t.equal(res.code, 0)
+    t.match(res.stdout, /is valid/)
+    t.match(res.stdout, /intervalMs: 2000/)
+    t.match(res.stdout, /port: 443/, 'default https listener on 443')
+    t.notMatch(res.stdout, /hunter2/, 'the token is redacted')
+  },
+)
 
-t.test('check-config prints every error and exits 1', async t => {
+void t.test('check-config prints every error and exits 1', async t => {
   const dir = t.testdir({
     'bad.yaml': [
       'members:',
@@ -41,13 +47,13 @@ t.test('check-config prints every error and exits 1', async t => {
   }
 })
 
-t.test('a missing config file is a clear error', async t => {
+void t.test('a missing config file is a clear error', async t => {
   const res = await runCorralCli(['check-config', '--config', '/nonexistent/corral.yaml'])
   t.equal(res.code, 1)
   t.match(res.stderr, /cannot read config file \/nonexistent\/corral\.yaml/)
 })
 
-t.test('help documents the commands and flags', async t => {
+void t.test('help documents the commands and flags', async t => {
   const top = await runCorralCli(['--help'])
   t.equal(top.code, 0)
   t.match(top.stdout, /lb \[options\]/)
@@ -60,5 +66,8 @@ t.test('help documents the commands and flags', async t => {
   t.match(unknown.stderr, /unknown command/)
   const badLevel = await runCorralCli(['lb', '--log-level', 'loud'])
   t.not(badLevel.code, 0)
-  t.match(badLevel.stderr, /expected one of fatal, error, warn, info, debug, trace, silent/)
+  t.match(
+    badLevel.stderr,
+    /expected one of fatal, error, warn, info, debug, trace, silent/,
+  )
 })

@@ -9,13 +9,15 @@ import { lbYaml, stateChanged } from '../helpers/lb-config.js'
 const REQUESTS = 300
 const CONCURRENCY = 4
 
-t.test('killing a replica under load fails no client connection', async t => {
+void t.test('killing a replica under load fails no client connection', async t => {
   const replicas = await Promise.all(['r1', 'r2', 'r3'].map(id => startReplica(id)))
   t.teardown(() => Promise.all(replicas.map(r => r.kill())))
   // Slow checks: the passive path (connect failure → retry → passive failure) must do the work.
   const lb = await startCorral(
     t.testdir(),
-    lbYaml(replicas, { health: '{ interval: 5s, timeout: 1s, rise: 1, fall: 3, initialState: up }' }),
+    lbYaml(replicas, {
+      health: '{ interval: 5s, timeout: 1s, rise: 1, fall: 3, initialState: up }',
+    }),
   )
   t.teardown(() => lb.stop())
   const port = lb.ports.http ?? 0
@@ -47,11 +49,21 @@ t.test('killing a replica under load fails no client connection', async t => {
   // lost at L4 whatever the balancer does; every NEW connection must still succeed.
   await replicas[1]?.kill()
   const failed = await run(REQUESTS)
-  t.equal(failed, 0, `no failed request out of ${REQUESTS} (${errors.slice(0, 3).join('; ')})`)
+  t.equal(
+    failed,
+    0,
+    `no failed request out of ${REQUESTS} (${errors.slice(0, 3).join('; ')})`,
+  )
   t.ok((seen.get('hello from r2') ?? 0) > 0, 'r2 served requests before it was killed')
   await lb.waitForLog(stateChanged('r2', 'down'), 5_000)
   const metrics = await httpRequest(lb.adminPort, '/metrics')
-  t.match(metrics.body, /corral_connections_total\{listener="http",member="r2",outcome="connect_error"\} [1-9]/)
-  t.match(metrics.body, /corral_connections_total\{listener="http",member="r(1|3)",outcome="retried"\} [1-9]/)
+  t.match(
+    metrics.body,
+    /corral_connections_total\{listener="http",member="r2",outcome="connect_error"\} [1-9]/,
+  )
+  t.match(
+    metrics.body,
+    /corral_connections_total\{listener="http",member="r(1|3)",outcome="retried"\} [1-9]/,
+  )
   t.match(metrics.body, /corral_member_up\{member="r2"\} 0/)
 })

@@ -7,7 +7,7 @@ import { httpRequest } from '../helpers/http-client.js'
 import { lbYaml, stateChanged } from '../helpers/lb-config.js'
 import { openRawHttp } from '../helpers/raw-http.js'
 
-t.test('SIGHUP under traffic drops nothing and applies the new pool', async t => {
+void t.test('SIGHUP under traffic drops nothing and applies the new pool', async t => {
   const replicas = await Promise.all(['r1', 'r2', 'r3', 'r4'].map(id => startReplica(id)))
   t.teardown(() => Promise.all(replicas.map(r => r.kill())))
   const [r1, r2, r3, r4] = replicas
@@ -23,7 +23,11 @@ t.test('SIGHUP under traffic drops nothing and applies the new pool', async t =>
     for (const c of held) c.close()
   })
   const before = await Promise.all(held.map(c => c.get()))
-  t.same(new Set(before.map(b => b.trim())).size, 3, 'held connections are spread over r1-r3')
+  t.same(
+    new Set(before.map(b => b.trim())).size,
+    3,
+    'held connections are spread over r1-r3',
+  )
 
   // New connections before, during and after the reload: bounded by count.
   const TOTAL = 600
@@ -33,7 +37,9 @@ t.test('SIGHUP under traffic drops nothing and applies the new pool', async t =>
   const reachedMidway = new Promise<void>(resolve => (midway = resolve))
   const traffic = (async () => {
     while (done < TOTAL) {
-      const batch = await Promise.allSettled(Array.from({ length: 4 }, () => httpRequest(port)))
+      const batch = await Promise.allSettled(
+        Array.from({ length: 4 }, () => httpRequest(port)),
+      )
       for (const r of batch) {
         done++
         if (r.status === 'rejected' || r.value.status !== 200) failures++
@@ -45,7 +51,9 @@ t.test('SIGHUP under traffic drops nothing and applies the new pool', async t =>
 
   const since = lb.logs.length
   lb.writeConfig(
-    lbYaml([r1, r2, r4], { health: '{ interval: 150ms, timeout: 100ms, rise: 1, fall: 2, jitter: 0 }' }),
+    lbYaml([r1, r2, r4], {
+      health: '{ interval: 150ms, timeout: 100ms, rise: 1, fall: 2, jitter: 0 }',
+    }),
   )
   lb.proc.kill('SIGHUP')
   const reloaded = await lb.waitForLog(l => l.msg === 'config reloaded', 5_000, since)
@@ -66,25 +74,42 @@ t.test('SIGHUP under traffic drops nothing and applies the new pool', async t =>
   const after = await Promise.all(held.map(c => c.get()))
   t.same(after, before, 'every held connection still works, on its original member')
   const r3Answers = await Promise.all(Array.from({ length: 9 }, () => httpRequest(port)))
-  t.notOk(r3Answers.some(r => r.body.includes('r3')), 'the removed member takes no new connection')
+  t.notOk(
+    r3Answers.some(r => r.body.includes('r3')),
+    'the removed member takes no new connection',
+  )
   for (const c of held) c.close()
   await lb.waitForLog(stateChanged('r3', 'absent'), 5_000, since)
 })
 
-t.test('an invalid config on SIGHUP is logged and the running config kept', async t => {
-  const replicas = await Promise.all(['r1', 'r2', 'r3'].map(id => startReplica(id)))
-  t.teardown(() => Promise.all(replicas.map(r => r.kill())))
-  const lb = await startCorral(t.testdir(), lbYaml(replicas))
-  t.teardown(() => lb.stop())
-  await Promise.all(replicas.map(r => lb.waitForLog(stateChanged(r.id, 'up'))))
-  const since = lb.logs.length
-  lb.writeConfig('members:\n  - { id: r1, address: 127.0.0.1, ports: { http: abc } }\n')
-  lb.proc.kill('SIGHUP')
-  const failed = await lb.waitForLog(l => l.msg === 'config reload failed: keeping the running config', 5_000, since)
-  t.match(failed, { issues: ['members[0].ports.http: expected an integer 1-65535, got "abc"'] })
-  const answers = await Promise.all(Array.from({ length: 6 }, () => httpRequest(lb.ports.http ?? 0)))
-  t.ok(answers.every(a => a.status === 200), 'still serving with the old config')
-  const metrics = await httpRequest(lb.adminPort, '/metrics')
-  t.match(metrics.body, /corral_config_reloads_total\{result="failure"\} 1/)
-  t.match(metrics.body, /corral_pool_size 3/)
-})
+void t.test(
+  'an invalid config on SIGHUP is logged and the running config kept',
+  async t => {
+    const replicas = await Promise.all(['r1', 'r2', 'r3'].map(id => startReplica(id)))
+    t.teardown(() => Promise.all(replicas.map(r => r.kill())))
+    const lb = await startCorral(t.testdir(), lbYaml(replicas))
+    t.teardown(() => lb.stop())
+    await Promise.all(replicas.map(r => lb.waitForLog(stateChanged(r.id, 'up'))))
+    const since = lb.logs.length
+    lb.writeConfig('members:\n  - { id: r1, address: 127.0.0.1, ports: { http: abc } }\n')
+    lb.proc.kill('SIGHUP')
+    const failed = await lb.waitForLog(
+      l => l.msg === 'config reload failed: keeping the running config',
+      5_000,
+      since,
+    )
+    t.match(failed, {
+      issues: ['members[0].ports.http: expected an integer 1-65535, got "abc"'],
+    })
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => httpRequest(lb.ports.http ?? 0)),
+    )
+    t.ok(
+      answers.every(a => a.status === 200),
+      'still serving with the old config',
+    )
+    const metrics = await httpRequest(lb.adminPort, '/metrics')
+    t.match(metrics.body, /corral_config_reloads_total\{result="failure"\} 1/)
+    t.match(metrics.body, /corral_pool_size 3/)
+  },
+)

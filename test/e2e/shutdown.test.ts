@@ -27,42 +27,61 @@ function connectRefused(port: number): Promise<boolean> {
   })
 }
 
-t.test('SIGTERM lets an open connection finish, refuses new ones, exits 0', async t => {
+void t.test(
+  'SIGTERM lets an open connection finish, refuses new ones, exits 0',
+  async t => {
+    const replica = await startReplica('r1')
+    t.teardown(() => replica.kill())
+    const lb = await startCorral(
+      t.testdir(),
+      lbYaml([replica], { extra: 'timeouts: { shutdown: 10s }' }),
+    )
+    t.teardown(() => lb.stop('SIGKILL'))
+    await lb.waitForLog(stateChanged('r1', 'up'))
+    const port = lb.ports.http ?? 0
+    const conn = await openRawHttp(port)
+    t.equal((await conn.get()).trim(), 'hello from r1')
+
+    lb.proc.kill('SIGTERM')
+    await lb.waitForLog(l => l.msg === 'shutting down: no new connections', 5_000)
+    t.ok(await connectRefused(port), 'a new connection is refused')
+    t.equal(
+      (await conn.get()).trim(),
+      'hello from r1',
+      'the open connection keeps working',
+    )
+    t.equal(lb.proc.exitCode, null, 'corral waits for the open connection')
+    conn.close()
+    const [code] = (await once(lb.proc, 'exit', {
+      signal: AbortSignal.timeout(5_000),
+    })) as [number]
+    t.equal(code, 0, 'exit code 0')
+    t.match(lb.logs.at(-1), { msg: 'shutdown complete', forced: 0 })
+  },
+)
+
+void t.test('connections still open at the shutdown deadline are closed', async t => {
   const replica = await startReplica('r1')
   t.teardown(() => replica.kill())
-  const lb = await startCorral(t.testdir(), lbYaml([replica], { extra: 'timeouts: { shutdown: 10s }' }))
-  t.teardown(() => lb.stop('SIGKILL'))
-  await lb.waitForLog(stateChanged('r1', 'up'))
-  const port = lb.ports.http ?? 0
-  const conn = await openRawHttp(port)
-  t.equal((await conn.get()).trim(), 'hello from r1')
-
-  lb.proc.kill('SIGTERM')
-  await lb.waitForLog(l => l.msg === 'shutting down: no new connections', 5_000)
-  t.ok(await connectRefused(port), 'a new connection is refused')
-  t.equal((await conn.get()).trim(), 'hello from r1', 'the open connection keeps working')
-  t.equal(lb.proc.exitCode, null, 'corral waits for the open connection')
-  conn.close()
-  const [code] = (await once(lb.proc, 'exit', { signal: AbortSignal.timeout(5_000) })) as [number]
-  t.equal(code, 0, 'exit code 0')
-  t.match(lb.logs.at(-1), { msg: 'shutdown complete', forced: 0 })
-})
-
-t.test('connections still open at the shutdown deadline are closed', async t => {
-  const replica = await startReplica('r1')
-  t.teardown(() => replica.kill())
-  const lb = await startCorral(t.testdir(), lbYaml([replica], { extra: 'timeouts: { shutdown: 300ms }' }))
+  const lb = await startCorral(
+    t.testdir(),
+    lbYaml([replica], { extra: 'timeouts: { shutdown: 300ms }' }),
+  )
   t.teardown(() => lb.stop('SIGKILL'))
   await lb.waitForLog(stateChanged('r1', 'up'))
   const conn = await openRawHttp(lb.ports.http ?? 0)
   await conn.get()
   const closed = once(conn.socket, 'close', { signal: AbortSignal.timeout(5_000) })
   lb.proc.kill('SIGTERM')
-  const [code] = (await once(lb.proc, 'exit', { signal: AbortSignal.timeout(5_000) })) as [number]
+  const [code] = (await once(lb.proc, 'exit', {
+    signal: AbortSignal.timeout(5_000),
+  })) as [number]
   await closed
   t.equal(code, 0)
   t.ok(
-    lb.logs.some(l => l.forced === 1 && String(l.msg).includes('shutdown deadline passed')),
+    lb.logs.some(
+      l => l.forced === 1 && String(l.msg).includes('shutdown deadline passed'),
+    ),
     'the forced close is logged',
   )
 })

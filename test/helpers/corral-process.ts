@@ -26,7 +26,11 @@ export interface CorralProcess {
    * Resolves with the first log line matching at index ≥ `since` (default 0: past lines
    * count too), or rejects after timeoutMs. Pass `lb.logs.length` to wait for a new one.
    */
-  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number, since?: number): Promise<LogLine>
+  waitForLog(
+    match: (line: LogLine) => boolean,
+    timeoutMs?: number,
+    since?: number,
+  ): Promise<LogLine>
   /** Rewrites the config file (for SIGHUP tests). */
   writeConfig(yaml: string): void
   /** Sends a signal and resolves with the exit code (kills after timeoutMs). */
@@ -38,22 +42,36 @@ export interface CorralProcess {
 export async function startCorral(
   dir: string,
   yaml: string,
-  options: { env?: NodeJS.ProcessEnv; readyTimeoutMs?: number; args?: readonly string[] } = {},
+  options: {
+    env?: NodeJS.ProcessEnv
+    readyTimeoutMs?: number
+    args?: readonly string[]
+  } = {},
 ): Promise<CorralProcess> {
   const configPath = join(dir, 'corral.yaml')
   writeFileSync(configPath, yaml)
   const proc = spawn(
     process.execPath,
-    [CLI_PATH, 'lb', '--config', configPath, '--log-level', 'debug', ...(options.args ?? [])],
+    [
+      CLI_PATH,
+      'lb',
+      '--config',
+      configPath,
+      '--log-level',
+      'debug',
+      ...(options.args ?? []),
+    ],
     { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const logs: LogLine[] = []
-  const waiters = new Set<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>()
+  const waiters = new Set<{
+    match: (l: LogLine) => boolean
+    resolve: (l: LogLine) => void
+  }>()
   let stderr = ''
-  proc.stderr?.on('data', (chunk: Buffer) => {
+  proc.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString()
   })
-  if (proc.stdout === null) throw new Error('no stdout')
   createInterface({ input: proc.stdout }).on('line', text => {
     let line: LogLine
     try {
@@ -81,10 +99,20 @@ export async function startCorral(
     const past = logs.slice(since).find(match)
     if (past !== undefined) return Promise.resolve(past)
     return new Promise((resolve, reject) => {
-      const waiter = { match, resolve: (l: LogLine) => { clearTimeout(timer); resolve(l) } }
+      const waiter = {
+        match,
+        resolve: (l: LogLine) => {
+          clearTimeout(timer)
+          resolve(l)
+        },
+      }
       const timer = setTimeout(() => {
         waiters.delete(waiter)
-        reject(new Error(`timed out after ${timeoutMs}ms waiting for a log line; stderr: ${stderr}; last logs: ${JSON.stringify(logs.slice(-5))}`))
+        reject(
+          new Error(
+            `timed out after ${timeoutMs}ms waiting for a log line; stderr: ${stderr}; last logs: ${JSON.stringify(logs.slice(-5))}`,
+          ),
+        )
       }, timeoutMs)
       waiters.add(waiter)
       void exited.then(() => {
@@ -96,8 +124,13 @@ export async function startCorral(
     })
   }
 
-  const ready = await waitForLog(l => l.msg === 'corral ready', options.readyTimeoutMs ?? 10_000)
-  const listeners = Array.isArray(ready.listeners) ? (ready.listeners as { name: string; port: number }[]) : []
+  const ready = await waitForLog(
+    l => l.msg === 'corral ready',
+    options.readyTimeoutMs ?? 10_000,
+  )
+  const listeners = Array.isArray(ready.listeners)
+    ? (ready.listeners as { name: string; port: number }[])
+    : []
   const adminPort = typeof ready.adminPort === 'number' ? ready.adminPort : 0
   return {
     proc,
@@ -135,6 +168,8 @@ export async function runCorralCli(
   let stderr = ''
   proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
   proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-  const [code] = (await once(proc, 'exit', { signal: AbortSignal.timeout(20_000) })) as [number | null]
+  const [code] = (await once(proc, 'exit', { signal: AbortSignal.timeout(20_000) })) as [
+    number | null,
+  ]
   return { code, stdout, stderr }
 }

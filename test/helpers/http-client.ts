@@ -13,7 +13,12 @@ export interface HttpResult {
 export function httpRequest(
   port: number,
   path = '/',
-  options: { method?: string; body?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    method?: string
+    body?: string
+    headers?: Record<string, string>
+    timeoutMs?: number
+  } = {},
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -52,10 +57,13 @@ export async function adminRequest(
   const res = await httpRequest(adminPort, path, {
     method,
     ...(body !== undefined
-      ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } }
+      ? {
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+          headers: { 'content-type': 'application/json', ...headers },
+        }
       : { headers }),
   })
-  let json: unknown = null
+  let json: unknown
   try {
     json = JSON.parse(res.body)
   } catch {

@@ -10,7 +10,10 @@ export interface LbYamlOptions {
 }
 
 /** Config YAML for corral in front of `replicas` (ids as given, health on their http port). */
-export function lbYaml(replicas: readonly Pick<Replica, 'id' | 'port'>[], options: LbYamlOptions = {}): string {
+export function lbYaml(
+  replicas: readonly Pick<Replica, 'id' | 'port'>[],
+  options: LbYamlOptions = {},
+): string {
   const members = replicas
     .map(r => `  - { id: ${r.id}, address: 127.0.0.1, ports: { http: ${r.port} } }`)
     .join('\n')

@@ -27,11 +27,19 @@ export async function openRawHttp(port: number): Promise<RawHttpConnection> {
       for (;;) {
         const head = buffer.indexOf('\r\n\r\n')
         const length = /content-length:\s*(\d+)/i.exec(buffer)
-        if (head >= 0 && length?.[1] !== undefined && buffer.length >= head + 4 + Number(length[1])) {
+        if (
+          head >= 0 &&
+          length?.[1] !== undefined &&
+          buffer.length >= head + 4 + Number(length[1])
+        ) {
           return buffer.slice(head + 4, head + 4 + Number(length[1]))
         }
-        if (socket.destroyed) throw new Error(`connection closed; got ${JSON.stringify(buffer)}`)
-        await Promise.race([once(socket, 'data', { signal: deadline }), once(socket, 'close', { signal: deadline })])
+        if (socket.destroyed)
+          throw new Error(`connection closed; got ${JSON.stringify(buffer)}`)
+        await Promise.race([
+          once(socket, 'data', { signal: deadline }),
+          once(socket, 'close', { signal: deadline }),
+        ])
       }
     },
     close: () => {

@@ -21,7 +21,9 @@ export class ConsistentHashBalancer implements Balancer {
       for (let v = 0; v < vnodes; v++) entries.push([hash32(`${id}#${v}`), index])
     })
     // Ties (hash collisions) are broken by id order so every instance builds the same ring.
-    entries.sort((a, b) => a[0] - b[0] || (ids[a[1]] ?? '').localeCompare(ids[b[1]] ?? ''))
+    entries.sort(
+      (a, b) => a[0] - b[0] || (ids[a[1]] ?? '').localeCompare(ids[b[1]] ?? ''),
+    )
     this.#points = Uint32Array.from(entries, e => e[0])
     this.#owners = Uint16Array.from(entries, e => e[1])
   }
