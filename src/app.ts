@@ -1,7 +1,7 @@
 // Composition root: builds every object from a Config and wires events to logs and
 // metrics. The decisions live in pool/ (pure); this file only connects the shells.
 import type { Logger } from 'pino'
-import { Registry } from 'prom-client'
+import { AggregatorRegistry, Registry } from 'prom-client'
 import type { Clock } from './clock.js'
 import { diffConfig } from './config/diff.js'
 import type { Config } from './config/load.js'
@@ -17,7 +17,7 @@ import {
   type Metrics,
 } from './metrics/registry.js'
 import { failuresTolerated, hasQuorum } from './metrics/quorum.js'
-import { buildPicker, type Picker, type PickerOptions } from './pool/picker.js'
+import { RelayStatsExporter } from './metrics/relay-export.js'
 import { Pool, type PoolOptions } from './pool/pool.js'
 import {
   MEMBER_STATES,
@@ -27,8 +27,15 @@ import {
   type MemberState,
   type MemberView,
 } from './pool/types.js'
-import { DataPlane, type BoundListener } from './proxy/data-plane.js'
-import { CONNECTION_OUTCOMES, type RelayStats } from './proxy/stats.js'
+import type { BoundListener } from './proxy/data-plane.js'
+import {
+  LocalDataPath,
+  type DataPath,
+  type DataPathEvents,
+  type PickerSettings,
+} from './proxy/data-path.js'
+import { ClusterDataPath } from './proxy/workers.js'
+import type { RelayStats } from './proxy/stats.js'
 
 /** What the app needs from outside: a logger, a clock, a version string. */
 export interface AppDeps {
@@ -80,13 +87,12 @@ export class App {
   readonly metrics: Metrics
   readonly pool: Pool
   readonly #checker: HealthChecker
-  readonly #dataPlane: DataPlane
+  readonly #dataPath: DataPath
   #admin: AdminServer | undefined
   #pickerVersion = -1
   #listening = false
   #closing: Promise<{ forced: number }> | undefined
-  /** Counter values already exported, per stats key (counters move by deltas). */
-  readonly #exported = new Map<string, number>()
+  readonly #relayExporter: RelayStatsExporter
 
   constructor(config: Config, deps: AppDeps) {
     this.#config = config
@@ -95,37 +101,43 @@ export class App {
     this.#clock = deps.clock
     this.metrics = createMetrics(this.register, { version: deps.version })
     this.metrics.coordinationStoreUp.set(1)
+    this.#relayExporter = new RelayStatsExporter(this.metrics)
     this.pool = new Pool(poolOptions(config))
     this.pool.onChange(change => {
       this.#onMemberChange(change)
     })
     const now = this.#clock.now()
     for (const m of config.members) this.pool.upsert(endpointOf(m), now)
-    this.#dataPlane = new DataPlane(
-      {
-        listeners: config.listeners,
-        connectTimeoutMs: config.timeouts.connectMs,
-        idleTimeoutMs: config.timeouts.idleMs,
-        connectAttempts: config.limits.connectAttempts,
-        maxConnections: config.limits.maxConnections,
+    const events: DataPathEvents = {
+      passiveFailure: (member, result) => {
+        this.#onResult(member, result, 'passive')
       },
-      {
-        clock: this.#clock,
-        picker: this.#buildPicker(),
-        passiveFailure: (member, result) => {
-          this.#onResult(member, result, 'passive')
-        },
-        connectDuration: (member, seconds) => {
-          this.metrics.connectDuration.observe({ member }, seconds)
-        },
-        connectionDuration: (listener, seconds) => {
-          this.metrics.connectionDuration.observe({ listener }, seconds)
-        },
-        loadChanged: (member, active) => {
-          if (active === 0) this.#removeIfIdle(member)
-        },
+      memberIdle: member => {
+        this.#removeIfIdle(member)
       },
-    )
+      connectDuration: (member, seconds) => {
+        this.metrics.connectDuration.observe({ member }, seconds)
+      },
+      connectionDuration: (listener, seconds) => {
+        this.metrics.connectionDuration.observe({ listener }, seconds)
+      },
+    }
+    const dataOptions = {
+      listeners: config.listeners,
+      connectTimeoutMs: config.timeouts.connectMs,
+      idleTimeoutMs: config.timeouts.idleMs,
+      connectAttempts: config.limits.connectAttempts,
+      maxConnections: config.limits.maxConnections,
+    }
+    this.#dataPath =
+      config.workers > 1
+        ? new ClusterDataPath(
+            dataOptions,
+            { workers: config.workers, log: this.#log },
+            events,
+          )
+        : new LocalDataPath(dataOptions, this.#clock, events)
+    this.#dataPath.publish(this.pool.views(), this.#pickerSettings())
     this.#pickerVersion = this.pool.version
     this.#checker = new HealthChecker(
       { health: config.health, listeners: config.listeners },
@@ -151,7 +163,7 @@ export class App {
 
   /** Binds listeners and the admin API, then starts checking. */
   async start(): Promise<AppAddresses> {
-    const listeners = await this.#dataPlane.listen()
+    const listeners = await this.#dataPath.listen()
     this.#listening = true
     const admin = new AdminServer(
       {
@@ -206,7 +218,7 @@ export class App {
       this.pool.requestRemoval(id, now)
       this.#removeIfIdle(id)
     }
-    this.#dataPlane.setOptions({
+    this.#dataPath.setOptions({
       connectTimeoutMs: next.timeouts.connectMs,
       idleTimeoutMs: next.timeouts.idleMs,
       connectAttempts: next.limits.connectAttempts,
@@ -238,7 +250,7 @@ export class App {
   close(): Promise<{ forced: number }> {
     this.#closing ??= (async () => {
       this.#listening = false
-      const closing = this.#dataPlane.close(this.#config.timeouts.shutdownMs)
+      const closing = this.#dataPath.close(this.#config.timeouts.shutdownMs)
       await this.#checker.close()
       const result = await closing
       await this.#admin?.close()
@@ -249,26 +261,24 @@ export class App {
 
   /** Per-(listener, member) data-path counters (tests and the admin API). */
   stats(): readonly RelayStats[] {
-    return this.#dataPlane.stats()
+    return this.#dataPath.stats()
   }
 
-  #buildPicker(): Picker {
+  #pickerSettings(): PickerSettings {
     const c = this.#config
-    const options: PickerOptions = {
+    return {
       balance: c.balance,
       allDown: c.allDown,
       slowStartMs: c.slowStartMs,
       maxConnectionsPerMember: c.limits.maxConnectionsPerMember,
-      load: id => this.#dataPlane.localLoad(id),
     }
-    return buildPicker(this.pool.views(), options)
   }
 
   /** Republishes the picker if routing-relevant pool state changed (or `force`). */
   #publish(force = false): void {
     if (!force && this.pool.version === this.#pickerVersion) return
     this.#pickerVersion = this.pool.version
-    this.#dataPlane.setPicker(this.#buildPicker())
+    this.#dataPath.publish(this.pool.views(), this.#pickerSettings())
   }
 
   #onResult(member: string, result: CheckResult, source: 'probe' | 'passive'): void {
@@ -316,18 +326,14 @@ export class App {
       from === 'up' &&
       this.#config.health.onMarkedDown === 'close-connections'
     ) {
-      const closed = this.#dataPlane.closeConnectionsTo(id)
-      if (closed > 0)
-        this.#log.warn(
-          { member: id, closed },
-          'closed connections of a member marked down',
-        )
+      this.#dataPath.closeConnectionsTo(id)
+      this.#log.warn({ member: id }, 'closing the connections of a member marked down')
     }
   }
 
   #removeIfIdle(id: string): void {
     const view = this.pool.get(id)
-    if (view?.removing === true && this.#dataPlane.localLoad(id) === 0) {
+    if (view?.removing === true && this.#dataPath.load(id) === 0) {
       this.pool.remove(id, this.#clock.now(), 'removed after draining')
       this.#checker.setMembers(this.pool.views())
       this.#publish()
@@ -362,33 +368,7 @@ export class App {
       )
     }
     recordPool(this.metrics, counts)
-    for (const s of this.#dataPlane.stats()) {
-      const labels = { listener: s.listener, member: s.member }
-      if (s.member !== '') this.metrics.connectionsActive.set(labels, s.active)
-      for (const outcome of CONNECTION_OUTCOMES) {
-        this.#incBy(
-          `${s.listener}|${s.member}|${outcome}`,
-          s.outcomes[outcome],
-          delta => {
-            this.metrics.connections.inc({ ...labels, outcome }, delta)
-          },
-        )
-      }
-      this.#incBy(`${s.listener}|${s.member}|to_member`, s.bytesToMember, delta => {
-        this.metrics.bytes.inc({ ...labels, direction: 'to_member' }, delta)
-      })
-      this.#incBy(`${s.listener}|${s.member}|to_client`, s.bytesToClient, delta => {
-        this.metrics.bytes.inc({ ...labels, direction: 'to_client' }, delta)
-      })
-    }
-  }
-
-  #incBy(key: string, total: number, inc: (delta: number) => void): void {
-    const delta = total - (this.#exported.get(key) ?? 0)
-    if (delta > 0) {
-      inc(delta)
-      this.#exported.set(key, total)
-    }
+    this.#relayExporter.export(this.#dataPath.stats())
   }
 
   #memberJson(v: MemberView): Record<string, unknown> {
@@ -422,7 +402,7 @@ export class App {
       reason: v.reason,
       since: wall(v.stateSince),
       secondsInState: Math.round((now - v.stateSince) / 100) / 10,
-      activeConnections: this.#dataPlane.localLoad(v.id),
+      activeConnections: this.#dataPath.load(v.id),
       lastCheck: last === undefined ? null : checkJson(last),
       recentChecks: v.recent.map(checkJson),
       removing: v.removing,
@@ -433,7 +413,6 @@ export class App {
     const views = this.pool.views()
     const up = views.filter(v => v.state === 'up').length
     const size = views.length
-    const picker = this.#dataPlane.picker
     return {
       summary: {
         size,
@@ -444,12 +423,24 @@ export class App {
         failuresTolerated: failuresTolerated(size, up),
         quorum: hasQuorum(size, up),
         evenSize: size > 0 && size % 2 === 0,
-        failingOpen: picker.failingOpen,
+        failingOpen: this.#dataPath.failingOpen,
         balance: this.#config.balance,
-        activeConnections: this.#dataPlane.activeConnections,
+        activeConnections: this.#dataPath.activeConnections,
+        workers: this.#config.workers,
+        loadsSynced: this.#dataPath.loadsSynced,
       },
       members: views.map(v => this.#memberJson(v)),
     }
+  }
+
+  /** The exposition: this process's registry, plus the workers' summed in (cluster mode). */
+  async #metricsText(): Promise<{ contentType: string; body: string }> {
+    const contentType = this.register.contentType
+    const workers = (await this.#dataPath.workerMetrics?.()) ?? []
+    if (workers.length === 0) return { contentType, body: await this.register.metrics() }
+    const own = await this.register.getMetricsAsJSON()
+    const merged = AggregatorRegistry.aggregate([own, ...workers])
+    return { contentType, body: await merged.metrics() }
   }
 
   #adminApi(): AdminApi {
@@ -492,10 +483,7 @@ export class App {
         if (r.ok) this.#removeIfIdle(id)
         return r
       },
-      metrics: async () => ({
-        contentType: this.register.contentType,
-        body: await this.register.metrics(),
-      }),
+      metrics: async () => this.#metricsText(),
       statusPage: () => renderStatusPage(),
     }
   }

@@ -426,12 +426,15 @@ export const configSchema = mapping(
     timeouts: timeoutsSchema,
     limits: limitsSchema,
     admin: adminSchema,
-    /** Data-path processes: "auto" (one per core) or a number; 1 = single process. */
+    /**
+     * Data-path processes: "auto" (default, one per core) or a number; 1 = single
+     * process. Health checks, the pool and the admin API always run once, in the primary.
+     */
     workers: z
       .union([z.literal('auto'), integer(1, 64)], {
         error: 'expected "auto" or an integer 1-64',
       })
-      .default(1),
+      .default('auto'),
   },
   'a mapping of config keys',
 ).superRefine(

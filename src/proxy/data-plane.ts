@@ -260,7 +260,7 @@ export class DataPlane {
 /** Moves the bytes a relay moved since last time into its stats record. */
 function accountBytes(relay: Relay): void {
   const stats = relay.stats
-  if (stats === null) return
+  if (stats === null || !relay.established) return
   const client = relay.client
   const toMember = client.bytesRead
   const toClient = client.bytesWritten

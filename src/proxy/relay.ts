@@ -42,6 +42,12 @@ export class Relay {
   upstream: Socket | null = null
   member: MemberView | null = null
   stats: RelayStats | null = null
+  /**
+   * Whether a member leg was ever established: only then do the client's bytes count as
+   * sent to `member` (bytes buffered while connecting to a member that then failed are
+   * forwarded to the next one, or to nobody).
+   */
+  established = false
   /** Bytes already added to `stats` (the rest is added on close or at scrape). */
   countedToMember = 0
   countedToClient = 0
@@ -125,6 +131,7 @@ export class Relay {
     const { upstream, stats, member, client, ctx } = this
     if (upstream === null || stats === null || member === null) return
     this.#connecting = false
+    this.established = true
     ctx.connectDuration(member.id, (ctx.now() - this.#connectStartedAt) / 1000)
     stats.outcomes[this.#attempts > 1 ? 'retried' : 'ok']++
     upstream.setTimeout(0)

@@ -82,7 +82,7 @@ const DEFAULTS: Config = {
     connectAttempts: 3,
   },
   admin: { host: '127.0.0.1', port: 9901 },
-  workers: 1,
+  workers: availableParallelism(),
 }
 
 const FULL_YAML = `

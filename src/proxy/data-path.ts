@@ -1,0 +1,119 @@
+// What the control plane (app.ts) needs from the data path, whether it runs in this
+// process (LocalDataPath) or in worker processes (ClusterDataPath, workers.ts).
+import type { MetricObjectWithValues, MetricValue } from 'prom-client'
+import type { Clock } from '../clock.js'
+import { buildPicker, type Picker, type PickerOptions } from '../pool/picker.js'
+import type { CheckResult, MemberView } from '../pool/types.js'
+import { DataPlane, type BoundListener, type DataPlaneOptions } from './data-plane.js'
+import type { RelayStats } from './stats.js'
+
+/** Picker settings that cross process boundaries (the load function is local). */
+export type PickerSettings = Omit<PickerOptions, 'load'>
+
+/** Timeouts and limits a reload may change on a running data path. */
+export type LiveDataOptions = Omit<DataPlaneOptions, 'listeners'>
+
+/** Events the data path reports to the control plane. */
+export interface DataPathEvents {
+  /** A client connection could not reach a member. */
+  readonly passiveFailure: (member: string, result: CheckResult) => void
+  /** A member's active connections (all processes) dropped to zero. */
+  readonly memberIdle: (member: string) => void
+  readonly connectDuration: (member: string, seconds: number) => void
+  readonly connectionDuration: (listener: string, seconds: number) => void
+}
+
+/** The data path as the control plane drives it. */
+export interface DataPath {
+  listen(): Promise<readonly BoundListener[]>
+  /** Publishes a new pool snapshot: new connections are routed by it. */
+  publish(members: readonly MemberView[], settings: PickerSettings): void
+  setOptions(options: LiveDataOptions): void
+  /** Active connections to a member, across every process. */
+  load(member: string): number
+  /** Open client connections, across every process. */
+  readonly activeConnections: number
+  /** Whether every process routes with the latest connection counts (always in one process). */
+  readonly loadsSynced: boolean
+  /** Whether the last published snapshot is failing open (no member up). */
+  readonly failingOpen: boolean
+  /** Per-(listener, member) counters, across every process (latest known). */
+  stats(): readonly RelayStats[]
+  closeConnectionsTo(member: string): void
+  /** Metrics of worker processes (aggregated into /metrics); absent in a single process. */
+  workerMetrics?(): Promise<MetricObjectWithValues<MetricValue<string>>[][]>
+  close(deadlineMs: number): Promise<{ readonly forced: number }>
+}
+
+/** Removes what only the control plane needs from a view before it is published. */
+export function routingView(v: MemberView): MemberView {
+  return { ...v, recent: [] }
+}
+
+/** The data path in this process: one DataPlane, pickers built here. */
+export class LocalDataPath implements DataPath {
+  readonly #plane: DataPlane
+  #failingOpen = false
+
+  constructor(options: DataPlaneOptions, clock: Clock, events: DataPathEvents) {
+    const empty: Picker = buildPicker([], {
+      balance: 'round-robin',
+      allDown: 'reject',
+      slowStartMs: 0,
+      maxConnectionsPerMember: 0,
+      load: () => 0,
+    })
+    this.#plane = new DataPlane(options, {
+      clock,
+      picker: empty,
+      passiveFailure: events.passiveFailure,
+      connectDuration: events.connectDuration,
+      connectionDuration: events.connectionDuration,
+      loadChanged: (member, active) => {
+        if (active === 0) events.memberIdle(member)
+      },
+    })
+  }
+
+  listen(): Promise<readonly BoundListener[]> {
+    return this.#plane.listen()
+  }
+
+  publish(members: readonly MemberView[], settings: PickerSettings): void {
+    const plane = this.#plane
+    const picker = buildPicker(members, { ...settings, load: id => plane.localLoad(id) })
+    this.#failingOpen = picker.failingOpen
+    plane.setPicker(picker)
+  }
+
+  setOptions(options: LiveDataOptions): void {
+    this.#plane.setOptions(options)
+  }
+
+  load(member: string): number {
+    return this.#plane.localLoad(member)
+  }
+
+  get activeConnections(): number {
+    return this.#plane.activeConnections
+  }
+
+  get failingOpen(): boolean {
+    return this.#failingOpen
+  }
+
+  /** One process: its counts are always the counts it routes with. */
+  readonly loadsSynced = true
+
+  stats(): readonly RelayStats[] {
+    return this.#plane.stats()
+  }
+
+  closeConnectionsTo(member: string): void {
+    this.#plane.closeConnectionsTo(member)
+  }
+
+  close(deadlineMs: number): Promise<{ readonly forced: number }> {
+    return this.#plane.close(deadlineMs)
+  }
+}
