@@ -44,6 +44,11 @@ export interface AppDeps {
   readonly version: string
   /** Wall-clock ms, for timestamps in the API (default Date.now). */
   readonly wallNow?: () => number
+  /**
+   * Per-connection histograms (connect and connection duration); default true. Only the
+   * benchmark turns them off, to measure what metrics cost the data path.
+   */
+  readonly dataPathHistograms?: boolean
 }
 
 /** Where the app ended up listening. */
@@ -108,7 +113,7 @@ export class App {
     })
     const now = this.#clock.now()
     for (const m of config.members) this.pool.upsert(endpointOf(m), now)
-    const events: DataPathEvents = {
+    const events: Mutable<DataPathEvents> = {
       passiveFailure: (member, result) => {
         this.#onResult(member, result, 'passive')
       },
@@ -121,6 +126,10 @@ export class App {
       connectionDuration: (listener, seconds) => {
         this.metrics.connectionDuration.observe({ listener }, seconds)
       },
+    }
+    if (deps.dataPathHistograms === false) {
+      events.connectDuration = noop
+      events.connectionDuration = noop
     }
     const dataOptions = {
       listeners: config.listeners,
@@ -491,4 +500,10 @@ export class App {
 
 function describe(r: CheckResult): string {
   return r.ok ? 'ok' : `${r.reason}: ${r.detail}`
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+function noop(): void {
+  // Histograms switched off (benchmark only).
 }

@@ -63,7 +63,13 @@ export async function runLb(options: LbOptions, io: CommandIo): Promise<number> 
     throw err
   }
   const log = makeLogger(options)
-  const app = new App(config, { log, clock: monotonicClock, version: corralVersion() })
+  const app = new App(config, {
+    log,
+    clock: monotonicClock,
+    version: corralVersion(),
+    // Benchmark-only switch (bench/ measures what per-connection metrics cost).
+    dataPathHistograms: process.env.CORRAL_BENCH_NO_HISTOGRAMS !== '1',
+  })
   try {
     const addresses = await app.start()
     log.info(

@@ -28,6 +28,8 @@ await runWorker(
     },
   },
   monotonicClock,
+  // Benchmark-only switch, as in lb.ts.
+  { histograms: process.env.CORRAL_BENCH_NO_HISTOGRAMS !== '1' },
 )
 // Drained: the primary is waiting for this exit.
 process.exit(0)

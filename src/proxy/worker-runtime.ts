@@ -20,7 +20,11 @@ export interface WorkerChannel {
 }
 
 /** Runs a worker until the primary says shutdown; resolves when its data plane is closed. */
-export function runWorker(channel: WorkerChannel, clock: Clock): Promise<void> {
+export function runWorker(
+  channel: WorkerChannel,
+  clock: Clock,
+  options: { readonly histograms: boolean } = { histograms: true },
+): Promise<void> {
   return new Promise(resolve => {
     let plane: DataPlane | undefined
     let remote: ReadonlyMap<string, number> = new Map()
@@ -56,12 +60,16 @@ export function runWorker(channel: WorkerChannel, clock: Clock): Promise<void> {
             passiveFailure: (member, result) => {
               channel.send({ t: 'passive', member, result })
             },
-            connectDuration: (member, seconds) => {
-              metrics.connectDuration.observe({ member }, seconds)
-            },
-            connectionDuration: (listener, seconds) => {
-              metrics.connectionDuration.observe({ listener }, seconds)
-            },
+            ...(options.histograms
+              ? {
+                  connectDuration: (member: string, seconds: number) => {
+                    metrics.connectDuration.observe({ member }, seconds)
+                  },
+                  connectionDuration: (listener: string, seconds: number) => {
+                    metrics.connectionDuration.observe({ listener }, seconds)
+                  },
+                }
+              : {}),
             loadChanged: (member, active) => {
               changed.set(member, active)
               loadTimer ??= setTimeout(flushLoads, LOAD_REPORT_MS)

@@ -36,8 +36,8 @@ export async function startBlackhole(t: Teardown, signal: AbortSignal): Promise<
   let out = ''
   child.stdout.setEncoding('utf8')
   while (!out.includes('\n')) {
-    const [chunk]: unknown[] = await once(child.stdout, 'data', { signal })
-    out += String(chunk)
+    const args: unknown[] = await once(child.stdout, 'data', { signal })
+    out += String(args[0])
   }
   const port = Number(out.trim())
   const fillers: Socket[] = []

@@ -19,7 +19,11 @@ export interface Sending {
  * Writes `totalBytes` pseudo-random bytes to `socket`, waiting for 'drain' whenever
  * write() returns false (so the writer's own memory stays bounded), then ends it.
  */
-export function sendRandom(socket: Socket, totalBytes: number, signal: AbortSignal): Sending {
+export function sendRandom(
+  socket: Socket,
+  totalBytes: number,
+  signal: AbortSignal,
+): Sending {
   let written = 0
   const hash = createHash('sha256')
   const run = async (): Promise<string> => {

@@ -42,6 +42,8 @@ export interface ProxyHarness {
   waitForIdle(signal: AbortSignal): Promise<void>
   /** Resolves once `count` relays in total have closed; rejects when `signal` aborts. */
   waitForClosed(count: number, signal: AbortSignal): Promise<void>
+  /** Resolves once `member`'s local load is `load`; rejects when `signal` aborts. */
+  waitForLoad(member: string, load: number, signal: AbortSignal): Promise<void>
   /** Resolves once `count` passive failures in total were reported; rejects when `signal` aborts. */
   waitForFailures(count: number, signal: AbortSignal): Promise<void>
 }
@@ -69,6 +71,9 @@ export async function startProxy(
       passiveFailure: (member, result) => {
         failures.push({ member, result })
         events.emit('failure')
+      },
+      loadChanged: () => {
+        events.emit('load')
       },
       connectionDuration: () => {
         closedRelays++
@@ -107,6 +112,9 @@ export async function startProxy(
     },
     waitForClosed: async (count, signal) => {
       while (closedRelays < count) await once(events, 'closed', { signal })
+    },
+    waitForLoad: async (member, load, signal) => {
+      while (dataPlane.localLoad(member) !== load) await once(events, 'load', { signal })
     },
     waitForFailures: async (count, signal) => {
       while (failures.length < count) await once(events, 'failure', { signal })

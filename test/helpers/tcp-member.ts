@@ -61,7 +61,8 @@ export async function startTcpMember(
   server.listen({ host: '127.0.0.1', port: 0 })
   await once(server, 'listening')
   const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('expected a TCP address')
+  if (address === null || typeof address === 'string')
+    throw new Error('expected a TCP address')
   let killed: Promise<void> | undefined
   const kill = (): Promise<void> => {
     if (killed === undefined) {

@@ -43,45 +43,55 @@ async function stalledAt(read: () => number, signal: AbortSignal): Promise<numbe
   }
 }
 
-void t.test('a member that does not read stalls the client, then gets every byte', async t => {
-  const signal = AbortSignal.timeout(20_000)
-  const member = await startTcpMember(t, stalled)
-  const proxy = await startProxy(t, [upMember('a', member.port)], { idleTimeoutMs: 30_000 })
-  const client = await openClient(t, proxy.port, signal)
-  const upstream = await member.takeSocket(signal)
+void t.test(
+  'a member that does not read stalls the client, then gets every byte',
+  async t => {
+    const signal = AbortSignal.timeout(20_000)
+    const member = await startTcpMember(t, stalled)
+    const proxy = await startProxy(t, [upMember('a', member.port)], {
+      idleTimeoutMs: 30_000,
+    })
+    const client = await openClient(t, proxy.port, signal)
+    const upstream = await member.takeSocket(signal)
 
-  const sending = sendRandom(client, TOTAL_BYTES, signal)
-  const accepted = await stalledAt(() => proxy.statsOf('a').bytesToMember, signal)
-  t.ok(accepted < BOUND_BYTES, `proxy took ${accepted} bytes (< ${BOUND_BYTES})`)
-  t.ok(client.writableNeedDrain, 'client write() returned false and waits for drain')
-  t.ok(sending.written < TOTAL_BYTES, `client held back at ${sending.written} bytes`)
-  t.equal(proxy.dataPlane.activeConnections, 1, 'relay still open while stalled')
+    const sending = sendRandom(client, TOTAL_BYTES, signal)
+    const accepted = await stalledAt(() => proxy.statsOf('a').bytesToMember, signal)
+    t.ok(accepted < BOUND_BYTES, `proxy took ${accepted} bytes (< ${BOUND_BYTES})`)
+    t.ok(client.writableNeedDrain, 'client write() returned false and waits for drain')
+    t.ok(sending.written < TOTAL_BYTES, `client held back at ${sending.written} bytes`)
+    t.equal(proxy.dataPlane.activeConnections, 1, 'relay still open while stalled')
 
-  const received = receiveHashed(upstream, signal)
-  upstream.resume()
-  const got = await received
-  t.equal(got.bytes, TOTAL_BYTES, 'every byte arrived after the member read again')
-  t.equal(got.sha256, await sending.sha256, 'bytes intact')
-})
+    const received = receiveHashed(upstream, signal)
+    upstream.resume()
+    const got = await received
+    t.equal(got.bytes, TOTAL_BYTES, 'every byte arrived after the member read again')
+    t.equal(got.sha256, await sending.sha256, 'bytes intact')
+  },
+)
 
-void t.test('a client that does not read stalls the member, then gets every byte', async t => {
-  const signal = AbortSignal.timeout(20_000)
-  const member = await startTcpMember(t, stalled)
-  const proxy = await startProxy(t, [upMember('a', member.port)], { idleTimeoutMs: 30_000 })
-  const client = await openClient(t, proxy.port, signal)
-  client.pause()
-  const upstream = await member.takeSocket(signal)
+void t.test(
+  'a client that does not read stalls the member, then gets every byte',
+  async t => {
+    const signal = AbortSignal.timeout(20_000)
+    const member = await startTcpMember(t, stalled)
+    const proxy = await startProxy(t, [upMember('a', member.port)], {
+      idleTimeoutMs: 30_000,
+    })
+    const client = await openClient(t, proxy.port, signal)
+    client.pause()
+    const upstream = await member.takeSocket(signal)
 
-  const sending = sendRandom(upstream, TOTAL_BYTES, signal)
-  const accepted = await stalledAt(() => proxy.statsOf('a').bytesToClient, signal)
-  t.ok(accepted < BOUND_BYTES, `proxy took ${accepted} bytes (< ${BOUND_BYTES})`)
-  t.ok(upstream.writableNeedDrain, 'member write() returned false and waits for drain')
-  t.ok(sending.written < TOTAL_BYTES, `member held back at ${sending.written} bytes`)
-  t.equal(proxy.dataPlane.activeConnections, 1, 'relay still open while stalled')
+    const sending = sendRandom(upstream, TOTAL_BYTES, signal)
+    const accepted = await stalledAt(() => proxy.statsOf('a').bytesToClient, signal)
+    t.ok(accepted < BOUND_BYTES, `proxy took ${accepted} bytes (< ${BOUND_BYTES})`)
+    t.ok(upstream.writableNeedDrain, 'member write() returned false and waits for drain')
+    t.ok(sending.written < TOTAL_BYTES, `member held back at ${sending.written} bytes`)
+    t.equal(proxy.dataPlane.activeConnections, 1, 'relay still open while stalled')
 
-  const received = receiveHashed(client, signal)
-  client.resume()
-  const got = await received
-  t.equal(got.bytes, TOTAL_BYTES, 'every byte arrived after the client read again')
-  t.equal(got.sha256, await sending.sha256, 'bytes intact')
-})
+    const received = receiveHashed(client, signal)
+    client.resume()
+    const got = await received
+    t.equal(got.bytes, TOTAL_BYTES, 'every byte arrived after the client read again')
+    t.equal(got.sha256, await sending.sha256, 'bytes intact')
+  },
+)

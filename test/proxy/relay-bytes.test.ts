@@ -1,12 +1,22 @@
-// What a relay carries: every byte, both ways at once, half-closes in either order, and
-// TLS end to end (the proxy never terminates it).
+// What a relay carries: every byte, both ways at once, half-closes in either order,
+// resets, and TLS end to end (the proxy never terminates it).
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
-import { TLSSocket, createServer as createTlsServer, connect as tlsConnect } from 'node:tls'
+import {
+  TLSSocket,
+  createServer as createTlsServer,
+  connect as tlsConnect,
+} from 'node:tls'
 import t from 'tap'
 import { receiveHashed, sendRandom, sha256Of } from '../helpers/byte-stream.js'
 import { startProxy } from '../helpers/proxy-harness.js'
-import { closed, openClient, readToEnd, roundTrip } from '../helpers/tcp-client.js'
+import {
+  closed,
+  openClient,
+  readToEnd,
+  roundTrip,
+  untilPeerCloses,
+} from '../helpers/tcp-client.js'
 import { manual, startTcpMember } from '../helpers/tcp-member.js'
 import { makeSelfSignedCert } from '../helpers/tls-cert.js'
 import { upMember } from '../helpers/views.js'
@@ -54,28 +64,35 @@ void t.test('bytes written before the member leg is up are delivered intact', as
   }
 })
 
-void t.test('client half-close: the member sees end and its later answer still arrives', async t => {
-  const signal = AbortSignal.timeout(5_000)
-  const member = await startTcpMember(t, manual)
-  const proxy = await startProxy(t, [upMember('a', member.port)])
-  const client = await openClient(t, proxy.port, signal)
-  const upstream = await member.takeSocket(signal)
+void t.test(
+  'client half-close: the member sees end and its later answer still arrives',
+  async t => {
+    const signal = AbortSignal.timeout(5_000)
+    const member = await startTcpMember(t, manual)
+    const proxy = await startProxy(t, [upMember('a', member.port)])
+    const client = await openClient(t, proxy.port, signal)
+    const upstream = await member.takeSocket(signal)
 
-  const request = readToEnd(upstream, signal)
-  client.end('question')
-  t.equal((await request).toString(), 'question', 'member saw the bytes, then end')
-  t.notOk(upstream.destroyed, 'member leg still open after the client FIN')
+    const request = readToEnd(upstream, signal)
+    client.end('question')
+    t.equal((await request).toString(), 'question', 'member saw the bytes, then end')
+    t.notOk(upstream.destroyed, 'member leg still open after the client FIN')
 
-  const answer = readToEnd(client, signal)
-  upstream.write('answer, ')
-  upstream.end('after the FIN')
-  t.equal((await answer).toString(), 'answer, after the FIN', 'answer reached the client')
+    const answer = readToEnd(client, signal)
+    upstream.write('answer, ')
+    upstream.end('after the FIN')
+    t.equal(
+      (await answer).toString(),
+      'answer, after the FIN',
+      'answer reached the client',
+    )
 
-  await closed(client, signal)
-  await closed(upstream, signal)
-  await proxy.waitForIdle(signal)
-  t.equal(proxy.statsOf('a').active, 0, 'relay finished')
-})
+    await closed(client, signal)
+    await closed(upstream, signal)
+    await proxy.waitForIdle(signal)
+    t.equal(proxy.statsOf('a').active, 0, 'relay finished')
+  },
+)
 
 void t.test('member half-close: the client sees end and can still send', async t => {
   const signal = AbortSignal.timeout(5_000)
@@ -98,45 +115,89 @@ void t.test('member half-close: the client sees end and can still send', async t
   await proxy.waitForIdle(signal)
 })
 
-void t.test('TLS passes through: SNI reaches the member, the client verifies it', async t => {
-  const signal = AbortSignal.timeout(10_000)
-  const name = 'member.corral.test'
-  const cert = makeSelfSignedCert(t.testdir(), { cn: name, san: [name] })
-  const server = createTlsServer({ key: cert.key, cert: cert.cert }, socket => {
-    socket.on('error', () => undefined)
-    socket.pipe(socket)
-  })
-  server.listen({ host: '127.0.0.1', port: 0 })
-  await once(server, 'listening', { signal })
-  t.teardown(() => {
-    server.close()
-  })
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('expected TCP')
-  const proxy = await startProxy(t, [upMember('a', address.port)])
-
-  // TLS 1.3: the client may finish its handshake before the member has read its Finished.
-  const accepted = once(server, 'secureConnection', { signal })
-  const client = tlsConnect({
-    host: '127.0.0.1',
-    port: proxy.port,
-    servername: name,
-    ca: cert.ca,
-  })
-  t.teardown(() => client.destroy())
-  await once(client, 'secureConnect', { signal })
-  t.equal(client.authorized, true, `verified: ${String(client.authorizationError)}`)
-  const peer = client.getPeerCertificate()
-  t.equal(peer.subject.CN, name, 'certificate CN')
-  t.equal(peer.subjectaltname, `DNS:${name}`, 'certificate SAN')
-  const [memberSide]: unknown[] = await accepted
-  t.ok(memberSide instanceof TLSSocket, 'member completed the handshake')
-  if (memberSide instanceof TLSSocket) t.equal(memberSide.servername, name, 'member saw SNI')
-
-  const payload = randomBytes(2 * MiB)
-  const reply = readToEnd(client, signal)
-  client.end(payload)
-  t.equal(sha256Of(await reply), sha256Of(payload), 'echo through TLS intact')
+void t.test('a client reset tears down the member leg', async t => {
+  const signal = AbortSignal.timeout(5_000)
+  const member = await startTcpMember(t, manual)
+  const proxy = await startProxy(t, [upMember('a', member.port)])
+  const client = await openClient(t, proxy.port, signal)
+  const upstream = await member.takeSocket(signal)
+  client.write('x')
+  await once(upstream, 'readable', { signal })
+  t.equal(String(upstream.read()), 'x', 'relay established')
+  client.resetAndDestroy()
+  await untilPeerCloses(upstream, signal)
   await proxy.waitForIdle(signal)
-  t.equal(proxy.statsOf('a').outcomes.ok, 1, 'one ok connection')
+  t.equal(proxy.dataPlane.localLoad('a'), 0, 'load released')
+  t.equal(proxy.failures.length, 0, 'a client reset is not a member failure')
 })
+
+void t.test('a member reset tears down the client leg', async t => {
+  const signal = AbortSignal.timeout(5_000)
+  const member = await startTcpMember(t, manual)
+  const proxy = await startProxy(t, [upMember('a', member.port)])
+  const client = await openClient(t, proxy.port, signal)
+  const upstream = await member.takeSocket(signal)
+  // Accepted is not yet connected for the proxy (both ends run in this process): wait
+  // for a byte to cross, else the reset would be a connect failure.
+  client.write('x')
+  await once(upstream, 'readable', { signal })
+  t.equal(String(upstream.read()), 'x', 'relay established')
+  upstream.resetAndDestroy()
+  await untilPeerCloses(client, signal)
+  await proxy.waitForIdle(signal)
+  t.equal(proxy.dataPlane.localLoad('a'), 0, 'load released')
+  t.match(
+    proxy.statsOf('a').outcomes,
+    { ok: 1, failed: 0 },
+    'the connection had succeeded',
+  )
+  t.strictSame(proxy.failures, [], 'no passive failure')
+})
+
+void t.test(
+  'TLS passes through: SNI reaches the member, the client verifies it',
+  async t => {
+    const signal = AbortSignal.timeout(10_000)
+    const name = 'member.corral.test'
+    const cert = makeSelfSignedCert(t.testdir(), { cn: name, san: [name] })
+    const server = createTlsServer({ key: cert.key, cert: cert.cert }, socket => {
+      socket.on('error', () => undefined)
+      socket.pipe(socket)
+    })
+    server.listen({ host: '127.0.0.1', port: 0 })
+    await once(server, 'listening', { signal })
+    t.teardown(() => {
+      server.close()
+    })
+    const address = server.address()
+    if (address === null || typeof address === 'string') throw new Error('expected TCP')
+    const proxy = await startProxy(t, [upMember('a', address.port)])
+
+    // TLS 1.3: the client may finish its handshake before the member has read its Finished.
+    const accepted = once(server, 'secureConnection', { signal })
+    const client = tlsConnect({
+      host: '127.0.0.1',
+      port: proxy.port,
+      servername: name,
+      ca: cert.ca,
+    })
+    t.teardown(() => client.destroy())
+    await once(client, 'secureConnect', { signal })
+    t.equal(client.authorized, true, `verified: ${String(client.authorizationError)}`)
+    const peer = client.getPeerCertificate()
+    t.equal(peer.subject.CN, name, 'certificate CN')
+    t.equal(peer.subjectaltname, `DNS:${name}`, 'certificate SAN')
+    const acceptedArgs: unknown[] = await accepted
+    const memberSide = acceptedArgs[0]
+    t.ok(memberSide instanceof TLSSocket, 'member completed the handshake')
+    if (memberSide instanceof TLSSocket)
+      t.equal(memberSide.servername, name, 'member saw SNI')
+
+    const payload = randomBytes(2 * MiB)
+    const reply = readToEnd(client, signal)
+    client.end(payload)
+    t.equal(sha256Of(await reply), sha256Of(payload), 'echo through TLS intact')
+    await proxy.waitForIdle(signal)
+    t.equal(proxy.statsOf('a').outcomes.ok, 1, 'one ok connection')
+  },
+)
