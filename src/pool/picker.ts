@@ -72,18 +72,28 @@ export function buildPicker(
   const balancer = createBalancer(options.balance, candidates)
   const { load, maxConnectionsPerMember: limit, slowStartMs } = options
   const weights: number[] = candidates.map(m => m.weight)
-  const inSlowStart = slowStartMs > 0 && candidates.some(m => m.upSince !== undefined)
+  // Weights follow the clock only until the last ramp ends; after that they are fixed.
+  let slowStartUntil = -Infinity
+  if (slowStartMs > 0) {
+    for (const m of candidates) {
+      if (m.upSince !== undefined)
+        slowStartUntil = Math.max(slowStartUntil, m.upSince + slowStartMs)
+    }
+  }
+  let ramping = slowStartUntil > -Infinity
 
   return {
     candidates,
     failingOpen,
     pick(req: PickRequest): MemberView | NoPick {
       if (candidates.length === 0) return 'no-member'
-      if (inSlowStart) {
+      if (ramping) {
         for (let i = 0; i < candidates.length; i++) {
           const m = candidates[i]
           if (m) weights[i] = slowStartWeight(m.weight, m.upSince, req.now, slowStartMs)
         }
+        // One last pass at/after the end restored every full weight.
+        if (req.now >= slowStartUntil) ramping = false
       }
       const exclude = req.exclude
       const request: BalanceRequest = {
