@@ -37,6 +37,8 @@ ${replicas.map(r => `  - { id: ${r.id}, address: 127.0.0.1, ports: { http: ${r.p
 health: { path: /health, interval: 1s, timeout: 500ms, rise: 2, fall: 2 }
 balance: round-robin
 admin: { bind: "127.0.0.1:${adminPort}" }
+# One process, so round-robin visibly takes turns (production default: one per core).
+workers: 1
 `
   const config = parseConfig(yaml)
   const log = createLogger(
