@@ -6,7 +6,7 @@ import t from 'tap'
 const dockerfile = readFileSync('Dockerfile', 'utf8')
 const replay = readFileSync('.ci/dockerfile-steps', 'utf8')
 
-void t.test(
+t.test(
   'the Dockerfile is multi-stage, non-root, with a health check and SIGTERM',
   async t => {
     t.equal((dockerfile.match(/^FROM /gm) ?? []).length, 2, 'two stages')
@@ -26,7 +26,7 @@ void t.test(
   },
 )
 
-void t.test(
+t.test(
   'every build-stage RUN command is replayed by .ci/dockerfile-steps',
   async t => {
     const build = dockerfile.split(/^FROM /m)[1] ?? ''
