@@ -6,9 +6,9 @@ import t from 'tap'
 const dockerfile = readFileSync('Dockerfile', 'utf8')
 const replay = readFileSync('.ci/dockerfile-steps', 'utf8')
 
-t.test(
+void t.test(
   'the Dockerfile is multi-stage, non-root, with a health check and SIGTERM',
-  async t => {
+  t => {
     t.equal((dockerfile.match(/^FROM /gm) ?? []).length, 2, 'two stages')
     t.match(dockerfile, /^USER node$/m, 'runs as the unprivileged node user')
     t.match(
@@ -26,20 +26,16 @@ t.test(
   },
 )
 
-t.test(
-  'every build-stage RUN command is replayed by .ci/dockerfile-steps',
-  async t => {
-    const build = dockerfile.split(/^FROM /m)[1] ?? ''
-    const commands = [...build.matchAll(/^RUN (.+)$/gm)].flatMap(m =>
-      (m[1] ?? '').split(' && '),
-    )
-    t.ok(commands.length >= 3, `found ${commands.length} commands`)
-    for (const command of commands)
-      t.ok(replay.includes(command.trim()), `replayed: ${command}`)
-    const copies = [...build.matchAll(/^COPY (.+) \S+$/gm)].flatMap(m =>
-      (m[1] ?? '').split(' '),
-    )
-    for (const file of copies)
-      t.ok(replay.includes(file), `copied in the replay: ${file}`)
-  },
-)
+void t.test('every build-stage RUN command is replayed by .ci/dockerfile-steps', t => {
+  const build = dockerfile.split(/^FROM /m)[1] ?? ''
+  const commands = [...build.matchAll(/^RUN (.+)$/gm)].flatMap(m =>
+    (m[1] ?? '').split(' && '),
+  )
+  t.ok(commands.length >= 3, `found ${commands.length} commands`)
+  for (const command of commands)
+    t.ok(replay.includes(command.trim()), `replayed: ${command}`)
+  const copies = [...build.matchAll(/^COPY (.+) \S+$/gm)].flatMap(m =>
+    (m[1] ?? '').split(' '),
+  )
+  for (const file of copies) t.ok(replay.includes(file), `copied in the replay: ${file}`)
+})
