@@ -58,6 +58,8 @@ export class Relay {
   #connecting = false
   #connectStartedAt = 0
   #clientClosed = false
+  /** The client sent FIN before the member leg was up: pass it on once it is. */
+  #clientEnded = false
   #upstreamClosed = true
   #finished = false
 
@@ -71,6 +73,10 @@ export class Relay {
     // control), and are delivered once the member leg is up. Nothing is dropped.
     client.on('error', onIgnoredError)
     client.on('close', this.#onClientClose)
+    // Attached now, not at connect: a client that sends FIN with nothing buffered while
+    // the member leg is connecting emits 'end' at once, and a late listener would miss it
+    // (the relay then sat half-open until the idle timeout).
+    client.on('end', this.#onClientEnd)
   }
 
   /** Starts routing; returns the outcome if the connection was rejected outright. */
@@ -149,8 +155,13 @@ export class Relay {
     })
     client.on('drain', () => upstream.resume())
     // Half-close: each side's FIN is passed on; the other direction keeps flowing.
-    client.on('end', () => upstream.end())
     upstream.on('end', () => client.end())
+    if (this.#clientEnded) upstream.end()
+  }
+
+  #onClientEnd = (): void => {
+    if (this.upstream !== null && !this.#connecting) this.upstream.end()
+    else this.#clientEnded = true
   }
 
   #onConnectTimeout = (): void => {
