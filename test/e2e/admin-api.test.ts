@@ -275,3 +275,33 @@ void t.test(
     )
   },
 )
+
+void t.test(
+  'an even pool size is warned about at startup and when membership changes',
+  async t => {
+    const replicas = await Promise.all(['r1', 'r2'].map(id => startReplica(id)))
+    t.teardown(() => Promise.all(replicas.map(r => r.kill())))
+    const lb = await startCorral(t.testdir(), lbYaml(replicas))
+    t.teardown(() => lb.stop())
+    const even = (l: Record<string, unknown>): boolean =>
+      typeof l.msg === 'string' && l.msg.startsWith('pool has an even number of members')
+    const atStart = await lb.waitForLog(even, 3_000)
+    t.match(atStart, { size: 2, failuresTolerated: 0, level: 40 }, 'warned at startup')
+    await Promise.all(replicas.map(r => lb.waitForLog(stateChanged(r.id, 'up'))))
+    const pool = await adminRequest(lb.adminPort, 'GET', '/api/v1/pool')
+    t.match(pool.json, { summary: { size: 2, evenSize: true, failuresTolerated: 0 } })
+
+    const r3 = await startReplica('r3')
+    t.teardown(() => r3.kill())
+    const since = lb.logs.length
+    await adminRequest(lb.adminPort, 'PUT', '/api/v1/members/r3', {
+      address: '127.0.0.1',
+      ports: { http: r3.port },
+    })
+    await lb.waitForLog(stateChanged('r3', 'up'), 3_000, since)
+    t.notOk(lb.logs.slice(since).some(even), 'no warning once the pool is odd')
+    await adminRequest(lb.adminPort, 'DELETE', '/api/v1/members/r3')
+    const again = await lb.waitForLog(even, 3_000, since)
+    t.match(again, { size: 2 }, 'warned again when a removal makes it even')
+  },
+)
