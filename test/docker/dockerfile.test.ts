@@ -23,6 +23,7 @@ void t.test(
       'node is PID 1 (exec form)',
     )
     t.match(dockerfile, /cap_net_bind_service/, 'documents binding 80/443 unprivileged')
+    t.end()
   },
 )
 
@@ -38,4 +39,5 @@ void t.test('every build-stage RUN command is replayed by .ci/dockerfile-steps',
     (m[1] ?? '').split(' '),
   )
   for (const file of copies) t.ok(replay.includes(file), `copied in the replay: ${file}`)
+  t.end()
 })
