@@ -120,11 +120,14 @@ export async function runLb(options: LbOptions, io: CommandIo): Promise<number> 
         return
       }
       stopping = true
+      // close() stops accepting before it returns (in a single process), so the log line
+      // below is never ahead of the fact it states.
+      const closing = app.close()
       log.info(
         { signal, shutdownTimeoutMs: app.config.timeouts.shutdownMs },
         'shutting down: no new connections',
       )
-      void app.close().then(({ forced }) => {
+      void closing.then(({ forced }) => {
         log.info(
           { forced },
           forced > 0
