@@ -36,9 +36,10 @@ export const USAGE = `Usage: node dist/bench/run.js [flags]
   --duration S            seconds per throughput measurement (default 10, smoke 1)
   --only a,b              workloads: ${WORKLOAD_IDS.join(', ')}
   --systems a,b           systems: ${SYSTEM_NAMES.join(', ')}
-  --out DIR               results JSON directory (default bench/results)
+  --out DIR               results directory (default bench/results); with --out the
+                          markdown and SVG go there too instead of docs/
   --profile               run corral with --cpu-prof into DIR/profiles
-  --report-from FILE      rewrite docs/benchmarks.{md,svg} from a results JSON
+  --report-from FILE      rewrite docs/benchmarks.{md,svg} from a results JSON (no run)
   --help
 `
 

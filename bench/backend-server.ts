@@ -1,14 +1,15 @@
 // Child process: the members the proxies relay to. Started by backends.ts with a JSON
 // list of servers; each listens on 127.0.0.1 port 0 and the ports are printed as one JSON
 // line. Kinds:
-//   http  tiny fixed HTTP response to every request (also serves /health); counts requests
+//   http  fixed 200 "ok" to every request, /health included (http-responder.ts); counts
+//         requests
 //   hold  keeps connections open until the peer closes, sending nothing; counts them
 //   tag   writes "<tag>\n" to each connection and closes it (which member answered?)
 // stdin: "stats" prints {"stats":{"requests":[...],"held":[...]}} (one entry per server).
 
-import { createServer as createHttpServer } from 'node:http'
 import { createServer, type Server, type Socket } from 'node:net'
 import { createInterface } from 'node:readline'
+import { answerRequests } from './http-responder.js'
 
 /** One server the child runs. */
 export type ServerSpec =
@@ -16,8 +17,9 @@ export type ServerSpec =
   | { readonly kind: 'hold' }
   | { readonly kind: 'tag'; readonly tag: string }
 
-const BODY = Buffer.from('ok')
 const BACKLOG = 4096
+/** Most bytes of an unfinished request head kept; more is a broken client. */
+const MAX_HEAD_BYTES = 16_384
 
 function parseSpecs(text: string | undefined): ServerSpec[] {
   const parsed: unknown = JSON.parse(text ?? '[]')
@@ -55,13 +57,18 @@ async function main(): Promise<void> {
     let server: Server
     switch (spec.kind) {
       case 'http':
-        server = createHttpServer((_req, res) => {
-          requests[i] = (requests[i] ?? 0) + 1
-          res.writeHead(200, {
-            'content-type': 'text/plain',
-            'content-length': BODY.length,
+        server = createServer(socket => {
+          let pending = ''
+          socket.setNoDelay(true)
+          socket.on('error', () => socket.destroy())
+          socket.on('data', (chunk: Buffer) => {
+            const r = answerRequests(pending + chunk.toString('latin1'), b =>
+              socket.write(b),
+            )
+            requests[i] = (requests[i] ?? 0) + r.answered
+            pending = r.rest
+            if (r.close || pending.length > MAX_HEAD_BYTES) socket.end()
           })
-          res.end(BODY)
         })
         break
       case 'hold':

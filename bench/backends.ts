@@ -39,6 +39,7 @@ export class Backends {
         },
       ),
     )
+    ctx.record(child.argv)
     const ports = await child.waitForLine(
       line => {
         const msg = parseJson(line)
@@ -101,6 +102,7 @@ export async function startIperfServer(
       logDir: ctx.env.logDir,
     }),
   )
+  ctx.record(child.argv)
   await child.waitForLine(
     line => (line.includes('Server listening') ? true : undefined),
     10_000,

@@ -6,9 +6,9 @@ import type { BenchResult } from './results.js'
 import { summarizeSamples } from './summary.js'
 import { TARGETS, describeTarget, judge, type Target } from './targets.js'
 
-const WIDTH = 820
-const LABEL_W = 300
-const BAR_W = 380
+const WIDTH = 760
+const LABEL_W = 90
+const BAR_W = 520
 const ROW_H = 18
 const GROUP_GAP = 12
 const TOP = 56
@@ -29,8 +29,11 @@ export function renderChart(result: BenchResult): string {
   const body: string[] = []
   let y = TOP
   for (const t of targets) {
+    // The target's name on its own line, then one bar per system.
     body.push(text(12, y + ROW_H - 4, `${t.label} (${describeTarget(t)})`, 'label'))
+    y += ROW_H
     const groupTop = y
+    const groupStart = body.length
     for (const system of VERDICT_SYSTEMS) {
       const v = judge(t, system, summaries.median)
       body.push(text(LABEL_W - 8, y + 13, system, 'sys'))
@@ -49,7 +52,10 @@ export function renderChart(result: BenchResult): string {
       y += ROW_H
     }
     const x = LABEL_W + BAR_W / SCALE_MAX
-    body.push(
+    // Drawn under the group's bars and labels.
+    body.splice(
+      groupStart,
+      0,
       `<line x1="${x}" y1="${groupTop}" x2="${x}" y2="${y}" stroke="#000" stroke-dasharray="4 2"/>`,
     )
     y += GROUP_GAP
@@ -91,7 +97,7 @@ function legend(x: number, y: number): string {
   ]
   return items
     .map(([color, label], i) => {
-      const ix = x + i * 220
+      const ix = x + i * 200
       return (
         `<rect x="${ix}" y="${y - 10}" width="12" height="12" fill="${color}"/>` +
         text(ix + 16, y, label, '')

@@ -87,8 +87,10 @@ export interface RunContext {
   readonly scope: Scope
   /** Aborted when the run's time is up; loops check it. */
   readonly signal: AbortSignal
-  /** Keeps a command line for the report (first one per workload and system). */
+  /** Keeps a command line for the report (round 1 only). */
   record(argv: readonly string[]): void
+  /** Keeps a generated config file's text for the results JSON (round 1 only). */
+  attach(file: string, text: string): void
   /** Adds a caveat to the report (deduplicated). */
   note(text: string): void
 }

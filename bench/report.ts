@@ -112,7 +112,14 @@ function targetsSection(result: BenchResult, summaries: Summaries): string[] {
 /** A judged value in its target's unit. */
 export function formatJudged(t: Target, value: number): string {
   if (t.baseline !== undefined) return formatRatio(value)
-  return `${formatNumber(value, value < 10 && !Number.isInteger(value) ? 2 : 0)} ${t.unit}`
+  const digits = Number.isInteger(value)
+    ? 0
+    : Math.abs(value) < 10
+      ? 2
+      : Math.abs(value) < 100
+        ? 1
+        : 0
+  return `${formatNumber(value, digits)} ${t.unit}`
 }
 
 function workloadSection(
@@ -216,6 +223,18 @@ function reproduceSection(result: BenchResult): string[] {
       WORKLOADS.map(w => `\`${w.id}\``).join(', ') +
       '.',
   ]
+  const shown = result.configs.filter(c => c.workload === 'keep-alive')
+  if (shown.length > 0) {
+    lines.push(
+      '',
+      '<details><summary>Generated proxy configs (keep-alive workload; every config is ' +
+        'in the results JSON)</summary>',
+    )
+    for (const c of shown) {
+      lines.push('', `\`${c.file}\`:`, '', '```', c.text.trimEnd(), '```')
+    }
+    lines.push('', '</details>')
+  }
   if (result.commands.length > 0) {
     lines.push(
       '',

@@ -27,6 +27,15 @@ export interface CommandRecord {
   readonly command: string
 }
 
+/** A config file the harness generated for a proxy. */
+export interface ConfigRecord {
+  readonly workload: WorkloadId
+  readonly system: SystemName
+  /** File name, e.g. haproxy-keep-alive-r1.cfg. */
+  readonly file: string
+  readonly text: string
+}
+
 /** Whether corral's CLI was there to measure. */
 export type CorralSource = 'cli' | 'unavailable'
 
@@ -71,6 +80,8 @@ export interface BenchResult {
   readonly failures: readonly Failure[]
   readonly background: readonly Background[]
   readonly commands: readonly CommandRecord[]
+  /** Generated proxy configs of round 1. */
+  readonly configs: readonly ConfigRecord[]
   /** CPU profiles written by --profile, relative to the repository. */
   readonly profiles: readonly string[]
 }

@@ -17,6 +17,12 @@ const benchDir = dirname(fileURLToPath(import.meta.url))
 /** The repository root: dist/bench/run.js → ../.. */
 const repoRoot = resolve(benchDir, '..', '..')
 
+/** A path relative to the repository when inside it, else absolute. */
+function displayPath(path: string): string {
+  const rel = relative(repoRoot, path)
+  return rel.startsWith('..') ? path : rel
+}
+
 function log(line: string): void {
   process.stderr.write(line + '\n')
 }
@@ -47,7 +53,10 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE)
     return 0
   }
-  const docsDir = (outDir: string) => (options.smoke ? outDir : join(repoRoot, 'docs'))
+  // docs/ is rewritten only by a default run; smoke runs and runs with --out (partial or
+  // experimental) put the markdown and SVG next to their JSON instead.
+  const toDocs = !options.smoke && options.out === undefined
+  const docsDir = (outDir: string) => (toDocs ? join(repoRoot, 'docs') : outDir)
   if (options.reportFrom !== undefined) {
     const result = readResultJson(options.reportFrom)
     const outDir = options.out ?? dirname(options.reportFrom)
@@ -113,10 +122,10 @@ async function main(): Promise<number> {
       ? []
       : readdirSync(profileDir)
           .filter(f => f.endsWith('.cpuprofile') && !profilesBefore.has(f))
-          .map(f => relative(repoRoot, join(profileDir, f)))
+          .map(f => displayPath(join(profileDir, f)))
   if (profileDir !== undefined && profiles.length === 0) {
     notes.push(
-      `--profile: corral wrote no profile to ${relative(repoRoot, profileDir)} ` +
+      `--profile: corral wrote no profile to ${displayPath(profileDir)} ` +
         '(node writes it on a normal exit; corral must exit cleanly on SIGTERM).',
     )
   }
@@ -138,6 +147,7 @@ async function main(): Promise<number> {
     failures: outcome.failures,
     background: outcome.background,
     commands: outcome.commands,
+    configs: outcome.configs,
     profiles,
   }
   log(`wrote ${writeResultJson(outDir, result)}`)

@@ -5,7 +5,13 @@ import { workloadDef, type SystemName, type WorkloadId } from './catalog.js'
 import { Scope, type Env, type RunContext } from './context.js'
 import { shellQuote } from './procs.js'
 import { systemBusyPercent } from './proc-stats.js'
-import type { Background, CommandRecord, Failure, Sample } from './results.js'
+import type {
+  Background,
+  CommandRecord,
+  ConfigRecord,
+  Failure,
+  Sample,
+} from './results.js'
 import { WORKLOAD_IMPLS } from './workload-registry.js'
 
 /** What the runner is asked to do. */
@@ -24,6 +30,7 @@ export interface Outcome {
   readonly failures: Failure[]
   readonly background: Background[]
   readonly commands: CommandRecord[]
+  readonly configs: ConfigRecord[]
   readonly notes: string[]
 }
 
@@ -54,6 +61,7 @@ export async function runPlan(plan: Plan, log: (line: string) => void): Promise<
     failures: [],
     background: [],
     commands: [],
+    configs: [],
     notes: [],
   }
   const note = (text: string) => {
@@ -112,9 +120,12 @@ async function runOne(
     scope,
     signal: abort.signal,
     record: argv => {
-      if (!outcome.commands.some(c => c.workload === workload && c.system === system)) {
+      // Round 1 shows every step once; later rounds differ only in ports.
+      if (round === 1)
         outcome.commands.push({ workload, system, command: shellQuote(argv) })
-      }
+    },
+    attach: (file, text) => {
+      if (round === 1) outcome.configs.push({ workload, system, file, text: clip(text) })
     },
     note,
   }
@@ -146,6 +157,16 @@ async function runOne(
         note(`${name} took ${(ms / 1000).toFixed(1)} s to stop after ${workload}.`)
     }
   }
+}
+
+/** Most characters of a config kept in the JSON (the 1,000-member ones are ~40 KB). */
+const MAX_CONFIG_CHARS = 4_000
+
+function clip(text: string): string {
+  if (text.length <= MAX_CONFIG_CHARS) return text
+  const kept = text.slice(0, MAX_CONFIG_CHARS)
+  const dropped = text.slice(MAX_CONFIG_CHARS).split('\n').length
+  return `${kept.slice(0, kept.lastIndexOf('\n') + 1)}# … ${dropped} more lines\n`
 }
 
 function describe(err: unknown): string {

@@ -1,8 +1,8 @@
 // Starts a system under test in front of a workload's members and waits until it relays.
 
-import { writeFileSync } from 'node:fs'
+import { readdirSync, renameSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import type { SystemName } from './catalog.js'
 import type { RunContext } from './context.js'
 import { corralConfigYaml } from './corral-config.js'
@@ -79,7 +79,9 @@ async function startHaproxy(
   const haproxy = ctx.env.tools.haproxy
   if (haproxy === undefined) throw new Error('haproxy not found on PATH')
   const cfg = join(ctx.env.workDir, `haproxy-${ctx.workload}-r${ctx.round}.cfg`)
-  writeFileSync(cfg, haproxyConfig(spec))
+  const text = haproxyConfig(spec)
+  writeFileSync(cfg, text)
+  ctx.attach(basename(cfg), text)
   const child = ctx.scope.add(
     new Child(haproxy, ['-f', cfg, '-db'], {
       name: 'haproxy',
@@ -155,14 +157,18 @@ export async function startCorral(
     nodeArgs.push('--cpu-prof', '--cpu-prof-dir', ctx.env.profileDir)
   }
   nodeArgs.push(launcher.entry, 'lb', '--config', configPath, '--log-level', 'warn')
-  const child = ctx.scope.add(
-    new Child(process.execPath, nodeArgs, {
-      name: ctx.system,
-      cpus: proxyCpus(ctx, options),
-      nofile: ctx.env.raiseNofile,
-      logDir: ctx.env.logDir,
-    }),
-  )
+  const child = new Child(process.execPath, nodeArgs, {
+    name: ctx.system,
+    cpus: proxyCpus(ctx, options),
+    nofile: ctx.env.raiseNofile,
+    logDir: ctx.env.logDir,
+  })
+  const stop = async () => {
+    // Long enough for `timeouts.shutdown: 1s` and for --cpu-prof to write its file.
+    await child.stop(5_000)
+    if (ctx.env.profileDir !== undefined) nameProfiles(ctx, ctx.env.profileDir)
+  }
+  ctx.scope.add({ name: ctx.system, stop })
   ctx.record(child.argv)
   const adminUrl = `http://127.0.0.1:${adminPort}`
   await waitForReady(`${adminUrl}/readyz`, child, START_TIMEOUT_MS)
@@ -173,12 +179,24 @@ export async function startCorral(
     pid,
     adminUrl,
     configPath,
-    // Long enough for `timeouts.shutdown: 1s` and for --cpu-prof to write its file.
-    stop: () => child.stop(5_000),
+    stop,
     reload(next: ProxySpec) {
       write(next)
       child.kill('SIGHUP')
     },
+  }
+}
+
+/**
+ * Prefixes the CPU profiles node just wrote (CPU.<date>.<pid>…, one per process, cluster
+ * workers included) with the run they belong to, e.g. corral-keep-alive-corral-r2-CPU….
+ */
+function nameProfiles(ctx: RunContext, dir: string): void {
+  const prefix = `corral-${ctx.workload}-${ctx.system}-r${ctx.round}-`
+  for (const file of readdirSync(dir)) {
+    if (file.startsWith('CPU.') && file.endsWith('.cpuprofile')) {
+      renameSync(join(dir, file), join(dir, prefix + file))
+    }
   }
 }
 

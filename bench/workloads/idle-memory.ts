@@ -75,6 +75,10 @@ export const idleMemoryWorkload: Workload = {
     try {
       await waitHeld(backends, n, ctx.signal)
       const after = await steadyRssKiB(pid, settleMs)
+      if (after <= before) {
+        // A heap shrinking under us (GC) swamped the connections' cost: not a measurement.
+        throw new Error(`RSS did not grow (${before} → ${after} KiB): GC noise, rerun`)
+      }
       return {
         kibPerConn: (after - before) / n,
         baseRssMiB: before / 1024,

@@ -6,6 +6,7 @@ const PAGE = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>corral status</title>
+<link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
   :root { font: 14px/1.4 system-ui, sans-serif; color: #1d232a; background: #f6f7f9; }

@@ -1,6 +1,7 @@
 // Parsers of tool output and /proc files, and the configs generated for the proxies.
 import t from 'tap'
 import { parseOptions } from '../../bench/args.js'
+import { answerRequests } from '../../bench/http-responder.js'
 import { corralConfig } from '../../bench/corral-config.js'
 import { haproxyConfig } from '../../bench/haproxy-config.js'
 import { hasListener } from '../../bench/ports.js'
@@ -255,4 +256,78 @@ void t.test('flags parse with defaults and reject what they do not know', t => {
   })
   t.throws(() => parseOptions(['--frobnicate']))
   t.end()
+})
+
+void t.test('the member answers every request head and closes when asked', t => {
+  const cases: {
+    name: string
+    input: string
+    rest: string
+    close: boolean
+    answered: number
+  }[] = [
+    {
+      name: 'one keep-alive request',
+      input: 'GET / HTTP/1.1\r\nHost: a\r\n\r\n',
+      rest: '',
+      close: false,
+      answered: 1,
+    },
+    {
+      name: 'pipelined pair',
+      input: 'GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n',
+      rest: '',
+      close: false,
+      answered: 2,
+    },
+    {
+      name: 'partial head waits',
+      input: 'GET / HTTP/1.1\r\nHo',
+      rest: 'GET / HTTP/1.1\r\nHo',
+      close: false,
+      answered: 0,
+    },
+    {
+      name: 'Connection: close (wrk)',
+      input: 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n',
+      rest: '',
+      close: true,
+      answered: 1,
+    },
+    {
+      name: 'HTTP/1.0 closes (HAProxy httpchk)',
+      input: 'GET /health HTTP/1.0\r\n\r\n',
+      rest: '',
+      close: true,
+      answered: 1,
+    },
+    {
+      name: 'HTTP/1.0 keep-alive stays',
+      input: 'GET / HTTP/1.0\r\nconnection: Keep-Alive\r\n\r\n',
+      rest: '',
+      close: false,
+      answered: 1,
+    },
+    {
+      name: 'nothing after a close is answered',
+      input: 'GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n',
+      rest: '',
+      close: true,
+      answered: 1,
+    },
+  ]
+  t.plan(cases.length * 2)
+  for (const c of cases) {
+    const written: string[] = []
+    const r = answerRequests(c.input, b => written.push(b.toString('latin1')))
+    t.strictSame(r, { rest: c.rest, close: c.close, answered: c.answered }, c.name)
+    t.ok(
+      written.length === c.answered &&
+        written.every(
+          w => w.startsWith('HTTP/1.1 200 OK\r\n') && w.endsWith('\r\n\r\nok'),
+        ) &&
+        written.every(w => w.includes('Connection: close') === c.close),
+      `${c.name}: responses`,
+    )
+  }
 })

@@ -237,6 +237,14 @@ function result(samples: Sample[], extra: Partial<BenchResult> = {}): BenchResul
     failures: [],
     background: [],
     commands: [{ workload: 'bulk-1', system: 'haproxy', command: 'iperf3 -c 127.0.0.1' }],
+    configs: [
+      {
+        workload: 'keep-alive',
+        system: 'haproxy',
+        file: 'h.cfg',
+        text: 'global\n  nbthread 1\n',
+      },
+    ],
     profiles: [],
     ...extra,
   }
@@ -264,6 +272,11 @@ void t.test('the markdown report shows medians, ranges, ratios and verdicts', t 
   t.match(md, '![ratios against targets](benchmarks.svg)')
   t.match(md, 'node dist/bench/run.js --rounds 3')
   t.match(md, '- bulk-1 / haproxy: `iperf3 -c 127.0.0.1`')
+  t.match(
+    md,
+    '`h.cfg`:\n\n```\nglobal\n  nbthread 1\n```',
+    'keep-alive configs are shown',
+  )
   t.notMatch(
     md,
     'bulk 8 streams vs HAProxy',

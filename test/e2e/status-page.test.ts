@@ -82,7 +82,7 @@ void t.test(
       timeout: 30_000,
     })
     t.teardown(() => browser.close())
-    const page = await browser.newPage({ viewport: { width: 1200, height: 600 } })
+    const page = await browser.newPage({ viewport: { width: 1200, height: 320 } })
     const scriptErrors: string[] = []
     const failedRequests: string[] = []
     page.on('pageerror', err => scriptErrors.push(err.message))
