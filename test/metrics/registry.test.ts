@@ -1,4 +1,8 @@
-import { spawnSync } from 'node:child_process'
+import {
+  promtoolCheckMetrics,
+  promtoolMissing,
+  unexpectedFindings,
+} from '../helpers/promtool.js'
 import t from 'tap'
 import { Registry, register as globalRegister } from 'prom-client'
 import {
@@ -85,27 +89,6 @@ function typeName(family: { readonly type: unknown }): string {
     ? family.type
     : `non-string ${String(family.type)}`
 }
-
-interface PromtoolRun {
-  readonly code: number | null
-  readonly output: string
-}
-
-/** Runs `promtool check metrics` on `text` (stdin); exit 3 = lint findings, 1 = unparsable. */
-function promtoolCheckMetrics(text: string): PromtoolRun {
-  const run = spawnSync('promtool', ['check', 'metrics'], {
-    input: text,
-    encoding: 'utf8',
-    timeout: 30_000,
-  })
-  if (run.error) throw run.error
-  return { code: run.status, output: `${run.stdout}${run.stderr}` }
-}
-
-const promtoolMissing =
-  spawnSync('promtool', ['--version']).error === undefined
-    ? false
-    : 'promtool is not on PATH: install the Debian package "prometheus" to run this check'
 
 void t.test('every contract family is declared with its type and labels', async t => {
   const register = new Registry()
@@ -306,23 +289,13 @@ void t.test(
       'all families',
     )
 
-    const strict = promtoolCheckMetrics(`${ours}\n`)
+    const strict = await promtoolCheckMetrics(`${ours}\n`)
     t.equal(strict.code, 0, 'corral_* families lint clean', { output: strict.output })
     t.equal(strict.output.trim(), '', 'promtool reported nothing for corral_* families')
 
-    // prom-client's defaults include three gauges named *_total; their names are fixed
-    // upstream and renaming them would break stock dashboards, so only those may be reported.
-    const allowed = new Set(
-      [
-        'nodejs_active_handles_total',
-        'nodejs_active_requests_total',
-        'nodejs_active_resources_total',
-      ].map(name => `${name} non-counter metrics should not have "_total" suffix`),
-    )
-    const full = promtoolCheckMetrics(text)
-    const problems = full.output
-      .split('\n')
-      .filter(line => line.trim() !== '' && !allowed.has(line.trim()))
+    // Only prom-client's three fixed *_total gauge names may be reported.
+    const full = await promtoolCheckMetrics(text)
+    const problems = unexpectedFindings(full)
     t.strictSame(
       problems,
       [],
