@@ -139,7 +139,7 @@ export class App {
       maxConnections: config.limits.maxConnections,
     }
     this.#dataPath =
-      config.workers > 1
+      config.workers > 0
         ? new ClusterDataPath(
             dataOptions,
             { workers: config.workers, log: this.#log },
@@ -304,17 +304,14 @@ export class App {
     }
     const step = this.pool.observe(member, result, this.#clock.now())
     if (step === undefined) return
-    const view = this.pool.get(member)
-    if (view !== undefined) {
-      this.#checker.setIntervalHint(
-        member,
-        this.pool.isPending(member)
-          ? 'pending'
-          : view.health === 'down'
-            ? 'down'
-            : 'steady',
-      )
-    }
+    this.#checker.setIntervalHint(
+      member,
+      this.pool.isPending(member)
+        ? 'pending'
+        : step.health.health === 'down'
+          ? 'down'
+          : 'steady',
+    )
     if (step.change === 'pending' && source === 'passive') {
       this.#log.warn({ member, reason: describe(result) }, 'member connect failed')
     }

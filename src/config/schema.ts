@@ -427,12 +427,13 @@ export const configSchema = mapping(
     limits: limitsSchema,
     admin: adminSchema,
     /**
-     * Data-path processes: "auto" (default, one per core) or a number; 1 = single
-     * process. Health checks, the pool and the admin API always run once, in the primary.
+     * Data-path processes: "auto" (default, one per core) or a number; 0 = single
+     * process (the data path runs inside the control plane). Health checks, the pool and
+     * the admin API always run once, in the primary.
      */
     workers: z
-      .union([z.literal('auto'), integer(1, 64)], {
-        error: 'expected "auto" or an integer 1-64',
+      .union([z.literal('auto'), integer(0, 64)], {
+        error: 'expected "auto" or an integer 0-64',
       })
       .default('auto'),
   },

@@ -38,7 +38,7 @@ health: { path: /health, interval: 1s, timeout: 500ms, rise: 2, fall: 2 }
 balance: round-robin
 admin: { bind: "127.0.0.1:${adminPort}" }
 # One process, so round-robin visibly takes turns (production default: one per core).
-workers: 1
+workers: 0
 `
   const config = parseConfig(yaml)
   const log = createLogger(

@@ -43,9 +43,8 @@ export interface HealthCheckerDeps {
 /** A member's probe machinery; replaced as a whole when its target changes. */
 interface MemberCheck {
   member: MemberEndpoint
+  /** cancel() ends the running probe when the member is removed or replaced. */
   readonly prober: Prober
-  /** Aborts the running probe when the member is removed or replaced. */
-  readonly abort: AbortController
   hint: IntervalHint
   timer: NodeJS.Timeout | undefined
   /** Clock time the pending timer fires at; defined if and only if `timer` is. */
@@ -231,7 +230,7 @@ export class HealthChecker {
 
   /** Like close(), but aborts running probes instead of waiting for them. */
   destroy(): Promise<void> {
-    for (const check of this.#checks.values()) check.abort.abort()
+    for (const check of this.#checks.values()) check.prober.cancel()
     return this.close()
   }
 
@@ -275,7 +274,6 @@ export class HealthChecker {
     return {
       member,
       prober,
-      abort: new AbortController(),
       hint,
       timer: undefined,
       dueAt: undefined,
@@ -288,7 +286,7 @@ export class HealthChecker {
   #retire(check: MemberCheck): void {
     check.active = false
     this.#clearTimer(check)
-    check.abort.abort()
+    check.prober.cancel()
     const closing = this.#closeProber(check)
     this.#retiring.add(closing)
     void closing.finally(() => this.#retiring.delete(closing))
@@ -355,7 +353,7 @@ export class HealthChecker {
   }
 
   async #probeAndReport(check: MemberCheck): Promise<void> {
-    const result = await check.prober.probe(check.abort.signal)
+    const result = await check.prober.probe()
     if (!check.active) return
     const memberId = check.member.id
     try {

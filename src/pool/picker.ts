@@ -23,12 +23,15 @@ export interface PickerOptions {
 
 /** Per-connection inputs of a pick. */
 export interface PickRequest {
-  /** Client address: the consistent-hash key. */
+  /**
+   * Client address: the consistent-hash key. Read only by consistent hashing, so a
+   * relay may make it a lazy getter (it costs a getpeername(2) call).
+   */
   readonly clientAddress: string
   /** Monotonic ms (slow start). */
   readonly now: number
   /** Members already tried for this connection. */
-  readonly exclude?: ReadonlySet<string>
+  readonly exclude?: ReadonlySet<string> | undefined
 }
 
 /** Why a pick found nobody: no member routable at all, or every candidate full/tried. */
@@ -81,6 +84,24 @@ export function buildPicker(
     }
   }
   let ramping = slowStartUntil > -Infinity
+  // One balance request per picker, pointed at the pick in progress: picks are
+  // synchronous, so nothing is allocated per connection.
+  const none: PickRequest = { clientAddress: '', now: 0 }
+  let current = none
+  const request: BalanceRequest = {
+    get key() {
+      return current.clientAddress
+    },
+    eligible: i => {
+      const m = candidates[i]
+      if (m === undefined || current.exclude?.has(m.id) === true) return false
+      return limit === 0 || load(m.id) < limit
+    },
+    load: i => {
+      const m = candidates[i]
+      return m === undefined ? 0 : load(m.id)
+    },
+  }
 
   return {
     candidates,
@@ -96,19 +117,9 @@ export function buildPicker(
         if (req.now >= slowStartUntil) ramping = false
       }
       const exclude = req.exclude
-      const request: BalanceRequest = {
-        key: req.clientAddress,
-        eligible: i => {
-          const m = candidates[i]
-          if (m === undefined || exclude?.has(m.id) === true) return false
-          return limit === 0 || load(m.id) < limit
-        },
-        load: i => {
-          const m = candidates[i]
-          return m === undefined ? 0 : load(m.id)
-        },
-      }
+      current = req
       const index = balancer.pick(request, weights)
+      current = none
       const chosen = candidates[index]
       if (chosen !== undefined) return chosen
       const untried = candidates.some(m => exclude?.has(m.id) !== true)

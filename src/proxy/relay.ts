@@ -4,7 +4,7 @@
 // PERF-NOTES.md measured manual write()/drain as cheaper than pipe() or pipeline().
 import { connect, type Socket } from 'node:net'
 import type { CheckResult, MemberView } from '../pool/types.js'
-import type { Picker } from '../pool/picker.js'
+import type { Picker, PickRequest } from '../pool/picker.js'
 import type { RelayStats } from './stats.js'
 
 /** What a relay needs from its data plane: routing, accounting and reporting. */
@@ -33,12 +33,18 @@ export interface RelayContext {
 /** Outcome of a connection rejected before any member was tried. */
 export type Rejection = 'rejected_no_member' | 'rejected_limit'
 
-/** One relayed connection. Fields are fixed at construction to keep the shape monomorphic. */
-export class Relay {
+/**
+ * One relayed connection. Fields are fixed at construction to keep the shape monomorphic.
+ * It is its own pick request, so a pick allocates nothing.
+ */
+export class Relay implements PickRequest {
   readonly client: Socket
   readonly ctx: RelayContext
-  readonly clientAddress: string
   readonly startedAt: number
+  /** PickRequest: when the current pick happens. */
+  now = 0
+  /** PickRequest: members already tried (undefined until a retry). */
+  exclude: Set<string> | undefined = undefined
   upstream: Socket | null = null
   member: MemberView | null = null
   stats: RelayStats | null = null
@@ -51,7 +57,7 @@ export class Relay {
   /** Bytes already added to `stats` (the rest is added on close or at scrape). */
   countedToMember = 0
   countedToClient = 0
-  #tried: Set<string> | null = null
+  #clientAddress: string | undefined = undefined
   #attempts = 0
   /** Whether `member` is counted in the load/active bookkeeping. */
   #acquired = false
@@ -66,7 +72,6 @@ export class Relay {
   constructor(client: Socket, ctx: RelayContext) {
     this.client = client
     this.ctx = ctx
-    this.clientAddress = client.remoteAddress ?? ''
     this.startedAt = ctx.now()
     // Until a member is connected, no 'data' handler is attached: the client's bytes wait
     // in the socket's readable buffer (bounded by its highWaterMark, then by TCP flow
@@ -77,6 +82,11 @@ export class Relay {
     // the member leg is connecting emits 'end' at once, and a late listener would miss it
     // (the relay then sat half-open until the idle timeout).
     client.on('end', this.#onClientEnd)
+  }
+
+  /** The client's address, asked of the kernel only when a pick needs it (consistent hash). */
+  get clientAddress(): string {
+    return (this.#clientAddress ??= this.client.remoteAddress ?? '')
   }
 
   /** Starts routing; returns the outcome if the connection was rejected outright. */
@@ -97,11 +107,8 @@ export class Relay {
 
   #attempt(): Rejection | undefined {
     const ctx = this.ctx
-    const picked = ctx.picker().pick({
-      clientAddress: this.clientAddress,
-      now: ctx.now(),
-      ...(this.#tried !== null ? { exclude: this.#tried } : {}),
-    })
+    this.now = ctx.now()
+    const picked = ctx.picker().pick(this)
     if (typeof picked === 'string') {
       this.client.destroy()
       if (this.#attempts > 0) {
@@ -201,7 +208,7 @@ export class Relay {
       this.client.destroy()
       return
     }
-    ;(this.#tried ??= new Set()).add(member.id)
+    ;(this.exclude ??= new Set()).add(member.id)
     this.#attempt()
   }
 

@@ -1,4 +1,4 @@
-// The data path spread over worker processes (config `workers` > 1). The primary keeps
+// The data path spread over worker processes (config `workers` ≥ 1). The primary keeps
 // the one control plane (checks, pool, admin, metrics) and publishes pool snapshots;
 // each worker accepts on the shared listening sockets and relays. Connections are
 // distributed by the kernel (cluster SCHED_NONE): PERF-NOTES.md measured round-robin

@@ -354,7 +354,7 @@ workers: many
         'health.onMarkedDown: expected "keep-connections" or "close-connections", got "drop"',
         'balance: expected "round-robin", "least-connections" or "consistent-hash", got "random"',
         'allDown: expected "reject" or "fail-open", got "open"',
-        'workers: expected "auto" or an integer 1-64, got "many"',
+        'workers: expected "auto" or an integer 0-64, got "many"',
       ],
     },
     {
@@ -589,6 +589,12 @@ health:
       expect: availableParallelism(),
     },
     {
+      name: 'workers: 0 is the single-process mode',
+      yaml: 'workers: 0',
+      select: c => c.workers,
+      expect: 0,
+    },
+    {
       name: 'IPv6 binds lose their brackets',
       yaml: 'listeners: [{ name: web, bind: "[::1]:0" }]\nadmin: { bind: "[::1]:9901" }',
       select: c => [c.listeners, c.admin],
@@ -656,7 +662,7 @@ void t.test('the resolved config is deeply frozen', t => {
 })
 
 void t.test('ConfigError carries the issues and joins them as its message', t => {
-  const err = t.throws(() => parseConfig('balance: random\nworkers: 0', isolated()))
+  const err = t.throws(() => parseConfig('balance: random\nworkers: 65', isolated()))
   t.ok(err instanceof ConfigError, 'is a ConfigError')
   if (err instanceof ConfigError) {
     t.equal(err.code, 'CONFIG_INVALID')

@@ -22,7 +22,7 @@ ${ports.map(r => `  - { id: ${r.id}, address: 127.0.0.1, ports: { http: ${r.port
 health: ${HEALTH}
 balance: round-robin
 admin: { bind: "127.0.0.1:0" }
-workers: 1
+workers: 0
 ${extra}
 `
 }

@@ -118,3 +118,30 @@ void t.test('two workers share the data path under one control plane', async t =
   t.equal(await lb.stop('SIGTERM'), 0, 'exit code 0')
   t.same(workerPids(pid), [], 'no worker left behind')
 })
+
+// `workers: 1` is one data-path process beside the control plane (its small heap keeps GC
+// cheap under bulk traffic); `workers: 0` keeps everything in the one process.
+for (const workers of [0, 1]) {
+  void t.test(`workers: ${workers} forks ${workers} data-path process(es)`, async t => {
+    const replica = await startReplica('r1')
+    t.teardown(() => replica.kill())
+    const lb = await startCorral(
+      t.testdir(),
+      lbYaml([replica], {
+        health: '{ interval: 100ms, timeout: 80ms, rise: 1, fall: 2, jitter: 0 }',
+        extra: `workers: ${workers}`,
+      }),
+    )
+    t.teardown(() => lb.stop('SIGKILL'))
+    await lb.waitForLog(stateChanged('r1', 'up'))
+    t.equal(workerPids(lb.proc.pid ?? 0).length, workers, `${workers} child processes`)
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, () => httpRequest(lb.ports.http ?? 0)),
+    )
+    t.ok(
+      replies.every(r => r.status === 200 && r.body.includes('r1')),
+      'requests are relayed to the replica',
+    )
+    t.equal(await lb.stop('SIGTERM'), 0, 'exit code 0')
+  })
+}

@@ -25,7 +25,7 @@ health: ${options.health ?? '{ interval: 200ms, timeout: 150ms, rise: 2, fall: 2
 balance: ${options.balance ?? 'round-robin'}
 admin: ${options.admin ?? '{ bind: "127.0.0.1:0" }'}
 ${options.extra ?? ''}
-${options.extra?.includes('workers:') === true ? '' : 'workers: 1'}
+${options.extra?.includes('workers:') === true ? '' : 'workers: 0'}
 `
 }
 
