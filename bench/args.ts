@@ -2,6 +2,7 @@
 
 import { parseArgs } from 'node:util'
 import {
+  SMOKE_WORKLOAD_IDS,
   SYSTEM_NAMES,
   WORKLOAD_IDS,
   isSystemName,
@@ -31,7 +32,8 @@ export interface Options {
 /** Usage text for --help. */
 export const USAGE = `Usage: node dist/bench/run.js [flags]
 
-  --smoke                 1 round, tiny durations, every code path; writes to a temp dir
+  --smoke                 1 round, tiny durations, every code path once (so
+                          ${smokeSkipped().join(', ')} only with --only); writes to a temp dir
   --rounds N              rounds of alternating systems (default 3)
   --duration S            seconds per throughput measurement (default 10, smoke 1)
   --only a,b              workloads: ${WORKLOAD_IDS.join(', ')}
@@ -42,6 +44,11 @@ export const USAGE = `Usage: node dist/bench/run.js [flags]
   --report-from FILE      rewrite docs/benchmarks.{md,svg} from a results JSON (no run)
   --help
 `
+
+/** Workloads --smoke leaves out unless --only names them. */
+function smokeSkipped(): WorkloadId[] {
+  return WORKLOAD_IDS.filter(id => !SMOKE_WORKLOAD_IDS.includes(id))
+}
 
 /** Parses argv (without node and script); throws an Error with a user-facing message. */
 export function parseOptions(argv: readonly string[]): Options {
@@ -66,7 +73,10 @@ export function parseOptions(argv: readonly string[]): Options {
     smoke,
     rounds: positiveInt('--rounds', values.rounds, smoke ? 1 : 3, 100),
     durationS: positiveInt('--duration', values.duration, smoke ? 1 : 10, 600),
-    only: list('--only', values.only, WORKLOAD_IDS, isWorkloadId),
+    only:
+      smoke && values.only === undefined
+        ? SMOKE_WORKLOAD_IDS
+        : list('--only', values.only, WORKLOAD_IDS, isWorkloadId),
     systems: list('--systems', values.systems, SYSTEM_NAMES, isSystemName),
     out: values.out,
     profile: values.profile,

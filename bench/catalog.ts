@@ -2,7 +2,8 @@
 // the workloads (which produce values) and the report (which renders them).
 
 /** A system under test. */
-export type SystemName = 'direct' | 'haproxy' | 'naive' | 'corral' | 'corral-2w'
+export type SystemName =
+  'direct' | 'haproxy' | 'naive' | 'corral' | 'corral-2w' | 'corral-nometrics'
 
 /** Every system, in the order rounds run them and tables list them. */
 export const SYSTEM_NAMES: readonly SystemName[] = [
@@ -11,6 +12,7 @@ export const SYSTEM_NAMES: readonly SystemName[] = [
   'naive',
   'corral',
   'corral-2w',
+  'corral-nometrics',
 ]
 
 /** A workload id, as accepted by `--only`. */
@@ -24,6 +26,8 @@ export type WorkloadId =
   | 'membership'
   | 'reload'
   | 'scaling'
+  | 'metrics-cost-close'
+  | 'metrics-cost-keepalive'
 
 /** Whether a larger or a smaller value is the better one. */
 export type Direction = 'higher' | 'lower'
@@ -50,6 +54,11 @@ export interface WorkloadDef {
   /** Systems that ratio columns divide by (first one is the main comparison). */
   readonly baselines: readonly SystemName[]
   readonly metrics: readonly MetricDef[]
+  /**
+   * A workload whose code path this one shares with other parameters: --smoke leaves
+   * this one out unless --only names it.
+   */
+  readonly smokeCoveredBy?: WorkloadId
 }
 
 function metric(
@@ -70,6 +79,25 @@ const P50 = metric('p50Ms', 'p50', 'ms', 'lower', 2)
 const P99 = metric('p99Ms', 'p99', 'ms', 'lower', 2, true)
 const CPU_PER_REQ = metric('cpuUsPerReq', 'proxy CPU per request', 'µs', 'lower', 1)
 const ERRORS = metric('errors', 'socket errors + non-2xx', 'count', 'lower', 0)
+const SCRAPES = metric('scrapes', 'GET /metrics answered', 'count', 'higher', 0)
+const SCRAPE_FAILURES = metric(
+  'scrapeFailures',
+  'GET /metrics failed',
+  'count',
+  'lower',
+  0,
+)
+/** What metrics-cost reports: CPU per request as a ratio too (the cost shows there). */
+const METRICS_COST: readonly MetricDef[] = [
+  RPS,
+  P99,
+  { ...CPU_PER_REQ, ratio: true },
+  ERRORS,
+  SCRAPES,
+  SCRAPE_FAILURES,
+]
+/** corral with histograms on and scraped every 1 s, then with histograms off. */
+const METRICS_ON_OFF: readonly SystemName[] = ['corral', 'corral-nometrics']
 
 const PROXIES: readonly SystemName[] = ['haproxy', 'naive', 'corral']
 const WITH_DIRECT: readonly SystemName[] = ['direct', ...PROXIES]
@@ -180,10 +208,40 @@ export const WORKLOADS: readonly WorkloadDef[] = [
       metric('kaP99Ms', 'keep-alive p99', 'ms', 'lower', 2, true),
     ],
   },
+  {
+    id: 'metrics-cost-close',
+    title: 'Metrics cost, new TCP connection per request',
+    method:
+      "conn-close's wrk load through corral with metrics on, GET /metrics scraped " +
+      'every 1 s during the run, and through corral-nometrics (same corral, env ' +
+      'CORRAL_BENCH_NO_HISTOGRAMS=1: no per-connection histograms, not scraped). ' +
+      'Counters cannot be switched off; they cost a number bump per connection.',
+    systems: METRICS_ON_OFF,
+    baselines: ['corral-nometrics'],
+    metrics: METRICS_COST,
+  },
+  {
+    id: 'metrics-cost-keepalive',
+    title: 'Metrics cost, keep-alive requests',
+    method:
+      "keep-alive's wrk load (64 connections), corral with metrics on and scraped " +
+      'every 1 s vs corral-nometrics. With 64 long-lived connections the ' +
+      'per-connection histograms hardly run: this shows what counters and scraping ' +
+      'cost under request load.',
+    systems: METRICS_ON_OFF,
+    baselines: ['corral-nometrics'],
+    metrics: METRICS_COST,
+    smokeCoveredBy: 'metrics-cost-close',
+  },
 ]
 
 /** Workload ids in run order. */
 export const WORKLOAD_IDS: readonly WorkloadId[] = WORKLOADS.map(w => w.id)
+
+/** Workload ids --smoke runs by default: every code path once. */
+export const SMOKE_WORKLOAD_IDS: readonly WorkloadId[] = WORKLOADS.filter(
+  w => w.smokeCoveredBy === undefined,
+).map(w => w.id)
 
 /** The definition of a workload id. */
 export function workloadDef(id: WorkloadId): WorkloadDef {

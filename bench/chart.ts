@@ -5,6 +5,7 @@ import { formatJudged, VERDICT_SYSTEMS } from './report.js'
 import type { BenchResult } from './results.js'
 import { summarizeSamples } from './summary.js'
 import { TARGETS, describeTarget, judge, type Target } from './targets.js'
+import { escapeXml } from './svg.js'
 
 const WIDTH = 760
 const LABEL_W = 90
@@ -18,7 +19,8 @@ const SCALE_MAX = 2
 const COLORS = { met: '#2e7d32', missed: '#c62828', reference: '#9e9e9e' } as const
 
 /**
- * The chart of one run. Relative targets plot the ratio to HAProxy; absolute ones
+ * The chart of one run. Relative targets plot the ratio to their baseline system
+ * (HAProxy, or corral-nometrics for the metrics cost); absolute ones
  * plot value / limit, so the dashed target line always sits at 1× its threshold.
  */
 export function renderChart(result: BenchResult): string {
@@ -81,7 +83,7 @@ export function renderChart(result: BenchResult): string {
     text(
       12,
       height - 8,
-      'Dashed line = target. Relative targets: ratio to HAProxy; absolute: value / limit. Bars clipped at 2×.',
+      'Dashed line = target. Relative targets: ratio to the named system; absolute: value / limit. Bars clipped at 2×.',
       'note',
     ),
     '</svg>',
@@ -113,14 +115,4 @@ function valueText(t: Target, value: number): string {
 function text(x: number, y: number, content: string, cls: string): string {
   const attr = cls === '' ? '' : ` class="${cls}"`
   return `<text x="${x}" y="${y}"${attr}>${escapeXml(content)}</text>`
-}
-
-/** Escapes the five XML special characters. */
-export function escapeXml(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
 }

@@ -198,13 +198,33 @@ function machineSection(result: BenchResult): string[] {
     lines.push('', '## Setup notes', '')
     for (const n of notes) lines.push(`- ${n}`)
   }
-  if (result.profiles.length > 0) {
-    lines.push('', '## CPU profiles', '')
-    for (const p of result.profiles) lines.push(`- \`${p}\``)
-    lines.push(
-      '',
-      'Open them in Chrome DevTools (Performance → Load profile) or speedscope.',
-    )
+  if (result.profiles.length > 0) lines.push('', ...profilesSection(result.profiles))
+  return lines
+}
+
+/** Each profile: its flame graph and, for a busy process, where the time went. */
+function profilesSection(profiles: BenchResult['profiles']): string[] {
+  const lines = [
+    '## CPU profiles',
+    '',
+    'Self time by leaf frame after the first 1.5 s (startup). `syscall` = Node bindings ' +
+      'that enter the kernel (write, connect, close…); `program` = V8/libuv native ' +
+      'code without a JS frame. Open a `.cpuprofile` in Chrome DevTools or speedscope ' +
+      'for the full call tree.',
+  ]
+  for (const p of profiles) {
+    lines.push('')
+    if (p.error !== undefined) {
+      lines.push(`- \`${p.profile}\`: not summarised (${p.error})`)
+      continue
+    }
+    const busy = p.busyPct === undefined ? '' : `, busy ${p.busyPct.toFixed(0)}%`
+    const flame = p.flameGraph === undefined ? '' : ` · flame graph \`${p.flameGraph}\``
+    if (p.markdown === undefined) {
+      lines.push(`- \`${p.profile}\` (idle process${busy})${flame}`)
+    } else {
+      lines.push(`\`${p.profile}\`${busy}${flame}`, '', p.markdown.trimEnd())
+    }
   }
   return lines
 }

@@ -82,6 +82,19 @@ export interface BenchResult {
   readonly commands: readonly CommandRecord[]
   /** Generated proxy configs of round 1. */
   readonly configs: readonly ConfigRecord[]
-  /** CPU profiles written by --profile, relative to the repository. */
-  readonly profiles: readonly string[]
+  /** CPU profiles written by --profile, with their summaries and flame graphs. */
+  readonly profiles: readonly ProfileReport[]
+}
+
+/** One CPU profile of a --profile run. Paths are relative to the repository. */
+export interface ProfileReport {
+  readonly profile: string
+  /** The flame graph SVG written beside it; undefined if the profile was unreadable. */
+  readonly flameGraph: string | undefined
+  /** Share of sampled time not idle (after the startup window). */
+  readonly busyPct: number | undefined
+  /** Where the time went (markdown); undefined for an idle process. */
+  readonly markdown: string | undefined
+  /** Why the profile could not be summarised. */
+  readonly error?: string
 }

@@ -10,6 +10,7 @@ import type { CorralLauncher } from './context.js'
 import { findTools, machineInfo, openFilesLimits, planPinning } from './machine.js'
 import { readResultJson, writeDocs, writeResultJson } from './output.js'
 import { killAllChildren } from './procs.js'
+import { reportProfiles } from './profiles.js'
 import type { BenchResult } from './results.js'
 import { runPlan } from './runner.js'
 
@@ -122,7 +123,7 @@ async function main(): Promise<number> {
       ? []
       : readdirSync(profileDir)
           .filter(f => f.endsWith('.cpuprofile') && !profilesBefore.has(f))
-          .map(f => displayPath(join(profileDir, f)))
+          .map(f => join(profileDir, f))
   if (profileDir !== undefined && profiles.length === 0) {
     notes.push(
       `--profile: corral wrote no profile to ${displayPath(profileDir)} ` +
@@ -148,7 +149,7 @@ async function main(): Promise<number> {
     background: outcome.background,
     commands: outcome.commands,
     configs: outcome.configs,
-    profiles,
+    profiles: reportProfiles(profiles, displayPath),
   }
   log(`wrote ${writeResultJson(outDir, result)}`)
   for (const p of writeDocs(docsDir(outDir), result)) log(`wrote ${p}`)

@@ -44,6 +44,7 @@ function systemUnavailable(system: SystemName, env: Env): string | undefined {
       return env.tools.haproxy === undefined ? 'haproxy not on PATH' : undefined
     case 'corral':
     case 'corral-2w':
+    case 'corral-nometrics':
       return env.corral === undefined
         ? 'corral CLI not built (dist/src/cli/main.js missing)'
         : undefined

@@ -37,6 +37,16 @@ export interface StartOptions {
   readonly cpus?: string | undefined
 }
 
+/** corral options for startCorral beyond the proxy spec. */
+export interface CorralStartOptions extends StartOptions {
+  readonly workers: number
+  /** Extra environment for the corral process. */
+  readonly env?: Readonly<Record<string, string>>
+}
+
+/** corral's benchmark-only switch that skips the per-connection histograms. */
+const NO_HISTOGRAMS = { CORRAL_BENCH_NO_HISTOGRAMS: '1' } as const
+
 const START_TIMEOUT_MS = 20_000
 
 /** Starts `name` for `spec`; registered with the run's scope so it is always stopped. */
@@ -60,6 +70,8 @@ export async function startSystem(
       return startCorral(ctx, spec, { ...options, workers: 1 })
     case 'corral-2w':
       return startCorral(ctx, spec, { ...options, workers: 2 })
+    case 'corral-nometrics':
+      return startCorral(ctx, spec, { ...options, workers: 1, env: NO_HISTOGRAMS })
     default: {
       const never: never = name
       throw new Error(`unknown system ${String(never)}`)
@@ -135,7 +147,7 @@ async function startNaive(
 export async function startCorral(
   ctx: RunContext,
   spec: ProxySpec,
-  options: StartOptions & { readonly workers: number },
+  options: CorralStartOptions,
 ): Promise<RunningCorral> {
   const launcher = ctx.env.corral
   if (launcher === undefined)
@@ -162,6 +174,7 @@ export async function startCorral(
     cpus: proxyCpus(ctx, options),
     nofile: ctx.env.raiseNofile,
     logDir: ctx.env.logDir,
+    ...(options.env === undefined ? {} : { env: options.env }),
   })
   const stop = async () => {
     // Long enough for `timeouts.shutdown: 1s` and for --cpu-prof to write its file.
@@ -169,7 +182,8 @@ export async function startCorral(
     if (ctx.env.profileDir !== undefined) nameProfiles(ctx, ctx.env.profileDir)
   }
   ctx.scope.add({ name: ctx.system, stop })
-  ctx.record(child.argv)
+  const envWords = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`)
+  ctx.record([...envWords, ...child.argv])
   const adminUrl = `http://127.0.0.1:${adminPort}`
   await waitForReady(`${adminUrl}/readyz`, child, START_TIMEOUT_MS)
   const pid = child.pid
@@ -185,6 +199,11 @@ export async function startCorral(
       child.kill('SIGHUP')
     },
   }
+}
+
+/** Whether a started system is a corral, with an admin API. */
+export function isCorral(system: RunningSystem): system is RunningCorral {
+  return 'adminUrl' in system
 }
 
 /**

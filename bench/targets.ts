@@ -21,7 +21,7 @@ export interface Target {
   readonly unit: string
 }
 
-/** The targets of issue #5. */
+/** The targets of issue #5, and the metrics-cost one. */
 export const TARGETS: readonly Target[] = [
   relative('bulk-1', 'bulk-1', 'gbps', '>=', 1.0, 'bulk 1 stream'),
   relative('bulk-8', 'bulk-8', 'gbps', '>=', 1.0, 'bulk 8 streams'),
@@ -47,6 +47,8 @@ export const TARGETS: readonly Target[] = [
     threshold: 5,
     unit: '% of a core',
   },
+  metricsCost('metrics-cost-close-rps', 'metrics-cost-close', 'new connections/s'),
+  metricsCost('metrics-cost-keepalive-rps', 'metrics-cost-keepalive', 'keep-alive req/s'),
   {
     id: 'reload-errors',
     label: 'errors during SIGHUP reload',
@@ -74,6 +76,20 @@ function relative(
     baseline: 'haproxy',
     op,
     threshold,
+    unit: '×',
+  }
+}
+
+/** Metrics may cost under 5% of throughput: req/s ≥ 0.95× the same corral without. */
+function metricsCost(id: string, workload: WorkloadId, what: string): Target {
+  return {
+    id,
+    label: `${what} with metrics vs without`,
+    workload,
+    metric: 'rps',
+    baseline: 'corral-nometrics',
+    op: '>=',
+    threshold: 0.95,
     unit: '×',
   }
 }

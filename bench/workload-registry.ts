@@ -6,6 +6,7 @@ import { healthCostWorkload } from './workloads/health-cost.js'
 import { httpWorkload } from './workloads/http-load.js'
 import { idleMemoryWorkload } from './workloads/idle-memory.js'
 import { membershipWorkload } from './workloads/membership.js'
+import { metricsCostWorkload } from './workloads/metrics-cost.js'
 import { reloadWorkload } from './workloads/reload.js'
 import { scalingWorkload } from './workloads/scaling.js'
 import type { Workload } from './workloads/workload.js'
@@ -21,4 +22,6 @@ export const WORKLOAD_IMPLS: Readonly<Record<WorkloadId, Workload>> = {
   membership: membershipWorkload,
   reload: reloadWorkload,
   scaling: scalingWorkload,
+  'metrics-cost-close': metricsCostWorkload('metrics-cost-close', true),
+  'metrics-cost-keepalive': metricsCostWorkload('metrics-cost-keepalive', false),
 }

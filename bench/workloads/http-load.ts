@@ -3,6 +3,7 @@
 
 import { request } from 'node:http'
 import { Backends } from '../backends.js'
+import type { WorkloadId } from '../catalog.js'
 import type { RunContext } from '../context.js'
 import { freePort } from '../ports.js'
 import { measureCpu } from '../proc-stats.js'
@@ -15,8 +16,23 @@ export const CLOSE_CONNECTIONS = 32
 /** Concurrent wrk connections for the keep-alive workload (issue #5). */
 export const KEEP_ALIVE_CONNECTIONS = 64
 
+/** Measures wrk through a started system; measureWrk, or one that adds to it. */
+export type HttpMeasure = (
+  ctx: RunContext,
+  system: RunningSystem,
+  connections: number,
+  close: boolean,
+) => Promise<Metrics>
+
+/** Runs the measured work (wrk) and resolves with its result; see measureWrk. */
+export type Around = <T>(work: () => Promise<T>) => Promise<T>
+
 /** The wrk workload: `close` = a new TCP connection per request. */
-export function httpWorkload(id: 'conn-close' | 'keep-alive', close: boolean): Workload {
+export function httpWorkload(
+  id: WorkloadId,
+  close: boolean,
+  measure: HttpMeasure = measureWrk,
+): Workload {
   const connections = close ? CLOSE_CONNECTIONS : KEEP_ALIVE_CONNECTIONS
   return {
     id,
@@ -30,17 +46,21 @@ export function httpWorkload(id: 'conn-close' | 'keep-alive', close: boolean): W
         healthPort: 'member',
         maxConnections: 1_000,
       })
-      return measureWrk(ctx, system, connections, close)
+      return measure(ctx, system, connections, close)
     },
   }
 }
 
-/** Warms up, then runs wrk once while measuring the proxy's CPU. */
+/**
+ * Warms up, then runs wrk once while measuring the proxy's CPU; `around` wraps the
+ * measured run (inside the CPU window) to do something while it lasts.
+ */
 export async function measureWrk(
   ctx: RunContext,
   system: RunningSystem,
   connections: number,
   close: boolean,
+  around: Around = work => work(),
 ): Promise<Metrics> {
   const wrk = ctx.env.tools.wrk
   if (wrk === undefined) throw new Error('wrk not found')
@@ -48,7 +68,7 @@ export async function measureWrk(
   const load = { port: system.port, connections, close, record: false }
   if (!ctx.smoke) await runWrk(ctx, wrk, { ...load, durationS: 1 }) // warm-up (JIT)
   const { result, cpuSeconds } = await measureCpu(system.pid, () =>
-    runWrk(ctx, wrk, { ...load, durationS: ctx.durationS, record: true }),
+    around(() => runWrk(ctx, wrk, { ...load, durationS: ctx.durationS, record: true })),
   )
   return wrkMetrics(result, system.pid === undefined ? undefined : cpuSeconds)
 }

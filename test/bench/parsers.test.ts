@@ -235,10 +235,21 @@ void t.test('flags parse with defaults and reject what they do not know', t => {
   const defaults = parseOptions([])
   t.equal(defaults.rounds, 3)
   t.equal(defaults.durationS, 10)
-  t.equal(defaults.only.length, 9)
+  t.equal(defaults.only.length, 11)
+  t.ok(defaults.systems.includes('corral-nometrics'), 'every system by default')
   const smoke = parseOptions(['--smoke'])
   t.equal(smoke.rounds, 1)
   t.equal(smoke.durationS, 1)
+  t.notOk(
+    smoke.only.includes('metrics-cost-keepalive'),
+    'smoke runs a code path once: metrics-cost-close covers metrics-cost-keepalive',
+  )
+  t.equal(smoke.only.length, 10)
+  t.strictSame(
+    parseOptions(['--smoke', '--only', 'metrics-cost-keepalive']).only,
+    ['metrics-cost-keepalive'],
+    'named with --only, smoke runs it',
+  )
   t.strictSame(
     parseOptions(['--only', 'keep-alive,bulk-1']).only,
     ['bulk-1', 'keep-alive'],

@@ -1,7 +1,9 @@
 // The pure half of the benchmark harness: statistics, target verdicts, and the markdown
 // and SVG rendered from a results JSON.
 import t from 'tap'
-import { renderChart, escapeXml } from '../../bench/chart.js'
+import { WORKLOADS } from '../../bench/catalog.js'
+import { renderChart } from '../../bench/chart.js'
+import { escapeXml } from '../../bench/svg.js'
 import { formatNumber, formatRatio, formatSummary } from '../../bench/format.js'
 import { renderMarkdown } from '../../bench/report.js'
 import type { BenchResult, Sample } from '../../bench/results.js'
@@ -152,6 +154,43 @@ void t.test('targets are judged against HAProxy in the same run, or absolutely',
       text: 'missed by 3 errors',
     },
     {
+      name: 'metrics costing 4% of new connections/s is within 5%',
+      target: 'metrics-cost-close-rps',
+      medians: {
+        'metrics-cost-close/rps/corral': 96,
+        'metrics-cost-close/rps/corral-nometrics': 100,
+      },
+      expect: {
+        status: 'met',
+        value: 0.96,
+        margin: (0.96 - 0.95) / 0.95,
+        marginKind: 'fraction',
+      },
+      text: 'met, 1.1% headroom',
+    },
+    {
+      name: 'metrics costing 10% of keep-alive req/s miss',
+      target: 'metrics-cost-keepalive-rps',
+      medians: {
+        'metrics-cost-keepalive/rps/corral': 900,
+        'metrics-cost-keepalive/rps/corral-nometrics': 1000,
+      },
+      expect: {
+        status: 'missed',
+        value: 0.9,
+        margin: (0.9 - 0.95) / 0.95,
+        marginKind: 'fraction',
+      },
+      text: 'missed by 5.3%',
+    },
+    {
+      name: 'metrics cost without the metrics-off run is not measured',
+      target: 'metrics-cost-close-rps',
+      medians: { 'metrics-cost-close/rps/corral': 96 },
+      expect: { status: 'not-measured', reason: 'no corral-nometrics result' },
+      text: 'not measured (no corral-nometrics result)',
+    },
+    {
       name: 'no baseline result is not measured',
       target: 'bulk-1',
       medians: { 'bulk-1/gbps/corral': 8 },
@@ -189,6 +228,10 @@ void t.test('targets read as goals', t => {
   t.equal(describeTarget(target('keep-alive-p99')), '≤ 1.5× haproxy')
   t.equal(describeTarget(target('idle-memory')), '≤ 10 KiB')
   t.equal(describeTarget(target('health-cost')), '< 5 % of a core')
+  t.equal(
+    describeTarget(target('metrics-cost-keepalive-rps')),
+    '≥ 0.95× corral-nometrics',
+  )
   t.end()
 })
 
@@ -283,6 +326,43 @@ void t.test('the markdown report shows medians, ranges, ratios and verdicts', t 
     'targets of workloads that did not run are left out',
   )
   t.notMatch(md, 'Warning: the machine was not quiet')
+  t.end()
+})
+
+void t.test('corral-nometrics runs only in the metrics-cost workloads', t => {
+  const using = WORKLOADS.filter(w => w.systems.includes('corral-nometrics'))
+  t.strictSame(
+    using.map(w => w.id),
+    ['metrics-cost-close', 'metrics-cost-keepalive'],
+  )
+  for (const w of using) t.strictSame(w.baselines, ['corral-nometrics'], w.id)
+  t.end()
+})
+
+void t.test('the metrics cost target compares corral with metrics off', t => {
+  const rps = (system: Sample['system'], value: number): Sample => ({
+    workload: 'metrics-cost-close',
+    system,
+    round: 1,
+    metric: 'rps',
+    value,
+  })
+  const scrapes: Sample = { ...rps('corral', 10), metric: 'scrapes' }
+  const md = renderMarkdown(
+    result([rps('corral', 970), rps('corral-nometrics', 1000), scrapes]),
+    {
+      chartFile: 'x.svg',
+    },
+  )
+  t.match(
+    md,
+    '| new connections/s with metrics vs without | ≥ 0.95× corral-nometrics | 0.97× | ' +
+      'met, 2.1% headroom | – |',
+    'the naive reference column is empty',
+  )
+  t.match(md, /\| corral \| 970 \| 0\.97× \|.*\| 10 \| – \|\n/, 'scrapes are shown')
+  t.match(md, /\| corral-nometrics \| 1,000 \| 1\.00× \|/)
+  t.notMatch(md, 'keep-alive req/s with metrics', 'only targets of workloads that ran')
   t.end()
 })
 
