@@ -7,6 +7,7 @@ import { CorralError } from '../errors.js'
 import type { Picker } from '../pool/picker.js'
 import type { CheckResult } from '../pool/types.js'
 import { Relay, type RelayContext } from './relay.js'
+import { RelayList } from './relay-list.js'
 import { newRelayStats, type ConnectionOutcome, type RelayStats } from './stats.js'
 
 /** Data-path settings (all durations in ms). */
@@ -55,7 +56,8 @@ export class DataPlane {
   readonly #deps: DataPlaneDeps
   #picker: Picker
   readonly #listeners: ListenerRuntime[] = []
-  readonly #relays = new Set<Relay>()
+  readonly #relays = new RelayList<Relay>()
+  #sweeper: NodeJS.Timeout | undefined = undefined
   readonly #load = new Map<string, number>()
   readonly #stats = new Map<string, RelayStats>()
   #closing = false
@@ -80,6 +82,7 @@ export class DataPlane {
       l.ctx.idleTimeoutMs = options.idleTimeoutMs
       l.ctx.connectAttempts = options.connectAttempts
     }
+    if (this.#sweeper !== undefined) this.#startSweeper()
   }
 
   /** The picker in force. */
@@ -132,19 +135,20 @@ export class DataPlane {
         throw new Error('unexpected address')
       bound.push({ name: config.name, host: address.address, port: address.port })
     }
+    this.#startSweeper()
     return bound
   }
 
   /** Counters per (listener, member), including bytes of open relays up to now. */
   stats(): readonly RelayStats[] {
-    for (const relay of this.#relays) accountBytes(relay)
+    this.#relays.forEachRemovable(accountBytes)
     return [...this.#stats.values(), ...this.#listeners.map(l => l.unrouted)]
   }
 
   /** Closes every open relay to a member (on-marked-down close-connections). */
   closeConnectionsTo(member: string): number {
     let closed = 0
-    for (const relay of this.#relays) {
+    for (const relay of this.#relays.snapshot()) {
       if (relay.member?.id === member) {
         relay.destroy()
         closed++
@@ -159,7 +163,10 @@ export class DataPlane {
     // server.close() stops accepting at once; its callback waits for every connection,
     // which is what the deadline below bounds, so it is not awaited here.
     for (const l of this.#listeners) l.server.close()
-    if (this.#relays.size === 0) return { forced: 0 }
+    if (this.#relays.size === 0) {
+      this.#stopSweeper()
+      return { forced: 0 }
+    }
     const idle = new Promise<void>(resolve => this.#idleWaiters.push(resolve))
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<'deadline'>(resolve => {
@@ -169,9 +176,13 @@ export class DataPlane {
     })
     const result = await Promise.race([idle, deadline])
     clearTimeout(timer)
-    if (result !== 'deadline') return { forced: 0 }
+    if (result !== 'deadline') {
+      this.#stopSweeper()
+      return { forced: 0 }
+    }
     const forced = this.#relays.size
-    for (const relay of this.#relays) relay.destroy()
+    for (const relay of this.#relays.snapshot()) relay.destroy()
+    this.#stopSweeper()
     return { forced }
   }
 
@@ -179,7 +190,30 @@ export class DataPlane {
   destroy(): void {
     this.#closing = true
     for (const l of this.#listeners) l.server.close()
-    for (const relay of this.#relays) relay.destroy()
+    for (const relay of this.#relays.snapshot()) relay.destroy()
+    this.#stopSweeper()
+  }
+
+  /**
+   * One timer for the whole data plane enforces every relay's connect and idle timeout
+   * (a timer per socket, re-armed on every read and write, cost ~5% of the throughput of
+   * short connections and 1.4% of keep-alive CPU). A timeout fires up to one period late.
+   */
+  #startSweeper(): void {
+    this.#stopSweeper()
+    const clock = this.#deps.clock
+    const sweep = (relay: Relay): void => {
+      relay.sweep(clock.now())
+    }
+    this.#sweeper = setInterval(() => {
+      this.#relays.forEachRemovable(sweep)
+    }, sweepPeriodMs(this.#options))
+    this.#sweeper.unref()
+  }
+
+  #stopSweeper(): void {
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper)
+    this.#sweeper = undefined
   }
 
   #statsFor(listener: string, member: string): RelayStats {
@@ -220,7 +254,7 @@ export class DataPlane {
       passiveFailure: deps.passiveFailure,
       connectDuration: deps.connectDuration ?? noop,
       closed: relay => {
-        relays.delete(relay)
+        relays.remove(relay)
         accountBytes(relay)
         deps.connectionDuration?.(config.name, (clock.now() - relay.startedAt) / 1000)
         if (relays.size === 0 && this.#idleWaiters.length > 0) {
@@ -255,6 +289,15 @@ export class DataPlane {
     server.on('error', noop)
     return { config, server, ctx, unrouted }
   }
+}
+
+/** How often timeouts are checked: an eighth of the shorter one, within [10 ms, 1 s]. */
+export function sweepPeriodMs(options: {
+  readonly connectTimeoutMs: number
+  readonly idleTimeoutMs: number
+}): number {
+  const shorter = Math.min(options.connectTimeoutMs, options.idleTimeoutMs)
+  return Math.min(1_000, Math.max(10, Math.floor(shorter / 8)))
 }
 
 /** Moves the bytes a relay moved since last time into its stats record. */

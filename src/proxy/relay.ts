@@ -45,6 +45,10 @@ export class Relay implements PickRequest {
   now = 0
   /** PickRequest: members already tried (undefined until a retry). */
   exclude: Set<string> | undefined = undefined
+  /** RelayList slot (-1 when not listed). */
+  slot = -1
+  /** Chunks relayed either way; the sweeper compares it between sweeps (idle timeout). */
+  activity = 0
   upstream: Socket | null = null
   member: MemberView | null = null
   stats: RelayStats | null = null
@@ -58,6 +62,11 @@ export class Relay implements PickRequest {
   countedToMember = 0
   countedToClient = 0
   #clientAddress: string | undefined = undefined
+  /** Timeouts in force for this connection (a reload applies to new connections only). */
+  #connectTimeoutMs = 0
+  #idleTimeoutMs = 0
+  #seenActivity = 0
+  #activeAt = 0
   #attempts = 0
   /** Whether `member` is counted in the load/active bookkeeping. */
   #acquired = false
@@ -99,6 +108,28 @@ export class Relay implements PickRequest {
     return this.#acquired && !this.#connecting
   }
 
+  /**
+   * Enforces the connect and idle timeouts; the data plane calls it periodically. A
+   * connect that takes connectTimeoutMs fails over like a refused one; a connected relay
+   * with no chunk either way for idleTimeoutMs is closed.
+   */
+  sweep(now: number): void {
+    if (this.#finished) return
+    if (this.#connecting) {
+      if (now - this.#connectStartedAt >= this.#connectTimeoutMs) {
+        this.#connectFailed(undefined, true)
+      }
+      return
+    }
+    if (!this.established) return
+    if (this.activity !== this.#seenActivity) {
+      this.#seenActivity = this.activity
+      this.#activeAt = now
+    } else if (now - this.#activeAt >= this.#idleTimeoutMs) {
+      this.destroy()
+    }
+  }
+
   /** Closes both legs now. */
   destroy(): void {
     this.client.destroy()
@@ -132,9 +163,8 @@ export class Relay implements PickRequest {
     const port = member.ports[ctx.listener] ?? ctx.listenerPort
     const upstream = connect({ host: member.address, port, allowHalfOpen: true })
     this.upstream = upstream
-    upstream.setTimeout(ctx.connectTimeoutMs)
+    this.#connectTimeoutMs = ctx.connectTimeoutMs
     upstream.on('connect', this.#onConnect)
-    upstream.on('timeout', this.#onConnectTimeout)
     upstream.on('error', this.#onUpstreamError)
     upstream.on('close', this.#onUpstreamClose)
     return undefined
@@ -147,17 +177,17 @@ export class Relay implements PickRequest {
     this.established = true
     ctx.connectDuration(member.id, (ctx.now() - this.#connectStartedAt) / 1000)
     stats.outcomes[this.#attempts > 1 ? 'retried' : 'ok']++
-    upstream.setTimeout(0)
-    upstream.removeListener('timeout', this.#onConnectTimeout)
-    // The idle timeout lives on the client socket only: any read or write on it, in either
-    // direction, re-arms it, so a long upload or download never times out; silence does.
-    client.setTimeout(ctx.idleTimeoutMs)
-    client.on('timeout', this.#onIdle)
+    // Idle = no chunk either way for idleTimeoutMs (checked by sweep()): a long upload
+    // or download never times out; silence does.
+    this.#idleTimeoutMs = ctx.idleTimeoutMs
+    this.#activeAt = ctx.now()
     client.on('data', (chunk: Buffer) => {
+      this.activity++
       if (!upstream.write(chunk)) client.pause()
     })
     upstream.on('drain', () => client.resume())
     upstream.on('data', (chunk: Buffer) => {
+      this.activity++
       if (!client.write(chunk)) upstream.pause()
     })
     client.on('drain', () => upstream.resume())
@@ -169,10 +199,6 @@ export class Relay implements PickRequest {
   #onClientEnd = (): void => {
     if (this.upstream !== null && !this.#connecting) this.upstream.end()
     else this.#clientEnded = true
-  }
-
-  #onConnectTimeout = (): void => {
-    this.#connectFailed(undefined, true)
   }
 
   #onUpstreamError = (err: Error): void => {
@@ -226,10 +252,6 @@ export class Relay implements PickRequest {
     // Still connecting, or the client reset: the member leg has nothing left to deliver.
     if (upstream !== null && (hadError || this.#connecting)) upstream.destroy()
     this.#maybeFinish()
-  }
-
-  #onIdle = (): void => {
-    this.destroy()
   }
 
   #releaseMember(): void {
