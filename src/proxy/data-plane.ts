@@ -197,7 +197,8 @@ export class DataPlane {
   /**
    * One timer for the whole data plane enforces every relay's connect and idle timeout
    * (a timer per socket, re-armed on every read and write, cost ~5% of the throughput of
-   * short connections and 1.4% of keep-alive CPU). A timeout fires up to one period late.
+   * short connections and 1.4% of keep-alive CPU). A connect timeout fires up to one
+   * period late; an idle timeout up to two (activity is noticed at the next sweep).
    */
   #startSweeper(): void {
     this.#stopSweeper()
