@@ -96,6 +96,31 @@ void t.test('the idle timeout closes a silent relay, not a busy one', async t =>
   await proxy.waitForIdle(signal)
 })
 
+void t.test('a reloaded idle timeout applies to new relays only', async t => {
+  const signal = AbortSignal.timeout(5_000)
+  const member = await startTcpMember(t)
+  const proxy = await startProxy(t, [upMember('a', member.port)], { idleTimeoutMs: 300 })
+  const before = await relayed(t, proxy.port, signal)
+  const beforeClosed = untilPeerCloses(before, signal).then(() => monotonicClock.now())
+  const started = monotonicClock.now()
+  proxy.dataPlane.setOptions({
+    connectTimeoutMs: 2_000,
+    idleTimeoutMs: 60_000,
+    connectAttempts: 3,
+    maxConnections: 1_000,
+  })
+  const after = await relayed(t, proxy.port, signal)
+  const elapsed = (await beforeClosed) - started
+  t.ok(
+    elapsed < 900,
+    `the older relay kept its 300 ms timeout (${Math.round(elapsed)} ms)`,
+  )
+  await delay(600, undefined, { signal })
+  t.notOk(after.readableEnded || after.closed, 'the newer relay has the 60 s timeout')
+  after.end()
+  await proxy.waitForIdle(signal)
+})
+
 void t.test('over maxConnections a client is closed at once and counted', async t => {
   const signal = AbortSignal.timeout(5_000)
   const member = await startTcpMember(t)
