@@ -74,7 +74,8 @@ export function jitteredDelayMs(
 /**
  * Probes start on the clock's multiples of this: with many members, the probes due within
  * one tick share one timer callback and one event-loop wakeup instead of one each.
- * Measured with 1,000 members at 1 s: ~35% less CPU than probes spread to the millisecond.
+ * Measured with 1,000 members at 1 s, same build with ticks on/off: the control plane's
+ * CPU over 10 s fell from 140-152 to 80-103 ticks (of 1,000).
  */
 export const PROBE_TICK_MS = 10
 
