@@ -122,6 +122,12 @@ void t.test(
         'yes',
         'quorum card: yes',
       )
+      const r1 = replicas[0]
+      t.match(
+        await page.locator('tr[data-member="r1"]').textContent(),
+        `127.0.0.1 http:${r1?.port ?? 0}`,
+        "r1's row shows its address and listener:port",
+      )
     })
 
     await t.test(
