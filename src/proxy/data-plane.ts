@@ -163,10 +163,15 @@ export class DataPlane {
     // server.close() stops accepting at once; its callback waits for every connection,
     // which is what the deadline below bounds, so it is not awaited here.
     for (const l of this.#listeners) l.server.close()
-    if (this.#relays.size === 0) {
-      this.#stopSweeper()
-      return { forced: 0 }
-    }
+    // Timeouts still apply while draining; the sweeper stops once nothing is left.
+    const forced = await this.#drain(deadlineMs)
+    this.#stopSweeper()
+    return { forced }
+  }
+
+  /** Waits for open relays to finish; past `deadlineMs` destroys them and says how many. */
+  async #drain(deadlineMs: number): Promise<number> {
+    if (this.#relays.size === 0) return 0
     const idle = new Promise<void>(resolve => this.#idleWaiters.push(resolve))
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<'deadline'>(resolve => {
@@ -176,14 +181,10 @@ export class DataPlane {
     })
     const result = await Promise.race([idle, deadline])
     clearTimeout(timer)
-    if (result !== 'deadline') {
-      this.#stopSweeper()
-      return { forced: 0 }
-    }
+    if (result !== 'deadline') return 0
     const forced = this.#relays.size
     for (const relay of this.#relays.snapshot()) relay.destroy()
-    this.#stopSweeper()
-    return { forced }
+    return forced
   }
 
   /** Stops accepting without waiting for anything (used by destroy paths and tests). */
@@ -203,11 +204,11 @@ export class DataPlane {
   #startSweeper(): void {
     this.#stopSweeper()
     const clock = this.#deps.clock
-    const sweep = (relay: Relay): void => {
-      relay.sweep(clock.now())
-    }
     this.#sweeper = setInterval(() => {
-      this.#relays.forEachRemovable(sweep)
+      const now = clock.now()
+      this.#relays.forEachRemovable(relay => {
+        relay.sweep(now)
+      })
     }, sweepPeriodMs(this.#options))
     this.#sweeper.unref()
   }

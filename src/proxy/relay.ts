@@ -159,7 +159,7 @@ export class Relay implements PickRequest {
     this.#acquired = true
     this.#connecting = true
     this.#upstreamClosed = false
-    this.#connectStartedAt = ctx.now()
+    this.#connectStartedAt = this.now
     const port = member.ports[ctx.listener] ?? ctx.listenerPort
     const upstream = connect({ host: member.address, port, allowHalfOpen: true })
     this.upstream = upstream
@@ -175,12 +175,13 @@ export class Relay implements PickRequest {
     if (upstream === null || stats === null || member === null) return
     this.#connecting = false
     this.established = true
-    ctx.connectDuration(member.id, (ctx.now() - this.#connectStartedAt) / 1000)
+    const now = ctx.now()
+    ctx.connectDuration(member.id, (now - this.#connectStartedAt) / 1000)
     stats.outcomes[this.#attempts > 1 ? 'retried' : 'ok']++
     // Idle = no chunk either way for idleTimeoutMs (checked by sweep()): a long upload
     // or download never times out; silence does.
     this.#idleTimeoutMs = ctx.idleTimeoutMs
-    this.#activeAt = ctx.now()
+    this.#activeAt = now
     client.on('data', (chunk: Buffer) => {
       this.activity++
       if (!upstream.write(chunk)) client.pause()
