@@ -181,8 +181,8 @@ type Outcome =
 
 /**
  * One probe in flight, as an undici dispatch handler: no response stream, no async
- * iterator, no AbortSignal per probe (measured: `request()` with a for-await body loop
- * cost about twice the CPU per probe). It settles once, on the first of: the response's
+ * iterator, no AbortSignal per probe (measured with 1,000 members: `request()` with a
+ * for-await body loop and a signal per probe cost ~30% more CPU). It settles once, on the first of: the response's
  * end, an error, the body reaching the drain limit, the timeout, or cancel().
  */
 class InFlightProbe implements Dispatcher.DispatchHandler {
