@@ -95,14 +95,21 @@ export class Pool {
 
   /**
    * Adds a member, or replaces one. A new address/port is a new replica: it starts over
-   * with initial health. A weight-only change keeps its health and admin state.
+   * with initial health (`initial`, else the configured default). A weight-only change
+   * keeps its health and admin state; `initial` also resets a member never checked yet
+   * (warm start from the shared pool).
    */
   upsert(endpoint: MemberEndpoint, now: number, initial?: Health): MemberView {
     const old = this.#entries.get(endpoint.id)
     // Upserting cancels a pending removal and the drain that removal started: left
     // draining with `removing` cleared, the member would get no traffic and never go.
     const admin: AdminState = old === undefined || old.removing ? 'enabled' : old.admin
-    if (old !== undefined && sameEndpoint(old.endpoint, endpoint)) {
+    const unchecked = old !== undefined && old.health.recent.length === 0
+    if (
+      old !== undefined &&
+      sameEndpoint(old.endpoint, endpoint) &&
+      !(initial !== undefined && unchecked)
+    ) {
       this.#set(
         endpoint.id,
         { ...old, endpoint, admin, removing: false },
@@ -116,7 +123,12 @@ export class Pool {
         this.#options.thresholds,
         now,
       )
-      const reason = old === undefined ? 'member added' : 'member address changed'
+      const reason =
+        old === undefined
+          ? 'member added'
+          : sameEndpoint(old.endpoint, endpoint)
+            ? `warm start: ${initial ?? this.#options.initialHealth} as last seen by the shared pool`
+            : 'member address changed'
       this.#set(
         endpoint.id,
         { endpoint, health, admin, removing: false, stateSince: now },
