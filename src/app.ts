@@ -17,7 +17,10 @@ import { memberOperations } from './app-admin.js'
 import { Coordinator } from './coordination/coordinator.js'
 import { RedisStore } from './coordination/redis-store.js'
 import { HealthChecker, type ProbeKind } from './health/checker.js'
-import { createCoordinationMetrics, type CoordinationMetrics } from './metrics/coordination.js'
+import {
+  createCoordinationMetrics,
+  type CoordinationMetrics,
+} from './metrics/coordination.js'
 import {
   createMetrics,
   forgetMember,
@@ -81,7 +84,10 @@ function poolOptions(config: Config): PoolOptions {
 
 /** This instance's id in a shared pool: configured, or hostname-pid. */
 function instanceIdOf(config: Config): string {
-  const host = hostname().replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 40) || 'corral'
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._:-]/g, '-')
+      .slice(0, 40) || 'corral'
   return config.coordination.instanceId ?? `${host}-${process.pid}`
 }
 
@@ -178,7 +184,8 @@ export class App {
       },
     )
     this.#checker.setMembers(this.pool.views())
-    this.coordinator = config.redis === undefined ? undefined : this.#coordinatorFor(config)
+    this.coordinator =
+      config.redis === undefined ? undefined : this.#coordinatorFor(config)
     this.metrics.addCollectHook(() => {
       this.#collect()
     })
@@ -333,7 +340,8 @@ export class App {
     const c = this.coordinator
     if (c === undefined) return
     try {
-      for (const m of [...added, ...changed]) await c.upsert(endpointOf(m), 'config reload')
+      for (const m of [...added, ...changed])
+        await c.upsert(endpointOf(m), 'config reload')
       for (const id of removed) await c.remove(id)
       this.#membershipChanged(added.length > 0)
     } catch (err) {

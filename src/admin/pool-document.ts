@@ -35,8 +35,12 @@ function checkJson(
 }
 
 /** One member as the pool API shows it. */
-export function memberDocument(v: MemberView, ctx: DocumentContext): Record<string, unknown> {
-  const wall = (at: number): string => new Date(ctx.wallNow - (ctx.now - at)).toISOString()
+export function memberDocument(
+  v: MemberView,
+  ctx: DocumentContext,
+): Record<string, unknown> {
+  const wall = (at: number): string =>
+    new Date(ctx.wallNow - (ctx.now - at)).toISOString()
   const last = v.recent.at(-1)
   const ports = Object.fromEntries(ctx.listeners.map(l => [l.name, memberPort(v, l)]))
   const shared = ctx.shared?.(v.id)

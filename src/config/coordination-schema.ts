@@ -20,7 +20,8 @@ export const redisSchema = mapping(
     prefix: z
       .string({ error: 'expected a key prefix' })
       .regex(PREFIX_RE, {
-        error: 'expected a key prefix of letters, digits, ":", ".", "_", "-" (≤ 100 chars)',
+        error:
+          'expected a key prefix of letters, digits, ":", ".", "_", "-" (≤ 100 chars)',
       })
       .default('corral'),
     /** Password (use "${REDIS_PASSWORD}"); overrides one in the URL. Never logged. */

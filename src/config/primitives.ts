@@ -47,4 +47,3 @@ export function integer(min: number, max: number) {
   const error = `expected an integer ${min}-${max}`
   return z.int({ error }).min(min, { error }).max(max, { error })
 }
-

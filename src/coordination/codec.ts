@@ -127,7 +127,12 @@ export function parseRecord<T>(
     const why = err instanceof Error ? err.message : String(err)
     return { ok: false, error: `${where}: expected JSON, got ${preview(raw)} (${why})` }
   }
-  if (typeof json === 'object' && json !== null && 'v' in json && json.v !== RECORD_VERSION) {
+  if (
+    typeof json === 'object' &&
+    json !== null &&
+    'v' in json &&
+    json.v !== RECORD_VERSION
+  ) {
     return {
       ok: false,
       error: `${where}: expected format version ${RECORD_VERSION}, got ${preview(JSON.stringify(json.v))} (written by another corral version?)`,

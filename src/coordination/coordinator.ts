@@ -81,6 +81,8 @@ export class Coordinator {
   readonly #o: CoordinatorOptions
   readonly #d: CoordinatorDeps
   #version = -1
+  /** The version whose membership was last adopted. */
+  #adoptedVersion = -2
   #members: ReadonlyMap<string, MemberRecord> = new Map()
   #last: SharedSnapshot | undefined
   #lastSyncAt: number | undefined
@@ -89,7 +91,10 @@ export class Coordinator {
   #timers: NodeJS.Timeout[] = []
   #closed = false
   /** What this instance last published per member: health and probe kind. */
-  readonly #published = new Map<string, { health: Health; probe: ProbeKind; reason: string }>()
+  readonly #published = new Map<
+    string,
+    { health: Health; probe: ProbeKind; reason: string }
+  >()
   readonly #kinds = new Map<string, ProbeKind>()
   /** Invalid keys already logged (one line per key per distinct error). */
   readonly #logged = new Map<string, string>()
@@ -147,7 +152,10 @@ export class Coordinator {
     await this.#syncing
     if (this.#d.store.connected) {
       await this.#d.store.leave(this.#o.instanceId).catch((err: unknown) => {
-        this.#d.log.warn({ err }, 'could not leave the shared pool (peers will time it out)')
+        this.#d.log.warn(
+          { err },
+          'could not leave the shared pool (peers will time it out)',
+        )
       })
     }
     await this.#d.store.close()
@@ -171,11 +179,20 @@ export class Coordinator {
   }
 
   /** Sets a member's admin state everywhere; undefined if no such member. */
-  async setAdmin(id: string, admin: AdminState, reason: string): Promise<MemberRecord | undefined> {
+  async setAdmin(
+    id: string,
+    admin: AdminState,
+    reason: string,
+  ): Promise<MemberRecord | undefined> {
     const old = this.#members.get(id)
     if (old === undefined) return undefined
     const record = await this.#d.store.putMember(
-      { member: old.member, admin, removing: admin === 'enabled' ? false : old.removing, reason },
+      {
+        member: old.member,
+        admin,
+        removing: admin === 'enabled' ? false : old.removing,
+        reason,
+      },
       this.#o.instanceId,
     )
     await this.#apply(record)
@@ -187,7 +204,12 @@ export class Coordinator {
     const old = this.#members.get(id)
     if (old === undefined) return undefined
     const record = await this.#d.store.putMember(
-      { member: old.member, admin: 'draining', removing: true, reason: 'removal requested' },
+      {
+        member: old.member,
+        admin: 'draining',
+        removing: true,
+        reason: 'removal requested',
+      },
       this.#o.instanceId,
     )
     await this.#apply(record)
@@ -195,7 +217,11 @@ export class Coordinator {
   }
 
   /** Takes a unit of the fleet-wide drain budget for `member` (see drain-budget docs). */
-  async acquireDrain(member: string, holder: string, reason: string): Promise<DrainGrant> {
+  async acquireDrain(
+    member: string,
+    holder: string,
+    reason: string,
+  ): Promise<DrainGrant> {
     return this.#d.store.acquireDrain(
       member,
       holder,
@@ -240,7 +266,8 @@ export class Coordinator {
   status(): CoordinationStatus {
     const s = this.#last
     let probing = 0
-    for (const v of this.#d.pool.views()) if ((this.#kinds.get(v.id) ?? 'http') === 'http') probing++
+    for (const v of this.#d.pool.views())
+      if ((this.#kinds.get(v.id) ?? 'http') === 'http') probing++
     return {
       store: this.#d.store.kind,
       target: this.#d.store.target,
@@ -252,7 +279,9 @@ export class Coordinator {
       version: this.#version,
       probing,
       lastSyncAgoMs:
-        this.#lastSyncAt === undefined ? null : Math.round(this.#d.clock.now() - this.#lastSyncAt),
+        this.#lastSyncAt === undefined
+          ? null
+          : Math.round(this.#d.clock.now() - this.#lastSyncAt),
       drains: [...(s?.drains ?? new Map())].map(([member, d]) => ({
         member,
         holder: d.holder,
@@ -279,7 +308,13 @@ export class Coordinator {
       await this.#d.store.putObservation(
         this.#o.instanceId,
         member,
-        { v: RECORD_VERSION, health: p.health, probe: p.probe, reason: p.reason.slice(0, 500), at: Math.round(wall) },
+        {
+          v: RECORD_VERSION,
+          health: p.health,
+          probe: p.probe,
+          reason: p.reason.slice(0, 500),
+          at: Math.round(wall),
+        },
         this.#o.coordination.ttl,
       )
     } catch (err) {
@@ -374,27 +409,86 @@ export class Coordinator {
       return
     }
     this.#reportInvalid(snap.invalid)
-    if (!snap.seeded && this.#o.seed.length > 0) {
-      const seeded = await store
-        .seed(
-          this.#o.seed.map(m => ({ member: m, admin: 'enabled', removing: false, reason: 'seeded from config file' })),
-          this.#o.instanceId,
-        )
-        .catch(() => false)
-      if (seeded) {
-        log.info({ members: this.#o.seed.length }, 'seeded the shared pool from the config file')
-      }
-      this.#version = -1
-      this.#scheduleSync()
+    const repair = this.#needsRepair(snap)
+    if (repair !== undefined || !snap.seeded) {
+      await this.#seed(repair)
       return
     }
     this.#last = snap
     this.#lastSyncAt = this.#d.clock.now()
-    if (snap.members !== undefined) this.#adoptMembers(snap, snap.members)
+    if (snap.members !== undefined) {
+      // An unreadable record keeps its last good value: it must not read as "removed".
+      const members = new Map(snap.members)
+      for (const id of snap.unreadableMembers) {
+        const good = this.#members.get(id)
+        if (good !== undefined) members.set(id, good)
+      }
+      this.#adoptMembers(snap, members)
+      this.#adoptedVersion = snap.version
+    }
     this.#version = snap.version
     this.#applyFacts(snap)
     await this.#finishRemovals(snap)
     hooks.synced(true)
+  }
+
+  /**
+   * Why the shared membership must be rewritten from this instance's last good copy, or
+   * undefined: its key holds another Redis type, or it vanished without any write (the
+   * version did not move), i.e. something deleted it under corral. Adopting either as
+   * "no members" would drain the whole pool.
+   */
+  #needsRepair(snap: SharedSnapshot): string | undefined {
+    if (this.#members.size === 0) return undefined
+    if (snap.membersDamaged) return 'the members key holds another Redis type'
+    if (
+      snap.seeded &&
+      snap.membersMissing &&
+      snap.members !== undefined &&
+      snap.version === this.#adoptedVersion
+    ) {
+      return 'the members key vanished without a membership write'
+    }
+    return undefined
+  }
+
+  /**
+   * Seeds a never-seeded (or emptied: Redis restarted without persistence) shared pool
+   * with this instance's current pool, which is the config file's at first start and the
+   * last shared state after that, so nothing is lost; `repair` forces the rewrite.
+   */
+  async #seed(repair: string | undefined): Promise<void> {
+    const { store, log, pool } = this.#d
+    const writes = pool
+      .views()
+      .filter(v => !v.removing)
+      .map(v => ({
+        member: { id: v.id, address: v.address, ports: v.ports, weight: v.weight },
+        admin: v.admin,
+        removing: false,
+        reason: repair !== undefined ? 'restored after damage' : 'seeded',
+      }))
+    if (writes.length > 0 || repair !== undefined) {
+      const wrote = await store
+        .seed(writes, this.#o.instanceId, repair !== undefined)
+        .catch(() => false)
+      if (wrote && repair !== undefined) {
+        log.warn(
+          { members: writes.length, why: repair },
+          'repaired the shared pool from the last good copy',
+        )
+      } else if (wrote) {
+        log.info(
+          { members: writes.length },
+          "seeded the shared pool from this instance's pool",
+        )
+      }
+    }
+    if (this.#closed) return
+    this.#version = -1
+    // Adopt what is there now (ours, or the instance that seeded first).
+    this.#adoptedVersion = -2
+    if (writes.length > 0 || repair !== undefined) this.#scheduleSync()
   }
 
   #adoptMembers(snap: SharedSnapshot, records: ReadonlyMap<string, MemberRecord>): void {
@@ -406,7 +500,9 @@ export class Coordinator {
     const warmMs = this.#o.coordination.warmStart
     const warm = (id: string): Health | undefined => {
       const v = snap.verdicts.get(id)
-      return v !== undefined && warmMs > 0 && snap.now - v.at <= warmMs ? v.health : undefined
+      return v !== undefined && warmMs > 0 && snap.now - v.at <= warmMs
+        ? v.health
+        : undefined
     }
     const now = clock.now()
     const ops = membershipOps(records, pool.views(), warm)
@@ -477,7 +573,10 @@ export class Coordinator {
       if (!idle) continue
       try {
         await this.#d.store.deleteMember(id, this.#o.instanceId)
-        this.#d.log.info({ member: id }, 'member removed from the shared pool after draining')
+        this.#d.log.info(
+          { member: id },
+          'member removed from the shared pool after draining',
+        )
       } catch (err) {
         this.#d.log.debug({ err, member: id }, 'could not delete a removed member yet')
       }

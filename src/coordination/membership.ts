@@ -5,12 +5,22 @@ import type { AdminState, Health, MemberEndpoint, MemberView } from '../pool/typ
 
 /** One change to apply to the local pool. */
 export type MembershipOp =
-  | { readonly op: 'upsert'; readonly endpoint: MemberEndpoint; readonly initial?: Health }
-  | { readonly op: 'admin'; readonly id: string; readonly admin: AdminState; readonly reason: string }
+  | {
+      readonly op: 'upsert'
+      readonly endpoint: MemberEndpoint
+      readonly initial?: Health
+    }
+  | {
+      readonly op: 'admin'
+      readonly id: string
+      readonly admin: AdminState
+      readonly reason: string
+    }
   | { readonly op: 'request-removal'; readonly id: string }
 
 function sameEndpoint(a: MemberEndpoint, b: MemberEndpoint): boolean {
-  const ports = (m: MemberEndpoint): string => JSON.stringify(Object.entries(m.ports).sort())
+  const ports = (m: MemberEndpoint): string =>
+    JSON.stringify(Object.entries(m.ports).sort())
   return a.address === b.address && a.weight === b.weight && ports(a) === ports(b)
 }
 

@@ -31,12 +31,13 @@ end
 `
 
 /**
- * KEYS: members, version, events. ARGV: id, record JSON without rev (starts with "{"),
- * notice JSON. Returns the new version.
+ * KEYS: members, version, events, seeded. ARGV: id, record JSON without rev (starts with
+ * "{"), notice JSON. Returns the new version. Any membership write marks the pool seeded.
  */
 export const PUT_MEMBER = `${PRELUDE}
 ensure(KEYS[1], 'hash')
 local v = bump(KEYS[2])
+if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('SET', KEYS[4], now_ms()) end
 redis.call('HSET', KEYS[1], ARGV[1], '{"rev":' .. v .. ',' .. string.sub(ARGV[2], 2))
 redis.call('PUBLISH', KEYS[3], ARGV[3])
 return v
@@ -54,14 +55,16 @@ return v
 `
 
 /**
- * KEYS: members, version, events, seeded. ARGV: notice JSON, then id/record pairs.
- * Seeds only if the pool was never seeded; returns 1 if this call did.
+ * KEYS: members, version, events, seeded. ARGV: notice JSON, "force" or "", then id/record
+ * pairs. Seeds only if the pool was never seeded (or with "force": a repair, replacing
+ * whatever is there); returns 1 if this call wrote.
  */
 export const SEED = `${PRELUDE}
-if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+if ARGV[2] ~= 'force' and redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+if ARGV[2] == 'force' then redis.call('DEL', KEYS[1]) end
 ensure(KEYS[1], 'hash')
 local v = bump(KEYS[2])
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], '{"rev":' .. v .. ',' .. string.sub(ARGV[i + 1], 2))
 end
 redis.call('SET', KEYS[4], now_ms())
@@ -162,8 +165,8 @@ return 1
 /**
  * KEYS: instances, version, members, seeded, sidecars, drains, verdicts. ARGV: ttl ms,
  * known version ("" = none), prefix of instance keys, prefix of observation keys.
- * Returns {now, version, seeded, members|false, sidecars, drains, verdicts, id1, inst1,
- * obs1, id2, ...}; a hash of the wrong type comes back as {'__wrongtype__', error}.
+ * Returns {now, version, seeded, members|false, sidecars, drains, verdicts,
+ * membersExists, id1, inst1, obs1, id2, ...}; a hash of the wrong type comes back as {'__wrongtype__', error}.
  */
 export const SNAPSHOT = `${PRELUDE}
 local now = now_ms()
@@ -173,7 +176,8 @@ if not version then version = '0' end
 local members = false
 if ARGV[2] == '' or ARGV[2] ~= version then members = safe_hgetall(KEYS[3]) end
 local out = {now, version, redis.call('EXISTS', KEYS[4]), members,
-  safe_hgetall(KEYS[5]), safe_hgetall(KEYS[6]), safe_hgetall(KEYS[7])}
+  safe_hgetall(KEYS[5]), safe_hgetall(KEYS[6]), safe_hgetall(KEYS[7]),
+  redis.call('EXISTS', KEYS[3])}
 local ids = redis.pcall('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')
 if type(ids) == 'table' and not ids['err'] then
   for _, id in ipairs(ids) do

@@ -43,20 +43,91 @@ export const COMMAND_TIMEOUT_MS = 1_000
 type Reply = string | number | null | Reply[]
 
 interface Commands {
-  putMember(k1: string, k2: string, k3: string, id: string, json: string, notice: string): Promise<number>
-  deleteMember(k1: string, k2: string, k3: string, k4: string, id: string, notice: string): Promise<number>
+  putMember(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    id: string,
+    json: string,
+    notice: string,
+  ): Promise<number>
+  deleteMember(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    id: string,
+    notice: string,
+  ): Promise<number>
   seed(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>
-  heartbeat(k1: string, k2: string, k3: string, id: string, json: string, ttl: string): Promise<number>
-  leave(k1: string, k2: string, k3: string, k4: string, id: string, notice: string): Promise<number>
-  putObservation(k1: string, k2: string, k3: string, member: string, obs: string, verdict: string, ttl: string, notice: string): Promise<number>
-  putSidecar(k1: string, k2: string, member: string, json: string, notice: string): Promise<number>
-  acquireDrain(k1: string, k2: string, member: string, holder: string, reason: string, ttl: string, budget: string, notice: string): Promise<Reply[]>
-  releaseDrain(k1: string, k2: string, member: string, holder: string, notice: string): Promise<number>
-  snapshot(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, ttl: string, known: string, instPrefix: string, obsPrefix: string): Promise<Reply[]>
+  heartbeat(
+    k1: string,
+    k2: string,
+    k3: string,
+    id: string,
+    json: string,
+    ttl: string,
+  ): Promise<number>
+  leave(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    id: string,
+    notice: string,
+  ): Promise<number>
+  putObservation(
+    k1: string,
+    k2: string,
+    k3: string,
+    member: string,
+    obs: string,
+    verdict: string,
+    ttl: string,
+    notice: string,
+  ): Promise<number>
+  putSidecar(
+    k1: string,
+    k2: string,
+    member: string,
+    json: string,
+    notice: string,
+  ): Promise<number>
+  acquireDrain(
+    k1: string,
+    k2: string,
+    member: string,
+    holder: string,
+    reason: string,
+    ttl: string,
+    budget: string,
+    notice: string,
+  ): Promise<Reply[]>
+  releaseDrain(
+    k1: string,
+    k2: string,
+    member: string,
+    holder: string,
+    notice: string,
+  ): Promise<number>
+  snapshot(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    k5: string,
+    k6: string,
+    k7: string,
+    ttl: string,
+    known: string,
+    instPrefix: string,
+    obsPrefix: string,
+  ): Promise<Reply[]>
 }
 
 const SCRIPTS: Record<keyof Commands, { lua: string; numberOfKeys: number }> = {
-  putMember: { lua: scripts.PUT_MEMBER, numberOfKeys: 3 },
+  putMember: { lua: scripts.PUT_MEMBER, numberOfKeys: 4 },
   deleteMember: { lua: scripts.DELETE_MEMBER, numberOfKeys: 4 },
   seed: { lua: scripts.SEED, numberOfKeys: 4 },
   heartbeat: { lua: scripts.HEARTBEAT, numberOfKeys: 3 },
@@ -83,7 +154,8 @@ function connectionOptions(config: RedisConfig): RedisOptions {
     maxRetriesPerRequest: 0,
     commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: COMMAND_TIMEOUT_MS * 2,
-    retryStrategy: times => Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS),
+    retryStrategy: times =>
+      Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS),
     ...(config.password !== undefined ? { password: config.password } : {}),
   }
   if (config.sentinels !== undefined) {
@@ -104,7 +176,8 @@ function connectionOptions(config: RedisConfig): RedisOptions {
 function pairs(reply: Reply | undefined): Map<string, string> | string {
   const out = new Map<string, string>()
   if (!Array.isArray(reply)) return out
-  if (reply[0] === '__wrongtype__') return typeof reply[1] === 'string' ? reply[1] : 'WRONGTYPE'
+  if (reply[0] === '__wrongtype__')
+    return typeof reply[1] === 'string' ? reply[1] : 'WRONGTYPE'
   for (let i = 0; i + 1 < reply.length; i += 2) {
     const k = reply[i]
     const v = reply[i + 1]
@@ -202,9 +275,13 @@ export class RedisStore implements PoolStore {
     return this.#decodeSnapshot(reply)
   }
 
-  async seed(members: readonly MemberWrite[], by: string): Promise<boolean> {
+  async seed(
+    members: readonly MemberWrite[],
+    by: string,
+    force = false,
+  ): Promise<boolean> {
     const k = this.#keys
-    const argv = [notice('members', by)]
+    const argv = [notice('members', by), force ? 'force' : '']
     for (const m of members) argv.push(m.member.id, this.#memberJson(m, by))
     const r = await this.#run(() =>
       this.#client.seed(k.members, k.version, k.events, k.seeded, ...argv),
@@ -216,17 +293,37 @@ export class RedisStore implements PoolStore {
     const k = this.#keys
     const json = this.#memberJson(write, by)
     const rev = await this.#run(() =>
-      this.#client.putMember(k.members, k.version, k.events, write.member.id, json, notice('members', by)),
+      this.#client.putMember(
+        k.members,
+        k.version,
+        k.events,
+        k.seeded,
+        write.member.id,
+        json,
+        notice('members', by),
+      ),
     )
-    const parsed = parseRecord(memberRecordSchema, 'written record', `{"rev":${rev},${json.slice(1)}`)
-    if (!parsed.ok) throw new Error(`corral wrote a record it cannot read: ${parsed.error}`)
+    const parsed = parseRecord(
+      memberRecordSchema,
+      'written record',
+      `{"rev":${rev},${json.slice(1)}`,
+    )
+    if (!parsed.ok)
+      throw new Error(`corral wrote a record it cannot read: ${parsed.error}`)
     return parsed.value
   }
 
   async deleteMember(id: string, by: string): Promise<number | undefined> {
     const k = this.#keys
     const v = await this.#run(() =>
-      this.#client.deleteMember(k.members, k.version, k.events, k.drains, id, notice('members', by)),
+      this.#client.deleteMember(
+        k.members,
+        k.version,
+        k.events,
+        k.drains,
+        id,
+        notice('members', by),
+      ),
     )
     return v < 0 ? undefined : v
   }
@@ -289,14 +386,26 @@ export class RedisStore implements PoolStore {
   async putSidecar(member: string, record: SidecarRecord): Promise<void> {
     const k = this.#keys
     await this.#run(() =>
-      this.#client.putSidecar(k.sidecars, k.events, member, JSON.stringify(record), notice('sidecars', record.id)),
+      this.#client.putSidecar(
+        k.sidecars,
+        k.events,
+        member,
+        JSON.stringify(record),
+        notice('sidecars', record.id),
+      ),
     )
   }
 
   async deleteSidecar(member: string): Promise<void> {
     const k = this.#keys
     await this.#run(() =>
-      this.#client.putSidecar(k.sidecars, k.events, member, '', notice('sidecars', member)),
+      this.#client.putSidecar(
+        k.sidecars,
+        k.events,
+        member,
+        '',
+        notice('sidecars', member),
+      ),
     )
   }
 
@@ -321,23 +430,42 @@ export class RedisStore implements PoolStore {
       ),
     )
     if (reply[0] === 1) {
-      const lease = parseRecord(drainLeaseSchema, `${k.drains}[${member}]`, asString(reply[1]))
-      if (!lease.ok) throw new StoreUnavailableError(`unexpected drain lease: ${lease.error}`)
+      const lease = parseRecord(
+        drainLeaseSchema,
+        `${k.drains}[${member}]`,
+        asString(reply[1]),
+      )
+      if (!lease.ok)
+        throw new StoreUnavailableError(`unexpected drain lease: ${lease.error}`)
       return { ok: true, lease: lease.value }
     }
     const holders: { member: string; lease: DrainLease }[] = []
     for (let i = 2; i + 1 < reply.length; i += 2) {
       const m = asString(reply[i])
-      const lease = parseRecord(drainLeaseSchema, `${k.drains}[${m}]`, asString(reply[i + 1]))
+      const lease = parseRecord(
+        drainLeaseSchema,
+        `${k.drains}[${m}]`,
+        asString(reply[i + 1]),
+      )
       if (lease.ok) holders.push({ member: m, lease: lease.value })
     }
-    return { ok: false, holders, budget: typeof reply[1] === 'number' ? reply[1] : budget }
+    return {
+      ok: false,
+      holders,
+      budget: typeof reply[1] === 'number' ? reply[1] : budget,
+    }
   }
 
   async releaseDrain(member: string, holder: string): Promise<void> {
     const k = this.#keys
     await this.#run(() =>
-      this.#client.releaseDrain(k.drains, k.events, member, holder, notice('drains', holder)),
+      this.#client.releaseDrain(
+        k.drains,
+        k.events,
+        member,
+        holder,
+        notice('drains', holder),
+      ),
     )
   }
 
@@ -345,7 +473,12 @@ export class RedisStore implements PoolStore {
     // No rev: the script splices it in front (see redis-scripts.ts).
     return JSON.stringify({
       v: RECORD_VERSION,
-      member: { id: m.member.id, address: m.member.address, ports: m.member.ports, weight: m.member.weight },
+      member: {
+        id: m.member.id,
+        address: m.member.address,
+        ports: m.member.ports,
+        weight: m.member.weight,
+      },
       admin: m.admin,
       removing: m.removing,
       by,
@@ -361,7 +494,11 @@ export class RedisStore implements PoolStore {
     const versionRaw = asString(reply[1])
     let version = Number(versionRaw)
     if (!Number.isSafeInteger(version)) {
-      invalid.push({ key: k.version, kind: 'version', error: `${k.version}: expected an integer, got ${JSON.stringify(versionRaw.slice(0, 40))}` })
+      invalid.push({
+        key: k.version,
+        kind: 'version',
+        error: `${k.version}: expected an integer, got ${JSON.stringify(versionRaw.slice(0, 40))}`,
+      })
       version = -1
     }
     const seeded = reply[2] === 1
@@ -369,12 +506,19 @@ export class RedisStore implements PoolStore {
       key: string,
       kind: InvalidEntry['kind'],
       raw: Reply | undefined,
-      parse: (field: string, value: string) => { ok: true; value: T } | { ok: false; error: string },
+      parse: (
+        field: string,
+        value: string,
+      ) => { ok: true; value: T } | { ok: false; error: string },
     ): Map<string, T> => {
       const out = new Map<string, T>()
       const p = pairs(raw)
       if (typeof p === 'string') {
-        invalid.push({ key, kind, error: `${key}: expected a hash, found another Redis type (${p})` })
+        invalid.push({
+          key,
+          kind,
+          error: `${key}: expected a hash, found another Redis type (${p})`,
+        })
         return out
       }
       for (const [field, value] of p) {
@@ -384,14 +528,21 @@ export class RedisStore implements PoolStore {
       }
       return out
     }
+    const membersDamaged = pairsKind(reply[3]) === 'wrongtype'
+    const unreadableMembers: string[] = []
     const members =
-      reply[3] === null
+      reply[3] === null || membersDamaged
         ? undefined
         : table(k.members, 'member', reply[3], (field, value) => {
             const r = parseRecord(memberRecordSchema, `${k.members}[${field}]`, value)
             if (r.ok && r.value.member.id !== field) {
-              return { ok: false as const, error: `${k.members}[${field}]: member.id is "${r.value.member.id}", expected the field name` }
+              unreadableMembers.push(field)
+              return {
+                ok: false as const,
+                error: `${k.members}[${field}]: member.id is "${r.value.member.id}", expected the field name`,
+              }
             }
+            if (!r.ok) unreadableMembers.push(field)
             return r
           })
     const sidecarsAll = table(k.sidecars, 'sidecar', reply[4], (f, v) =>
@@ -407,14 +558,27 @@ export class RedisStore implements PoolStore {
     const verdicts = table(k.verdicts, 'verdict', reply[6], (f, v) =>
       parseRecord(verdictSchema, `${k.verdicts}[${f}]`, v),
     )
+    if (membersDamaged) {
+      invalid.push({
+        key: k.members,
+        kind: 'member',
+        error: `${k.members}: expected a hash, found another Redis type`,
+      })
+    }
+    const membersMissing = reply[7] !== 1
     const instances = new Map<string, InstanceRecord>()
     const observations = new Map<string, ReadonlyMap<string, Observation>>()
-    for (let i = 7; i + 2 < reply.length + 1 && i < reply.length; i += 3) {
+    for (let i = 8; i + 2 < reply.length + 1 && i < reply.length; i += 3) {
       const id = asString(reply[i])
-      const rec = parseRecord(instanceRecordSchema, k.instance(id), reply[i + 1] as string | null)
+      const rec = parseRecord(
+        instanceRecordSchema,
+        k.instance(id),
+        reply[i + 1] as string | null,
+      )
       if (!rec.ok) {
         // A live heartbeat whose record expired or is unreadable: not counted.
-        if (reply[i + 1] !== null) invalid.push({ key: k.instance(id), kind: 'instance', error: rec.error })
+        if (reply[i + 1] !== null)
+          invalid.push({ key: k.instance(id), kind: 'instance', error: rec.error })
         continue
       }
       instances.set(id, rec.value)
@@ -425,7 +589,21 @@ export class RedisStore implements PoolStore {
         ),
       )
     }
-    return { now, version, members, seeded, instances, observations, sidecars, drains, verdicts, invalid }
+    return {
+      now,
+      version,
+      members,
+      membersMissing,
+      membersDamaged,
+      unreadableMembers,
+      seeded,
+      instances,
+      observations,
+      sidecars,
+      drains,
+      verdicts,
+      invalid,
+    }
   }
 
   async #run<T>(command: () => Promise<T>): Promise<T> {
@@ -436,7 +614,9 @@ export class RedisStore implements PoolStore {
       return await command()
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
-      throw new StoreUnavailableError(`redis at ${this.target}: ${message}`, { cause: err })
+      throw new StoreUnavailableError(`redis at ${this.target}: ${message}`, {
+        cause: err,
+      })
     }
   }
 
@@ -447,6 +627,10 @@ export class RedisStore implements PoolStore {
   }
 }
 
+function pairsKind(r: Reply | undefined): 'wrongtype' | 'ok' {
+  return Array.isArray(r) && r[0] === '__wrongtype__' ? 'wrongtype' : 'ok'
+}
+
 function asString(r: Reply | undefined): string {
   return typeof r === 'string' ? r : typeof r === 'number' ? String(r) : ''
 }
@@ -455,7 +639,13 @@ function notice(kind: StoreNotice['kind'], from: string): string {
   return JSON.stringify({ kind, from })
 }
 
-const NOTICE_KINDS = new Set(['members', 'observations', 'instances', 'sidecars', 'drains'])
+const NOTICE_KINDS = new Set([
+  'members',
+  'observations',
+  'instances',
+  'sidecars',
+  'drains',
+])
 
 /** A pub/sub message; anything else on the channel is ignored (the resync still runs). */
 function parseNotice(message: string): StoreNotice | undefined {

@@ -21,13 +21,19 @@ function fnv1a(text: string): number {
 }
 
 /** The instance that owns `member` among `instances` (undefined if none is live). */
-export function ownerOf(member: string, instances: readonly string[]): string | undefined {
+export function ownerOf(
+  member: string,
+  instances: readonly string[],
+): string | undefined {
   let best: string | undefined
   let bestScore = -1
   for (const instance of instances) {
     const score = fnv1a(`${member}\u0000${instance}`)
     // Ties (vanishingly rare) go to the smaller id, so every instance agrees.
-    if (score > bestScore || (score === bestScore && best !== undefined && instance < best)) {
+    if (
+      score > bestScore ||
+      (score === bestScore && best !== undefined && instance < best)
+    ) {
       best = instance
       bestScore = score
     }

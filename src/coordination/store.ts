@@ -26,7 +26,8 @@ export interface InvalidEntry {
   /** Where: the key, and the hash field in brackets. */
   readonly key: string
   /** Which kind of record was expected (the metric's `kind` label). */
-  readonly kind: 'member' | 'instance' | 'observation' | 'sidecar' | 'drain' | 'verdict' | 'version'
+  readonly kind:
+    'member' | 'instance' | 'observation' | 'sidecar' | 'drain' | 'verdict' | 'version'
   readonly error: string
 }
 
@@ -36,8 +37,16 @@ export interface SharedSnapshot {
   readonly now: number
   /** Bumped by every membership write. */
   readonly version: number
-  /** Undefined when the caller already had `version` (nothing to re-read). */
+  /**
+   * Undefined when the caller already had `version` (nothing to re-read) or when the
+   * members hash is unreadable (`membersDamaged`).
+   */
   readonly members: ReadonlyMap<string, MemberRecord> | undefined
+  /** The members key is missing (deleted, or the pool is empty) or of the wrong type. */
+  readonly membersMissing: boolean
+  /** Member ids whose record did not parse: keep the last good record for them. */
+  readonly unreadableMembers: readonly string[]
+  readonly membersDamaged: boolean
   /** Whether any instance ever seeded the pool. */
   readonly seeded: boolean
   /** Instances whose heartbeat is younger than the TTL, by id. */
@@ -96,8 +105,11 @@ export interface PoolStore {
   close(): Promise<void>
   /** Reads everything; `knownVersion` skips re-reading unchanged membership. */
   snapshot(ttlMs: number, knownVersion?: number): Promise<SharedSnapshot>
-  /** Writes `members` only if nobody seeded the pool before; true if this call did. */
-  seed(members: readonly MemberWrite[], by: string): Promise<boolean>
+  /**
+   * Writes `members` only if nobody seeded the pool before; true if this call did. With
+   * `force`, replaces the whole membership (repair of a damaged or deleted members key).
+   */
+  seed(members: readonly MemberWrite[], by: string, force?: boolean): Promise<boolean>
   /** Creates or replaces one member's record; returns it with the new version as rev. */
   putMember(write: MemberWrite, by: string): Promise<MemberRecord>
   /** Deletes a member's record (and its drain lease); the new version, or undefined if absent. */

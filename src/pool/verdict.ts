@@ -48,7 +48,10 @@ export function effectiveHealth(
   if (own.health === 'down' || facts === undefined) return own
   for (const a of facts.authorities) {
     if (a.health === 'down' && (policy === 'quorum' || a.kind === 'sidecar')) {
-      return { health: 'down', reason: `${a.kind} ${a.source} reports it down: ${a.reason}` }
+      return {
+        health: 'down',
+        reason: `${a.kind} ${a.source} reports it down: ${a.reason}`,
+      }
     }
   }
   if (policy === 'quorum') {

@@ -7,6 +7,12 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
+// Killed with this test process, however it ends (see corral-process.ts).
+const children = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL')
+})
+
 /** A redis-server (or sentinel) child process on a fixed port it can be restarted on. */
 export interface RedisProcess {
   readonly port: number
@@ -87,7 +93,8 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
     ...(options.conf ?? []),
   ]
   writeFileSync(confPath, lines.join('\n') + '\n')
-  const ready = options.sentinel === true ? /Sentinel ID is/ : /Ready to accept connections/
+  const ready =
+    options.sentinel === true ? /Sentinel ID is/ : /Ready to accept connections/
   let proc: ChildProcess
   let stopped = false
   const launch = async (): Promise<void> => {
@@ -96,6 +103,9 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
       options.sentinel === true ? [confPath, '--sentinel'] : [confPath],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     )
+    children.add(proc)
+    const child = proc
+    proc.once('exit', () => children.delete(child))
     await waitForReady(proc, ready, 10_000)
     stopped = false
   }
