@@ -9,13 +9,7 @@ export type ApplyMode = 'live' | 'restart'
 
 /** Top-level Config keys without a field of their own in ReloadPlan. */
 export type OtherConfigKey =
-  | 'slowStartMs'
-  | 'allDown'
-  | 'timeouts'
-  | 'limits'
-  | 'workers'
-  | 'redis'
-  | 'coordination'
+  'slowStartMs' | 'allDown' | 'timeouts' | 'limits' | 'workers' | 'redis' | 'coordination'
 
 /**
  * How each top-level Config key is applied on reload. Listeners and the admin API own bound
