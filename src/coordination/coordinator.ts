@@ -10,7 +10,7 @@ import type { ProbeKind } from '../health/checker.js'
 import type { Pool } from '../pool/pool.js'
 import type { AdminState, Health, MemberEndpoint } from '../pool/types.js'
 import { isRoutable } from '../pool/member-state.js'
-import { RECORD_VERSION, type MemberRecord } from './codec.js'
+import { RECORD_VERSION, type DrainLease, type MemberRecord } from './codec.js'
 import { factsFor } from './facts.js'
 import { membershipOps } from './membership.js'
 import {
@@ -140,7 +140,11 @@ export class Coordinator {
     }
     const c = this.#o.coordination
     this.#timers.push(setInterval(() => void this.#heartbeat(), c.heartbeat))
-    this.#timers.push(setInterval(() => this.#scheduleSync(true), c.resync))
+    this.#timers.push(
+      setInterval(() => {
+        this.#scheduleSync(true)
+      }, c.resync),
+    )
     for (const t of this.#timers) t.unref()
   }
 
@@ -244,7 +248,7 @@ export class Coordinator {
   drainBudget(exclude?: string): number {
     const views = this.#d.pool.views()
     const n = views.length
-    const leases = this.#last?.drains ?? new Map()
+    const leases = this.#last?.drains ?? new Map<string, DrainLease>()
     let out = 0
     for (const v of views) {
       if (v.id === exclude || leases.has(v.id)) continue
@@ -282,7 +286,7 @@ export class Coordinator {
         this.#lastSyncAt === undefined
           ? null
           : Math.round(this.#d.clock.now() - this.#lastSyncAt),
-      drains: [...(s?.drains ?? new Map())].map(([member, d]) => ({
+      drains: [...(s?.drains ?? new Map<string, DrainLease>())].map(([member, d]) => ({
         member,
         holder: d.holder,
         expiresAt: new Date(d.expiresAt).toISOString(),

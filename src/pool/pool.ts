@@ -104,7 +104,7 @@ export class Pool {
     // Upserting cancels a pending removal and the drain that removal started: left
     // draining with `removing` cleared, the member would get no traffic and never go.
     const admin: AdminState = old === undefined || old.removing ? 'enabled' : old.admin
-    const unchecked = old !== undefined && old.health.recent.length === 0
+    const unchecked = old?.health.recent.length === 0
     if (
       old !== undefined &&
       sameEndpoint(old.endpoint, endpoint) &&
@@ -191,8 +191,16 @@ export class Pool {
   setSharedFacts(id: string, facts: SharedFacts | undefined, now: number): void {
     const e = this.#entries.get(id)
     if (e === undefined) return
-    const { facts: _old, ...rest } = e
-    const next: Entry = facts === undefined ? rest : { ...rest, facts }
+    const next: Entry =
+      facts === undefined
+        ? {
+            endpoint: e.endpoint,
+            health: e.health,
+            admin: e.admin,
+            removing: e.removing,
+            stateSince: e.stateSince,
+          }
+        : { ...e, facts }
     this.#set(id, next, now, verdictOf(next, this.#policy).reason)
   }
 
