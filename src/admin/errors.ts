@@ -7,6 +7,8 @@ export class AdminRequestError extends CorralError {
     code: 'ADMIN_BAD_REQUEST' | 'ADMIN_UNAUTHORIZED' | 'ADMIN_NOT_FOUND',
     message: string,
     readonly details?: readonly string[],
+    /** With a 405: the methods the path allows (the `Allow` header). */
+    readonly allow?: readonly string[],
   ) {
     super(code, message)
   }
