@@ -23,13 +23,14 @@ export interface AdminApi {
   pool(): unknown
   /** Readiness: listening and at least one member up. */
   ready(): { readonly ready: boolean; readonly reason: string }
-  drain(id: string): MemberOpResult
-  enable(id: string): MemberOpResult
-  disable(id: string): MemberOpResult
+  /** `force` skips the fleet-wide drain budget (shared pool only). */
+  drain(id: string, options?: { readonly force: boolean }): Promise<MemberOpResult>
+  enable(id: string): Promise<MemberOpResult>
+  disable(id: string): Promise<MemberOpResult>
   /** Adds or replaces a member; `created` tells which. */
-  upsert(member: MemberEndpoint): { member: unknown; created: boolean }
+  upsert(member: MemberEndpoint): Promise<{ member: unknown; created: boolean }>
   /** Drains, then removes once idle. */
-  remove(id: string): MemberOpResult
+  remove(id: string): Promise<MemberOpResult>
   /** Prometheus exposition. */
   metrics(): Promise<{ contentType: string; body: string }>
   /** The HTML status page. */
@@ -119,6 +120,12 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** Whether the request's query string says force=true (drain past the budget). */
+function forceRequested(req: IncomingMessage): boolean {
+  const q = (req.url ?? '').split('?')[1] ?? ''
+  return q.split('&').some(p => p === 'force=true' || p === 'force=1')
+}
+
 /** Builds the route table over an AdminApi. */
 export function adminRoutes(
   api: AdminApi,
@@ -169,19 +176,20 @@ export function adminRoutes(
       method: 'POST',
       pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}/drain$`),
       mutates: true,
-      handler: (_req, [id = '']) => memberResult(api.drain(id), id),
+      handler: async (req, [id = '']) =>
+        memberResult(await api.drain(id, { force: forceRequested(req) }), id),
     },
     {
       method: 'POST',
       pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}/enable$`),
       mutates: true,
-      handler: (_req, [id = '']) => memberResult(api.enable(id), id),
+      handler: async (_req, [id = '']) => memberResult(await api.enable(id), id),
     },
     {
       method: 'POST',
       pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}/disable$`),
       mutates: true,
-      handler: (_req, [id = '']) => memberResult(api.disable(id), id),
+      handler: async (_req, [id = '']) => memberResult(await api.disable(id), id),
     },
     {
       method: 'PUT',
@@ -189,7 +197,7 @@ export function adminRoutes(
       mutates: true,
       handler: async (req, [id = '']) => {
         const member = parseMemberBody(id, await readBody(req), listenerNames)
-        const result = api.upsert(member)
+        const result = await api.upsert(member)
         return json(result.created ? 201 : 200, { member: result.member })
       },
     },
@@ -197,8 +205,8 @@ export function adminRoutes(
       method: 'DELETE',
       pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}$`),
       mutates: true,
-      handler: (_req, [id = '']) => {
-        const r = api.remove(id)
+      handler: async (_req, [id = '']) => {
+        const r = await api.remove(id)
         if (!r.ok)
           throw new AdminRequestError(404, 'ADMIN_NOT_FOUND', `no member with id "${id}"`)
         return json(202, {

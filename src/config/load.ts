@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { LineCounter, parseDocument, visit } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { describeValue, formatIssues, formatPath } from './format-issues.js'
+import type { CoordinationConfig, RedisConfig } from './coordination-schema.js'
 import { configSchema, type ParsedConfig } from './schema.js'
 
 /** One accepting address; `name` is what members' ports and metrics refer to. */
@@ -80,6 +81,12 @@ export interface Config {
   }
   /** Data-path processes (resolved: "auto" is the number of cores). */
   readonly workers: number
+  /** The shared pool store; undefined = in memory (one instance). */
+  readonly redis?: RedisConfig
+  /** How instances sharing a pool combine their views (probes resolved). */
+  readonly coordination: Omit<CoordinationConfig, 'probes'> & {
+    readonly probes: 'shared' | 'all'
+  }
 }
 
 /** Largest config file read: 1 MiB, ten times a file of MAX_MEMBERS members. */
@@ -294,6 +301,13 @@ function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
       ...(admin.token !== undefined ? { token: admin.token } : {}),
     },
     workers: parsed.workers === 'auto' ? availableParallelism() : parsed.workers,
+    ...(parsed.redis !== undefined ? { redis: parsed.redis } : {}),
+    coordination: {
+      ...parsed.coordination,
+      probes:
+        parsed.coordination.probes ??
+        (parsed.coordination.policy === 'quorum' ? 'shared' : 'all'),
+    },
   }
 }
 

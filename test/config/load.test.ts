@@ -83,6 +83,16 @@ const DEFAULTS: Config = {
   },
   admin: { host: '127.0.0.1', port: 9901 },
   workers: availableParallelism(),
+  coordination: {
+    policy: 'quorum',
+    probes: 'shared',
+    heartbeat: 1000,
+    ttl: 3000,
+    resync: 5000,
+    warmStart: 300000,
+    drainLease: 600000,
+    drainBudget: true,
+  },
 }
 
 const FULL_YAML = `
@@ -177,6 +187,16 @@ const FULL_CONFIG: Config = {
   },
   admin: { host: '127.0.0.1', port: 9902, token: 's3cret' },
   workers: 2,
+  coordination: {
+    policy: 'quorum',
+    probes: 'shared',
+    heartbeat: 1000,
+    ttl: 3000,
+    resync: 5000,
+    warmStart: 300000,
+    drainLease: 600000,
+    drainBudget: true,
+  },
 }
 
 const EMPTY_FILE =
