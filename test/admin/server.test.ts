@@ -8,16 +8,22 @@ const TOKEN = 'unit-test-token'
 
 function fakeApi(): AdminApi & { calls: string[] } {
   const calls: string[] = []
-  const member = (id: string) => ({ ok: true as const, member: { id } })
+  const member = (op: string, id: string) => {
+    calls.push(`${op} ${id}`)
+    return Promise.resolve({ ok: true as const, member: { id } })
+  }
   return {
     calls,
     pool: () => ({ members: [] }),
     ready: () => ({ ready: true, reason: 'ok' }),
-    drain: id => (calls.push(`drain ${id}`), member(id)),
-    enable: id => (calls.push(`enable ${id}`), member(id)),
-    disable: id => (calls.push(`disable ${id}`), member(id)),
-    upsert: m => (calls.push(`upsert ${m.id}`), { member: { id: m.id }, created: true }),
-    remove: id => (calls.push(`remove ${id}`), member(id)),
+    drain: id => member('drain', id),
+    enable: id => member('enable', id),
+    disable: id => member('disable', id),
+    upsert: m => {
+      calls.push(`upsert ${m.id}`)
+      return Promise.resolve({ member: { id: m.id }, created: true })
+    },
+    remove: id => member('remove', id),
     metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }),
     statusPage: () => '<html>status</html>',
   }
