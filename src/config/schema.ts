@@ -362,6 +362,9 @@ function crossFieldIssues(config: unknown): CrossFieldIssue[] {
   return issues
 }
 
+/** Most members a config file may list: the pool size measured in docs/performance.md. */
+export const MAX_MEMBERS = 1000
+
 /** The whole config file. */
 export const configSchema = mapping(
   {
@@ -371,7 +374,13 @@ export const configSchema = mapping(
       .min(1, { error: 'expected at least one listener, got an empty list' })
       .prefault(DEFAULT_LISTENERS),
     /** The replicas connections are spread over. Default: none. */
-    members: z.array(memberSchema, { error: 'expected a list of members' }).default([]),
+    members: z
+      .array(memberSchema, { error: 'expected a list of members' })
+      .max(MAX_MEMBERS, {
+        error: issue =>
+          `expected at most ${MAX_MEMBERS} members (the size corral is measured at, see docs/performance.md), got ${Array.isArray(issue.input) ? issue.input.length : 'more'}`,
+      })
+      .default([]),
     health: healthSchema,
     balance: balanceSchema,
     /** Weight ramp after readmission (HAProxy slowstart); "0s" disables. Default 0s. */
