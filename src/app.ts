@@ -1,7 +1,7 @@
 // Composition root: builds every object from a Config and wires events to logs and
 // metrics. The decisions live in pool/ (pure); this file only connects the shells.
 import type { Logger } from 'pino'
-import { AggregatorRegistry, Registry } from 'prom-client'
+import { Registry } from 'prom-client'
 import type { Clock } from './clock.js'
 import { diffConfig } from './config/diff.js'
 import type { Config } from './config/load.js'
@@ -16,6 +16,7 @@ import {
   recordPool,
   type Metrics,
 } from './metrics/registry.js'
+import { mergeProcessMetrics } from './metrics/merge.js'
 import { failuresTolerated, hasQuorum } from './metrics/quorum.js'
 import { RelayStatsExporter } from './metrics/relay-export.js'
 import { Pool, type PoolOptions } from './pool/pool.js'
@@ -439,13 +440,13 @@ export class App {
     }
   }
 
-  /** The exposition: this process's registry, plus the workers' summed in (cluster mode). */
+  /** The exposition: this process's registry, plus the workers' merged in (merge.ts). */
   async #metricsText(): Promise<{ contentType: string; body: string }> {
     const contentType = this.register.contentType
     const workers = (await this.#dataPath.workerMetrics?.()) ?? []
     if (workers.length === 0) return { contentType, body: await this.register.metrics() }
     const own = await this.register.getMetricsAsJSON()
-    const merged = AggregatorRegistry.aggregate([own, ...workers])
+    const merged = mergeProcessMetrics(own, workers)
     return { contentType, body: await merged.metrics() }
   }
 

@@ -4,7 +4,7 @@
 import { Registry } from 'prom-client'
 import type { Clock } from '../clock.js'
 import { RelayStatsExporter } from '../metrics/relay-export.js'
-import { createMetrics } from '../metrics/registry.js'
+import { createWorkerMetrics } from '../metrics/registry.js'
 import { buildPicker } from '../pool/picker.js'
 import { DataPlane } from './data-plane.js'
 import type { FromWorker, ToWorker } from './worker-protocol.js'
@@ -19,17 +19,24 @@ export interface WorkerChannel {
   onMessage(handler: (message: ToWorker) => void): void
 }
 
+/** How a worker runs: per-connection histograms on or off (benchmark), and its slot. */
+export interface WorkerOptions {
+  readonly histograms: boolean
+  /** The worker's place in the group, "1" to "N", kept by its replacement: a metrics label. */
+  readonly slot: string
+}
+
 /** Runs a worker until the primary says shutdown; resolves when its data plane is closed. */
 export function runWorker(
   channel: WorkerChannel,
   clock: Clock,
-  options: { readonly histograms: boolean } = { histograms: true },
+  options: WorkerOptions = { histograms: true, slot: channel.id },
 ): Promise<void> {
   return new Promise(resolve => {
     let plane: DataPlane | undefined
     let remote: ReadonlyMap<string, number> = new Map()
     const register = new Registry()
-    const metrics = createMetrics(register)
+    const metrics = createWorkerMetrics(register, options.slot)
     const exporter = new RelayStatsExporter(metrics)
     metrics.addCollectHook(() => {
       if (plane !== undefined) exporter.export(plane.stats())

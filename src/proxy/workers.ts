@@ -83,7 +83,7 @@ export class ClusterDataPath implements DataPath {
   /** Forks the workers; resolves once every one of them is listening. */
   async listen(): Promise<readonly BoundListener[]> {
     const started = await Promise.all(
-      Array.from({ length: this.#cluster.workers }, () => this.#fork()),
+      Array.from({ length: this.#cluster.workers }, (_, i) => this.#fork(i + 1)),
     )
     const first = started[0]
     if (first === undefined) throw new Error('no workers')
@@ -194,8 +194,9 @@ export class ClusterDataPath implements DataPath {
     return { forced }
   }
 
-  #fork(): Promise<readonly BoundListener[]> {
-    const worker = cluster.fork({ CORRAL_WORKER: '1' })
+  /** Forks the worker for `slot` (1 to N; a replacement takes the slot of the dead one). */
+  #fork(slot: number): Promise<readonly BoundListener[]> {
+    const worker = cluster.fork({ CORRAL_WORKER: '1', CORRAL_WORKER_SLOT: String(slot) })
     const state: WorkerState = { worker, loads: new Map(), ackedSeq: 0 }
     this.#workers.set(worker.id, state)
     return new Promise((resolve, reject) => {
@@ -230,7 +231,7 @@ export class ClusterDataPath implements DataPath {
         )
         setTimeout(() => {
           if (this.#stopping) return
-          this.#fork().then(
+          this.#fork(slot).then(
             () => {
               this.#cluster.log.info(
                 { workers: this.#workers.size },
