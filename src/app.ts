@@ -256,11 +256,17 @@ export class App {
     this.metrics.configReloads.inc({ result: 'failure' })
   }
 
-  /** SIGTERM: stop accepting, let connections finish up to timeouts.shutdown, stop checks. */
-  close(): Promise<{ forced: number }> {
+  /**
+   * SIGTERM: stop accepting, let connections finish up to timeouts.shutdown, stop checks.
+   * `stoppedAccepting` runs once no process accepts new connections (first call only).
+   */
+  close(stoppedAccepting?: () => void): Promise<{ forced: number }> {
     this.#closing ??= (async () => {
       this.#listening = false
-      const closing = this.#dataPath.close(this.#config.timeouts.shutdownMs)
+      const closing = this.#dataPath.close(
+        this.#config.timeouts.shutdownMs,
+        stoppedAccepting,
+      )
       await this.#checker.close()
       const result = await closing
       await this.#admin?.close()

@@ -42,7 +42,15 @@ export interface DataPath {
   closeConnectionsTo(member: string): void
   /** Metrics of worker processes (aggregated into /metrics); absent in a single process. */
   workerMetrics?(): Promise<MetricObjectWithValues<MetricValue<string>>[][]>
-  close(deadlineMs: number): Promise<{ readonly forced: number }>
+  /**
+   * Stops accepting and drains open connections up to `deadlineMs`; calls
+   * `stoppedAccepting` once no process accepts a new connection any more (at once in one
+   * process, after an IPC round trip with workers).
+   */
+  close(
+    deadlineMs: number,
+    stoppedAccepting?: () => void,
+  ): Promise<{ readonly forced: number }>
 }
 
 /** Removes what only the control plane needs from a view before it is published. */
@@ -113,7 +121,13 @@ export class LocalDataPath implements DataPath {
     this.#plane.closeConnectionsTo(member)
   }
 
-  close(deadlineMs: number): Promise<{ readonly forced: number }> {
-    return this.#plane.close(deadlineMs)
+  close(
+    deadlineMs: number,
+    stoppedAccepting?: () => void,
+  ): Promise<{ readonly forced: number }> {
+    // DataPlane.close stops accepting before its first await.
+    const closing = this.#plane.close(deadlineMs)
+    stoppedAccepting?.()
+    return closing
   }
 }

@@ -38,6 +38,8 @@ export type FromWorker =
       readonly id: number
       readonly metrics: readonly MetricObjectWithValues<MetricValue<string>>[]
     }
+  /** The worker closed its listening sockets (sent right after 'shutdown' arrived). */
+  | { readonly t: 'stopped-accepting' }
   | { readonly t: 'closed'; readonly forced: number }
   /** The worker applied the 'loads' broadcast `seq`. */
   | { readonly t: 'loads-ack'; readonly seq: number }
@@ -59,6 +61,7 @@ const FROM_WORKER = new Set([
   'passive',
   'load',
   'metrics',
+  'stopped-accepting',
   'closed',
 ])
 

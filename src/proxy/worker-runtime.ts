@@ -123,15 +123,20 @@ export function runWorker(
           break
         case 'shutdown':
           if (plane === undefined) {
+            channel.send({ t: 'stopped-accepting' })
             channel.send({ t: 'closed', forced: 0 })
             resolve()
             break
           }
+          // close() closes the listening sockets before its first await; the message
+          // follows cluster's own 'close' on the same channel, so when the primary reads
+          // it, it has released its copy of the shared socket too.
           void plane.close(message.deadlineMs).then(({ forced }) => {
             if (loadTimer !== undefined) clearTimeout(loadTimer)
             channel.send({ t: 'closed', forced })
             resolve()
           })
+          channel.send({ t: 'stopped-accepting' })
           break
         default: {
           const unknown: never = message

@@ -43,6 +43,8 @@ interface WorkerState {
   loads: Map<string, number>
   /** The last 'loads' broadcast this worker applied. */
   ackedSeq: number
+  /** Set by close(): called when the worker says it stopped accepting. */
+  stoppedAccepting?: () => void
 }
 
 /** Runs the data path in `workers` child processes; see the file comment. */
@@ -167,11 +169,32 @@ export class ClusterDataPath implements DataPath {
     return results
   }
 
-  /** Tells every worker to stop accepting and drain; resolves when all have exited. */
-  async close(deadlineMs: number): Promise<{ readonly forced: number }> {
+  /**
+   * Tells every worker to stop accepting and drain; calls `stoppedAccepting` once each
+   * has closed its listening sockets (or exited); resolves when all have exited.
+   */
+  async close(
+    deadlineMs: number,
+    stoppedAccepting?: () => void,
+  ): Promise<{ readonly forced: number }> {
     this.#stopping = true
     if (this.#loadsTimer !== undefined) clearTimeout(this.#loadsTimer)
-    const exits = [...this.#workers.values()].map(
+    const states = [...this.#workers.values()]
+    const stopped = states.map(
+      state =>
+        new Promise<void>(resolve => {
+          if (state.worker.isDead()) {
+            resolve()
+            return
+          }
+          state.stoppedAccepting = resolve
+          state.worker.once('exit', () => {
+            resolve()
+          })
+        }),
+    )
+    void Promise.all(stopped).then(() => stoppedAccepting?.())
+    const exits = states.map(
       ({ worker }) =>
         new Promise<void>(resolve => {
           if (worker.isDead()) {
@@ -269,6 +292,9 @@ export class ClusterDataPath implements DataPath {
         }
         break
       }
+      case 'stopped-accepting':
+        state.stoppedAccepting?.()
+        break
       case 'closed':
         this.#closed.set(state.worker.id, message.forced)
         break

@@ -126,7 +126,9 @@ export async function startCorral(
 
   const ready = await waitForLog(
     l => l.msg === 'corral ready',
-    options.readyTimeoutMs ?? 10_000,
+    // Generous: with the default workers the CLI forks a process per core, and the
+    // machine running the suite is shared.
+    options.readyTimeoutMs ?? 30_000,
   )
   const listeners = Array.isArray(ready.listeners)
     ? (ready.listeners as { name: string; port: number }[])
