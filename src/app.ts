@@ -441,6 +441,7 @@ export class App {
         activeConnections: this.#dataPath.activeConnections,
         workers: this.#config.workers,
         loadsSynced: this.#dataPath.loadsSynced,
+        poolSynced: this.#dataPath.poolSynced,
       },
       members: views.map(v => this.#memberJson(v)),
     }

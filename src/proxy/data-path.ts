@@ -35,6 +35,11 @@ export interface DataPath {
   readonly activeConnections: number
   /** Whether every process routes with the latest connection counts (always in one process). */
   readonly loadsSynced: boolean
+  /**
+   * Whether every process routes with the last published pool (always in one process;
+   * with workers, false for one IPC round trip after each publish).
+   */
+  readonly poolSynced: boolean
   /** Whether the last published snapshot is failing open (no member up). */
   readonly failingOpen: boolean
   /** Per-(listener, member) counters, across every process (latest known). */
@@ -112,6 +117,9 @@ export class LocalDataPath implements DataPath {
 
   /** One process: its counts are always the counts it routes with. */
   readonly loadsSynced = true
+
+  /** One process: a publish applies at once. */
+  readonly poolSynced = true
 
   stats(): readonly RelayStats[] {
     return this.#plane.stats()

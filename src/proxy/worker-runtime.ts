@@ -98,6 +98,7 @@ export function runWorker(
         }
         case 'pool':
           plane?.setPicker(buildPicker(message.members, { ...message.settings, load }))
+          channel.send({ t: 'pool-ack', seq: message.seq })
           break
         case 'options':
           plane?.setOptions(message.options)

@@ -43,6 +43,8 @@ interface WorkerState {
   loads: Map<string, number>
   /** The last 'loads' broadcast this worker applied. */
   ackedSeq: number
+  /** The last 'pool' snapshot this worker routes with. */
+  poolAckedSeq: number
   /** Set by close(): called when the worker says it stopped accepting. */
   stoppedAccepting?: () => void
 }
@@ -53,7 +55,9 @@ export class ClusterDataPath implements DataPath {
   readonly #cluster: ClusterOptions
   readonly #events: DataPathEvents
   readonly #workers = new Map<number, WorkerState>()
-  #latest: { members: readonly MemberView[]; settings: PickerSettings } | undefined
+  #latest:
+    { seq: number; members: readonly MemberView[]; settings: PickerSettings } | undefined
+  #poolSeq = 0
   #failingOpen = false
   #stopping = false
   #loadsTimer: NodeJS.Timeout | undefined
@@ -95,10 +99,11 @@ export class ClusterDataPath implements DataPath {
 
   publish(members: readonly MemberView[], settings: PickerSettings): void {
     const views = members.map(routingView)
-    this.#latest = { members: views, settings }
+    const latest = { seq: ++this.#poolSeq, members: views, settings }
+    this.#latest = latest
     const anyUp = members.some(m => isRoutable(m.state))
     this.#failingOpen = !anyUp && settings.allDown === 'fail-open'
-    this.#broadcast({ t: 'pool', members: views, settings })
+    this.#broadcast({ t: 'pool', ...latest })
   }
 
   setOptions(options: LiveDataOptions): void {
@@ -125,6 +130,13 @@ export class ClusterDataPath implements DataPath {
   get loadsSynced(): boolean {
     if (this.#loadsTimer !== undefined) return false
     for (const w of this.#workers.values()) if (w.ackedSeq < this.#loadsSeq) return false
+    return true
+  }
+
+  /** Whether every worker acknowledged the last published pool snapshot. */
+  get poolSynced(): boolean {
+    for (const w of this.#workers.values())
+      if (w.poolAckedSeq < this.#poolSeq) return false
     return true
   }
 
@@ -220,7 +232,7 @@ export class ClusterDataPath implements DataPath {
   /** Forks the worker for `slot` (1 to N; a replacement takes the slot of the dead one). */
   #fork(slot: number): Promise<readonly BoundListener[]> {
     const worker = cluster.fork({ CORRAL_WORKER: '1', CORRAL_WORKER_SLOT: String(slot) })
-    const state: WorkerState = { worker, loads: new Map(), ackedSeq: 0 }
+    const state: WorkerState = { worker, loads: new Map(), ackedSeq: 0, poolAckedSeq: 0 }
     this.#workers.set(worker.id, state)
     return new Promise((resolve, reject) => {
       let listening = false
@@ -300,6 +312,9 @@ export class ClusterDataPath implements DataPath {
         break
       case 'loads-ack':
         state.ackedSeq = Math.max(state.ackedSeq, message.seq)
+        break
+      case 'pool-ack':
+        state.poolAckedSeq = Math.max(state.poolAckedSeq, message.seq)
         break
       case 'ready':
       case 'listening':

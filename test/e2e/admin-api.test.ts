@@ -58,6 +58,7 @@ for (const mode of WORKER_MODES) {
       const drained = await adminRequest(lb.adminPort, 'POST', '/api/v1/members/r2/drain')
       t.equal(drained.status, 200)
       t.match(drained.json, { member: { id: 'r2', state: 'draining' } })
+      await lb.poolSynced()
       t.notOk(
         (await whoAnswers(port, 9)).has('r2'),
         'a drained member takes no new connection',
@@ -68,6 +69,7 @@ for (const mode of WORKER_MODES) {
         '/api/v1/members/r2/enable',
       )
       t.match(enabled.json, { member: { id: 'r2', state: 'up' } })
+      await lb.poolSynced()
       t.ok(
         (await whoAnswers(port, 9)).has('r2'),
         'an enabled member takes connections again',
@@ -78,6 +80,7 @@ for (const mode of WORKER_MODES) {
         '/api/v1/members/r3/disable',
       )
       t.match(disabled.json, { member: { id: 'r3', state: 'disabled' } })
+      await lb.poolSynced()
       t.notOk(
         (await whoAnswers(port, 9)).has('r3'),
         'a disabled member takes no new connection',
