@@ -18,6 +18,10 @@ import {
   type WorkersMode,
 } from '../helpers/lb-config.js'
 
+// Tests here run once per workers mode: up to twice the corral starts of a one-mode file,
+// on a shared 2-core machine. Above .taprc's 120 s per file, still bounded.
+t.setTimeout(240_000)
+
 const TOKEN = 's3cret-token-for-tests'
 
 async function whoAnswers(port: number, n: number): Promise<Set<string>> {

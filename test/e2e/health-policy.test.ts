@@ -14,6 +14,10 @@ import {
   type WorkersMode,
 } from '../helpers/lb-config.js'
 
+// Tests here run once per workers mode: up to twice the corral starts of a one-mode file,
+// on a shared 2-core machine. Above .taprc's 120 s per file, still bounded.
+t.setTimeout(240_000)
+
 const HEALTH = '{ interval: 100ms, timeout: 80ms, rise: 1, fall: 2, jitter: 0 }'
 
 function twoListenerYaml(

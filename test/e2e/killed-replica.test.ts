@@ -7,6 +7,10 @@ import { startCorral } from '../helpers/corral-process.js'
 import { httpRequest } from '../helpers/http-client.js'
 import { WORKER_MODES, lbYaml, modeName, stateChanged } from '../helpers/lb-config.js'
 
+// Tests here run once per workers mode: up to twice the corral starts of a one-mode file,
+// on a shared 2-core machine. Above .taprc's 120 s per file, still bounded.
+t.setTimeout(240_000)
+
 const REQUESTS = 300
 const CONCURRENCY = 4
 

@@ -15,6 +15,10 @@ import {
   unexpectedFindings,
 } from '../helpers/promtool.js'
 
+// Tests here run once per workers mode: up to twice the corral starts of a one-mode file,
+// on a shared 2-core machine. Above .taprc's 120 s per file, still bounded.
+t.setTimeout(240_000)
+
 const STATES = ['up', 'down', 'draining', 'disabled'] as const
 const POOL_FAMILIES = [
   'corral_pool_size',
@@ -173,7 +177,9 @@ async function startPool(
   const lb = await startCorral(
     t.testdir(),
     lbYaml(replicas, {
-      health: '{ interval: 100ms, timeout: 80ms, rise: 1, fall: 1, jitter: 0 }',
+      // A failing member fails on its 503, at once; the generous timeout and fall keep
+      // a healthy member up when a loaded machine delays a probe.
+      health: '{ interval: 100ms, timeout: 2s, rise: 1, fall: 3, jitter: 0 }',
       workers: mode,
     }),
   )

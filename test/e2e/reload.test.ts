@@ -8,6 +8,10 @@ import { httpRequest } from '../helpers/http-client.js'
 import { holdConnections } from '../helpers/held-connections.js'
 import { WORKER_MODES, lbYaml, modeName, stateChanged } from '../helpers/lb-config.js'
 
+// Tests here run once per workers mode: up to twice the corral starts of a one-mode file,
+// on a shared 2-core machine. Above .taprc's 120 s per file, still bounded.
+t.setTimeout(240_000)
+
 for (const mode of WORKER_MODES) {
   void t.test(
     `${modeName(mode)}: SIGHUP under traffic drops nothing and applies the new pool`,

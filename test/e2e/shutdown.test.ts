@@ -8,6 +8,10 @@ import { startCorral } from '../helpers/corral-process.js'
 import { WORKER_MODES, lbYaml, modeName, stateChanged } from '../helpers/lb-config.js'
 import { openRawHttp } from '../helpers/raw-http.js'
 
+// Tests here run once per workers mode: up to twice the corral starts of a one-mode file,
+// on a shared 2-core machine. Above .taprc's 120 s per file, still bounded.
+t.setTimeout(240_000)
+
 /** Resolves true when a connection attempt is refused, false when it connects. */
 function connectRefused(port: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
