@@ -1,7 +1,7 @@
 // Composition root: builds every object from a Config and wires events to logs and
 // metrics. The decisions live in pool/ (pure); this file only connects the shells.
 import type { Logger } from 'pino'
-import { AggregatorRegistry, Registry } from 'prom-client'
+import { Registry } from 'prom-client'
 import type { Clock } from './clock.js'
 import { diffConfig } from './config/diff.js'
 import type { Config } from './config/load.js'
@@ -28,6 +28,7 @@ import {
   recordPool,
   type Metrics,
 } from './metrics/registry.js'
+import { mergeProcessMetrics } from './metrics/merge.js'
 import { RelayStatsExporter } from './metrics/relay-export.js'
 import { Pool, type PoolOptions } from './pool/pool.js'
 import {
@@ -357,11 +358,17 @@ export class App {
     this.metrics.configReloads.inc({ result: 'failure' })
   }
 
-  /** SIGTERM: stop accepting, let connections finish up to timeouts.shutdown, stop checks. */
-  close(): Promise<{ forced: number }> {
+  /**
+   * SIGTERM: stop accepting, let connections finish up to timeouts.shutdown, stop checks.
+   * `stoppedAccepting` runs once no process accepts new connections (first call only).
+   */
+  close(stoppedAccepting?: () => void): Promise<{ forced: number }> {
     this.#closing ??= (async () => {
       this.#listening = false
-      const closing = this.#dataPath.close(this.#config.timeouts.shutdownMs)
+      const closing = this.#dataPath.close(
+        this.#config.timeouts.shutdownMs,
+        stoppedAccepting,
+      )
       await this.#checker.close()
       const result = await closing
       await this.coordinator?.close()
@@ -524,6 +531,7 @@ export class App {
         activeConnections: this.#dataPath.activeConnections,
         workers: this.#config.workers,
         loadsSynced: this.#dataPath.loadsSynced,
+        poolSynced: this.#dataPath.poolSynced,
         coordination: coordinationDocument(this.coordinator?.status()),
       },
       members: views.map(v => memberDocument(v, ctx)),
@@ -539,13 +547,13 @@ export class App {
     if (created) this.#warnIfEven()
   }
 
-  /** The exposition: this process's registry, plus the workers' summed in (cluster mode). */
+  /** The exposition: this process's registry, plus the workers' merged in (merge.ts). */
   async #metricsText(): Promise<{ contentType: string; body: string }> {
     const contentType = this.register.contentType
     const workers = (await this.#dataPath.workerMetrics?.()) ?? []
     if (workers.length === 0) return { contentType, body: await this.register.metrics() }
     const own = await this.register.getMetricsAsJSON()
-    const merged = AggregatorRegistry.aggregate([own, ...workers])
+    const merged = mergeProcessMetrics(own, workers)
     return { contentType, body: await merged.metrics() }
   }
 
