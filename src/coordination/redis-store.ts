@@ -156,7 +156,9 @@ function connectionOptions(config: RedisConfig): RedisOptions {
     connectTimeout: COMMAND_TIMEOUT_MS * 2,
     retryStrategy: times =>
       Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS),
-    ...(config.password !== undefined ? { password: config.password } : {}),
+    ...(config.password !== undefined && config.password !== ''
+      ? { password: config.password }
+      : {}),
   }
   if (config.sentinels !== undefined) {
     return {
