@@ -33,8 +33,10 @@ class ApiError extends Error {
   }
 }
 
-const notFound = (what: 'proxy' | 'toxic'): ApiError => new ApiError(`${what} not found`, 404)
-const badBody = (reason: string): ApiError => new ApiError(`bad request body: ${reason}`, 400)
+const notFound = (what: 'proxy' | 'toxic'): ApiError =>
+  new ApiError(`${what} not found`, 404)
+const badBody = (reason: string): ApiError =>
+  new ApiError(`bad request body: ${reason}`, 400)
 
 type Reply =
   | { kind: 'json'; status: number; body: unknown }
@@ -43,7 +45,9 @@ type Reply =
 
 interface Route {
   readonly pattern: RegExp
-  readonly methods: Readonly<Record<string, (params: string[], body: string) => Promise<Reply>>>
+  readonly methods: Readonly<
+    Record<string, (params: string[], body: string) => Promise<Reply>>
+  >
 }
 
 const PROXY_FIELDS: readonly GoField[] = [
@@ -173,7 +177,11 @@ export class ToxiproxyApi {
         err instanceof ApiError
           ? err
           : new ApiError(err instanceof Error ? err.message : String(err), 500)
-      sendText(res, apiErr.status, `${goJson({ error: apiErr.message, status: apiErr.status })}\n`)
+      sendText(
+        res,
+        apiErr.status,
+        `${goJson({ error: apiErr.message, status: apiErr.status })}\n`,
+      )
       return
     }
     switch (reply.kind) {
@@ -212,14 +220,20 @@ export class ToxiproxyApi {
         `json: cannot unmarshal ${Array.isArray(decoded.value) ? 'array' : 'value'} into Go value of type toxiproxy.Proxy`,
       )
     }
-    const input: Record<string, unknown> = { name: '', listen: '', upstream: '', enabled: true }
+    const input: Record<string, unknown> = {
+      name: '',
+      listen: '',
+      upstream: '',
+      enabled: true,
+    }
     const typeError = decodeFields(decoded.value, PROXY_FIELDS, input, 'Proxy')
     if (typeError !== undefined) throw badBody(typeError)
     if (str(input, 'name') === '') throw new ApiError('missing required field: name', 400)
     if (str(input, 'upstream') === '') {
       throw new ApiError('missing required field: upstream', 400)
     }
-    if (this.proxies.has(str(input, 'name'))) throw new ApiError('proxy already exists', 409)
+    if (this.proxies.has(str(input, 'name')))
+      throw new ApiError('proxy already exists', 409)
     const proxy = new StandInProxy(
       str(input, 'name'),
       str(input, 'listen'),
@@ -249,7 +263,10 @@ export class ToxiproxyApi {
     const typeError = decodeFields(decoded.value, PROXY_FIELDS, input, 'Proxy')
     if (typeError !== undefined) throw badBody(typeError)
     // Proxy.Update: a new listen or upstream restarts; a failed start is not rolled back.
-    if (str(input, 'listen') !== proxy.listen || str(input, 'upstream') !== proxy.upstream) {
+    if (
+      str(input, 'listen') !== proxy.listen ||
+      str(input, 'upstream') !== proxy.upstream
+    ) {
       proxy.stop()
       proxy.listen = str(input, 'listen')
       proxy.upstream = str(input, 'upstream')
@@ -287,7 +304,12 @@ export class ToxiproxyApi {
     }
     const entries: Record<string, unknown>[] = []
     for (const [i, raw] of decoded.value.entries()) {
-      const entry: Record<string, unknown> = { name: '', listen: '', upstream: '', enabled: true }
+      const entry: Record<string, unknown> = {
+        name: '',
+        listen: '',
+        upstream: '',
+        enabled: true,
+      }
       if (raw !== null && !isJsonObject(raw)) {
         return fail(`bad request body: json: cannot unmarshal into Go value`, 400)
       }
@@ -369,7 +391,11 @@ export class ToxiproxyApi {
     ]
     const wrapperError = decodeFields(body, wrapperFields, wrapper, 'ToxicWrapper')
     const rawAttributes = body.attributes
-    if (rawAttributes !== undefined && rawAttributes !== null && !isJsonObject(rawAttributes)) {
+    if (
+      rawAttributes !== undefined &&
+      rawAttributes !== null &&
+      !isJsonObject(rawAttributes)
+    ) {
       throw badBody(
         `json: cannot unmarshal ${Array.isArray(rawAttributes) ? 'array' : typeof rawAttributes} into Go struct field ToxicWrapper.attributes of type toxics.NoopToxic`,
       )
@@ -381,9 +407,11 @@ export class ToxiproxyApi {
       throw new ApiError('stream was invalid, can be either upstream or downstream', 400)
     }
     const type = str(wrapper, 'type')
-    const toxicName = str(wrapper, 'name') === '' ? `${type}_${stream}` : str(wrapper, 'name')
+    const toxicName =
+      str(wrapper, 'name') === '' ? `${type}_${stream}` : str(wrapper, 'name')
     if (!isToxicType(type)) throw new ApiError('invalid toxic type', 400)
-    if (proxy.toxic(toxicName) !== undefined) throw new ApiError('toxic already exists', 409)
+    if (proxy.toxic(toxicName) !== undefined)
+      throw new ApiError('toxic already exists', 409)
     const attributes: Record<string, number> = {}
     for (const f of attributeFields(type)) attributes[f.key] = 0
     if (isJsonObject(rawAttributes)) {
@@ -430,7 +458,8 @@ export class ToxiproxyApi {
         attrs,
         `${TOXIC_STRUCTS[toxic.type]}.attributes`,
       )
-      for (const [k, v] of Object.entries(attrs)) if (typeof v === 'number') toxic.attributes[k] = v
+      for (const [k, v] of Object.entries(attrs))
+        if (typeof v === 'number') toxic.attributes[k] = v
     }
     const holder: Record<string, unknown> = { toxicity: toxic.toxicity }
     error ??= decodeFields(body, [{ key: 'toxicity', type: 'float32' }], holder, 'struct')

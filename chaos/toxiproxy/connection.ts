@@ -212,7 +212,11 @@ export class Connection {
         const perInterval = rate * 100
         while (data.length > perInterval) {
           await sleep(100)
-          await next({ kind: 'data', data: data.subarray(0, perInterval), atMs: item.atMs })
+          await next({
+            kind: 'data',
+            data: data.subarray(0, perInterval),
+            atMs: item.atMs,
+          })
           data = data.subarray(perInterval)
           state.debtMs -= 100
         }
@@ -285,7 +289,11 @@ export class Connection {
           return
         }
         state.bytes += remaining
-        await next({ kind: 'data', data: item.data.subarray(0, remaining), atMs: item.atMs })
+        await next({
+          kind: 'data',
+          data: item.data.subarray(0, remaining),
+          atMs: item.atMs,
+        })
         // Hitting the limit closes the whole connection, in either direction.
         this.close('fin')
         return

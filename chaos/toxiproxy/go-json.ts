@@ -33,7 +33,10 @@ export function decodeBody(text: string): Decoded {
       return { ok: false, message: 'unexpected EOF' }
     }
     const token = /Unexpected token '?(.)/.exec(reason)?.[1] ?? '?'
-    return { ok: false, message: `invalid character '${token}' looking for beginning of value` }
+    return {
+      ok: false,
+      message: `invalid character '${token}' looking for beginning of value`,
+    }
   }
 }
 

@@ -82,7 +82,11 @@ function matchExact(expected: string, actual: string, bound: Bindings): boolean 
   return true
 }
 
-function compareErrorPrefix(ex: GoldenExchange, actual: string, bound: Bindings): string[] {
+function compareErrorPrefix(
+  ex: GoldenExchange,
+  actual: string,
+  bound: Bindings,
+): string[] {
   let got: unknown
   let want: unknown
   try {
@@ -91,7 +95,12 @@ function compareErrorPrefix(ex: GoldenExchange, actual: string, bound: Bindings)
   } catch {
     return [`body is not JSON: ${JSON.stringify(actual)}`]
   }
-  if (typeof got !== 'object' || got === null || typeof want !== 'object' || want === null) {
+  if (
+    typeof got !== 'object' ||
+    got === null ||
+    typeof want !== 'object' ||
+    want === null
+  ) {
     return ['body is not a JSON object']
   }
   const problems: string[] = []
@@ -100,7 +109,9 @@ function compareErrorPrefix(ex: GoldenExchange, actual: string, bound: Bindings)
   const error = g.error
   const prefix = ex.errorPrefix ?? ''
   if (typeof error !== 'string' || !error.startsWith(prefix)) {
-    problems.push(`error ${JSON.stringify(error)} does not start with ${JSON.stringify(prefix)}`)
+    problems.push(
+      `error ${JSON.stringify(error)} does not start with ${JSON.stringify(prefix)}`,
+    )
   }
   for (const key of new Set([...Object.keys(w), ...Object.keys(g)])) {
     if (key === 'error') continue

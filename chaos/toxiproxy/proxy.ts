@@ -20,7 +20,8 @@ export function splitHostPort(
   let host = address.slice(0, colon)
   const portText = address.slice(colon + 1)
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
-  else if (host.includes(':')) return { error: `address ${address}: too many colons in address` }
+  else if (host.includes(':'))
+    return { error: `address ${address}: too many colons in address` }
   const port = portText === '' ? 0 : Number(portText)
   if (!/^\d*$/.test(portText) || port > 65535) {
     return { error: `address ${address}: invalid port` }
@@ -146,7 +147,11 @@ export class StandInProxy {
       client.end()
       return
     }
-    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true })
+    const upstream = connect({
+      host: target.host,
+      port: target.port,
+      allowHalfOpen: true,
+    })
     upstream.on('error', () => {
       // An unreachable upstream: the client sees a clean close (FIN), as with the real one.
       client.end()

@@ -70,7 +70,8 @@ export interface Toxic {
 /** The JSON shape the server sends: keys in the order attributes, name, type, stream, toxicity. */
 export function toxicJson(toxic: Toxic): Record<string, unknown> {
   const attributes: Record<string, number> = {}
-  for (const key of TOXIC_ATTRIBUTES[toxic.type]) attributes[key] = toxic.attributes[key] ?? 0
+  for (const key of TOXIC_ATTRIBUTES[toxic.type])
+    attributes[key] = toxic.attributes[key] ?? 0
   return {
     attributes,
     name: toxic.name,

@@ -52,7 +52,9 @@ t.test('toxiproxy-node-client works end to end against the stand-in', async t =>
     { message: 'Request failed with status code 409' },
     'a duplicate name is a 409',
   )
-  await t.rejects(client.get('missing'), { message: 'Request failed with status code 404' })
+  await t.rejects(client.get('missing'), {
+    message: 'Request failed with status code 404',
+  })
 
   const got = await client.get('cl')
   t.equal(got.listen, proxy.listen, 'get returns the proxy')
@@ -87,7 +89,11 @@ t.test('toxiproxy-node-client works end to end against the stand-in', async t =>
       `${standIn.url}/proxies/cl/toxics`,
       { type: 'timeout', attributes: { timeout: 100 } },
     )
-  t.match(defaults.data, { name: 'timeout_downstream', stream: 'downstream', toxicity: 1 })
+  t.match(defaults.data, {
+    name: 'timeout_downstream',
+    stream: 'downstream',
+    toxicity: 1,
+  })
 
   const fetched = await enabled.getToxic<Latency>('lat')
   t.equal(fetched.attributes.latency, 300, 'getToxic')
@@ -99,7 +105,9 @@ t.test('toxiproxy-node-client works end to end against the stand-in', async t =>
   t.equal(updated.toxicity, 0.5, 'toxic update: toxicity')
   t.equal(updated.attributes.latency, 100, 'toxic update: attributes')
   await updated.remove()
-  await t.rejects(enabled.getToxic('lat'), { message: 'Request failed with status code 404' })
+  await t.rejects(enabled.getToxic('lat'), {
+    message: 'Request failed with status code 404',
+  })
   const timeout = await enabled.getToxic<Timeout>('timeout_downstream')
   await timeout.remove()
 
@@ -108,7 +116,11 @@ t.test('toxiproxy-node-client works end to end against the stand-in', async t =>
     { name: 'cl_pop2', listen: '127.0.0.1:0', upstream, enabled: false },
   ])
   t.strictSame(Object.keys(populated).sort(), ['cl_pop', 'cl_pop2'])
-  t.equal(populated.cl_pop2?.listen, '127.0.0.1:0', 'a disabled populated proxy keeps its listen')
+  t.equal(
+    populated.cl_pop2?.listen,
+    '127.0.0.1:0',
+    'a disabled populated proxy keeps its listen',
+  )
   await t.rejects(
     client.populate([]),
     { name: 'TypeError' },

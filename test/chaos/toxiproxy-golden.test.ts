@@ -9,21 +9,28 @@ import {
 } from '../../chaos/toxiproxy/golden.js'
 import { startToxiproxyStandIn } from '../../chaos/toxiproxy/server.js'
 
-const goldenPath = new URL('../../../test/chaos/fixtures/toxiproxy-golden.json', import.meta.url)
+const goldenPath = new URL(
+  '../../../test/chaos/fixtures/toxiproxy-golden.json',
+  import.meta.url,
+)
 const golden: unknown = JSON.parse(readFileSync(goldenPath, 'utf8'))
-if (!isGoldenList(golden)) throw new Error(`${goldenPath.pathname}: not a golden exchange list`)
+if (!isGoldenList(golden))
+  throw new Error(`${goldenPath.pathname}: not a golden exchange list`)
 
-t.test('every recorded exchange replays identically, in order, on a fresh server', async t => {
-  t.equal(golden.length, 157, 'the golden file holds 157 exchanges')
-  const fixtures = await startReplayFixtures()
-  t.teardown(() => fixtures.close())
-  // TOXIPROXY_URL points the same replay at a real server (it must be fresh).
-  const external = process.env.TOXIPROXY_GOLDEN_URL
-  const standIn = external === undefined ? await startToxiproxyStandIn() : undefined
-  t.teardown(() => standIn?.close())
-  const base = external ?? standIn?.url ?? ''
-  for (const ex of golden) {
-    const result = await replayOne(base, ex, fixtures.bound)
-    t.strictSame(result.problems, [], ex.case)
-  }
-})
+t.test(
+  'every recorded exchange replays identically, in order, on a fresh server',
+  async t => {
+    t.equal(golden.length, 157, 'the golden file holds 157 exchanges')
+    const fixtures = await startReplayFixtures()
+    t.teardown(() => fixtures.close())
+    // TOXIPROXY_URL points the same replay at a real server (it must be fresh).
+    const external = process.env.TOXIPROXY_GOLDEN_URL
+    const standIn = external === undefined ? await startToxiproxyStandIn() : undefined
+    t.teardown(() => standIn?.close())
+    const base = external ?? standIn?.url ?? ''
+    for (const ex of golden) {
+      const result = await replayOne(base, ex, fixtures.bound)
+      t.strictSame(result.problems, [], ex.case)
+    }
+  },
+)
