@@ -11,7 +11,7 @@ import {
   type GoField,
   type JsonObject,
 } from './go-json.js'
-import { ListenError, StandInProxy } from './proxy.js'
+import { StandInProxy } from './proxy.js'
 import {
   attributeFields,
   isToxicType,
@@ -303,7 +303,8 @@ export class ToxiproxyApi {
       )
     }
     const entries: Record<string, unknown>[] = []
-    for (const [i, raw] of decoded.value.entries()) {
+    const list: unknown[] = decoded.value
+    for (const [i, raw] of list.entries()) {
       const entry: Record<string, unknown> = {
         name: '',
         listen: '',

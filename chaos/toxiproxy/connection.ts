@@ -122,7 +122,9 @@ export class Connection {
     state.timer = undefined
     const ms = toxic.attributes.timeout ?? 0
     if (!state.active || ms <= 0 || this.closed) return
-    state.timer = setTimeout(() => this.close('fin'), ms)
+    state.timer = setTimeout(() => {
+      this.close('fin')
+    }, ms)
   }
 
   private stateOf(toxic: Toxic): ToxicState | undefined {
@@ -181,7 +183,7 @@ export class Connection {
     }
     const next = (it: Item): Promise<void> => this.runStage(stages, index + 1, it, dest)
     const state = this.stateOf(toxic)
-    if (state === undefined || !state.active) {
+    if (!state?.active) {
       await next(item)
       return
     }

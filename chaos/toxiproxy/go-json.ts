@@ -44,16 +44,10 @@ export function decodeBody(text: string): Decoded {
 export function jsonKind(value: unknown): string {
   if (Array.isArray(value)) return 'array'
   if (value === null) return 'null'
-  switch (typeof value) {
-    case 'string':
-      return 'string'
-    case 'number':
-      return 'number'
-    case 'boolean':
-      return 'bool'
-    default:
-      return 'object'
-  }
+  if (typeof value === 'string') return 'string'
+  if (typeof value === 'number') return 'number'
+  if (typeof value === 'boolean') return 'bool'
+  return 'object'
 }
 
 /** True for a JSON object (not an array, not null). */

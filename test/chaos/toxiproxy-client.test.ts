@@ -32,7 +32,7 @@ async function roundTrip(port: number): Promise<string> {
   return data
 }
 
-t.test('toxiproxy-node-client works end to end against the stand-in', async t => {
+void t.test('toxiproxy-node-client works end to end against the stand-in', async t => {
   const standIn = await startToxiproxyStandIn()
   t.teardown(() => standIn.close())
   const upstream = `127.0.0.1:${await echoServer(t)}`

@@ -17,7 +17,7 @@ const golden: unknown = JSON.parse(readFileSync(goldenPath, 'utf8'))
 if (!isGoldenList(golden))
   throw new Error(`${goldenPath.pathname}: not a golden exchange list`)
 
-t.test(
+void t.test(
   'every recorded exchange replays identically, in order, on a fresh server',
   async t => {
     t.equal(golden.length, 157, 'the golden file holds 157 exchanges')

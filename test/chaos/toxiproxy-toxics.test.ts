@@ -129,12 +129,12 @@ const toxic = (
   body: Record<string, unknown>,
 ): Promise<unknown> => api(standIn, 'POST', `/proxies/${proxy}/toxics`, body)
 
-t.test('toxics on the data path', async t => {
+void t.test('toxics on the data path', async t => {
   const standIn = await startToxiproxyStandIn()
   t.teardown(() => standIn.close())
   const up = await startUpstream(t)
 
-  t.test('no toxic: an echo round trip is fast', async t => {
+  void t.test('no toxic: an echo round trip is fast', async t => {
     const p = await proxyTo(standIn, up.echo)
     const c = await open(p.port)
     t.teardown(() => c.socket.destroy())
@@ -143,7 +143,7 @@ t.test('toxics on the data path', async t => {
     t.ok(ms < 100, `${ms.toFixed(1)} ms`)
   })
 
-  t.test(
+  void t.test(
     'latency: 300 ms downstream, both ways add up, updates apply live, removal too',
     async t => {
       const p = await proxyTo(standIn, up.echo)
@@ -178,7 +178,7 @@ t.test('toxics on the data path', async t => {
     },
   )
 
-  t.test('latency with jitter spreads over latency ± jitter', async t => {
+  void t.test('latency with jitter spreads over latency ± jitter', async t => {
     const p = await proxyTo(standIn, up.echo)
     await toxic(standIn, p.name, {
       type: 'latency',
@@ -196,44 +196,47 @@ t.test('toxics on the data path', async t => {
     )
   })
 
-  t.test('toxicity: 0 has no effect; 0.5 is decided once per connection', async t => {
-    const p = await proxyTo(standIn, up.echo)
-    await toxic(standIn, p.name, {
-      type: 'latency',
-      toxicity: 0,
-      attributes: { latency: 300 },
-    })
-    const c = await open(p.port)
-    t.teardown(() => c.socket.destroy())
-    t.ok((await rtt(c)) < 250, 'toxicity 0: no delay')
-    await api(standIn, 'POST', `/proxies/${p.name}/toxics/latency_downstream`, {
-      toxicity: 0.5,
-      attributes: { latency: 300 },
-    })
-    // Runs until both kinds were seen (at least 8, at most 40 connections): all-alike
-    // by chance is 2 × 0.5^40 at the cap.
-    let slowed = 0
-    let tried = 0
-    for (let i = 0; i < 40 && (i < 8 || slowed === 0 || slowed === i); i++) {
-      tried++
-      const conn = await open(p.port)
-      const r = [await rtt(conn), await rtt(conn)]
-      conn.socket.destroy()
-      const slow = r.map(x => x >= 295)
-      t.equal(
-        slow[0],
-        slow[1],
-        `connection ${i}: both round trips alike (${r.map(x => x.toFixed(0)).join(', ')} ms)`,
+  void t.test(
+    'toxicity: 0 has no effect; 0.5 is decided once per connection',
+    async t => {
+      const p = await proxyTo(standIn, up.echo)
+      await toxic(standIn, p.name, {
+        type: 'latency',
+        toxicity: 0,
+        attributes: { latency: 300 },
+      })
+      const c = await open(p.port)
+      t.teardown(() => c.socket.destroy())
+      t.ok((await rtt(c)) < 250, 'toxicity 0: no delay')
+      await api(standIn, 'POST', `/proxies/${p.name}/toxics/latency_downstream`, {
+        toxicity: 0.5,
+        attributes: { latency: 300 },
+      })
+      // Runs until both kinds were seen (at least 8, at most 40 connections): all-alike
+      // by chance is 2 × 0.5^40 at the cap.
+      let slowed = 0
+      let tried = 0
+      for (let i = 0; i < 40 && (i < 8 || slowed === 0 || slowed === i); i++) {
+        tried++
+        const conn = await open(p.port)
+        const r = [await rtt(conn), await rtt(conn)]
+        conn.socket.destroy()
+        const slow = r.map(x => x >= 295)
+        t.equal(
+          slow[0],
+          slow[1],
+          `connection ${i}: both round trips alike (${r.map(x => x.toFixed(0)).join(', ')} ms)`,
+        )
+        if (slow[0] === true) slowed++
+      }
+      t.ok(
+        slowed > 0 && slowed < tried,
+        `some but not all connections slowed (${slowed}/${tried})`,
       )
-      if (slow[0] === true) slowed++
-    }
-    t.ok(
-      slowed > 0 && slowed < tried,
-      `some but not all connections slowed (${slowed}/${tried})`,
-    )
-  })
+    },
+  )
 
-  t.test(
+  void t.test(
     'enabled:false closes connections with FIN and refuses new ones; true reopens the port',
     async t => {
       const p = await proxyTo(standIn, up.echo)
@@ -254,7 +257,7 @@ t.test('toxics on the data path', async t => {
     },
   )
 
-  t.test(
+  void t.test(
     'an unreachable upstream: the connect succeeds, then FIN with no data',
     async t => {
       const p = await proxyTo(standIn, 1)
@@ -266,7 +269,7 @@ t.test('toxics on the data path', async t => {
     },
   )
 
-  t.test(
+  void t.test(
     'reset_peer: idle stays open; a write gets RST and no data; after timeout ms',
     async t => {
       const p = await proxyTo(standIn, up.echo)
@@ -296,7 +299,7 @@ t.test('toxics on the data path', async t => {
     },
   )
 
-  t.test(
+  void t.test(
     'reset_peer added to an open connection closes it with FIN, not RST',
     async t => {
       const p = await proxyTo(standIn, up.echo)
@@ -314,7 +317,7 @@ t.test('toxics on the data path', async t => {
     },
   )
 
-  t.test(
+  void t.test(
     'timeout 0: data is swallowed and the connection held; removing it closes (FIN)',
     async t => {
       const p = await proxyTo(standIn, up.echo)
@@ -333,7 +336,7 @@ t.test('toxics on the data path', async t => {
     },
   )
 
-  t.test(
+  void t.test(
     'timeout 300: an inactivity timer from connection setup, restarted by each chunk',
     async t => {
       const p = await proxyTo(standIn, up.echo)
@@ -364,7 +367,7 @@ t.test('toxics on the data path', async t => {
     },
   )
 
-  t.test(
+  void t.test(
     'limit_data: exactly N bytes then FIN; upstream limit closes the whole connection',
     async t => {
       const p = await proxyTo(standIn, up.echo)
@@ -397,7 +400,7 @@ t.test('toxics on the data path', async t => {
     },
   )
 
-  t.test('slow_close: the close is delayed, the data is not', async t => {
+  void t.test('slow_close: the close is delayed, the data is not', async t => {
     const p = await proxyTo(standIn, up.closer)
     await toxic(standIn, p.name, { type: 'slow_close', attributes: { delay: 400 } })
     const c = await open(p.port)
@@ -426,7 +429,7 @@ t.test('toxics on the data path', async t => {
     d.socket.destroy()
   })
 
-  t.test(
+  void t.test(
     'bandwidth: rate is KB/s with 1 KB = 1000 bytes, in ≤ rate×100-byte pieces',
     async t => {
       const p = await proxyTo(standIn, up.echo)
@@ -445,7 +448,7 @@ t.test('toxics on the data path', async t => {
     },
   )
 
-  t.test('slicer: pieces from halving, delay in microseconds', async t => {
+  void t.test('slicer: pieces from halving, delay in microseconds', async t => {
     const p = await proxyTo(standIn, up.echo)
     await toxic(standIn, p.name, {
       type: 'slicer',
