@@ -89,6 +89,11 @@ export class CorralProcess extends EventEmitter {
     this.adminPort = typeof line.adminPort === 'number' ? line.adminPort : 0
   }
 
+  /** The primary's process id (its workers are its children). */
+  get pid(): number | undefined {
+    return this.child?.pid
+  }
+
   /** The LB's /metrics text. */
   async metrics(): Promise<string> {
     const res = await fetch(`http://127.0.0.1:${this.adminPort}/metrics`, {
