@@ -78,14 +78,17 @@ try {
           cert,
           toxiproxyUrl: toxiproxy.url,
           soak: values.soak,
-          log: m => log(`  ${s.name}: ${m}`),
-          attach: (k, v) => (details[k] = v),
+          log: m => {
+            log(`  ${s.name}: ${m}`)
+          },
+          attach: (k, v) => {
+            details[k] = v
+          },
         }),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`timed out after ${SCENARIO_TIMEOUT_MS} ms`)),
-            SCENARIO_TIMEOUT_MS,
-          )
+          timer = setTimeout(() => {
+            reject(new Error(`timed out after ${SCENARIO_TIMEOUT_MS} ms`))
+          }, SCENARIO_TIMEOUT_MS)
         }),
       ])
     } catch (err) {

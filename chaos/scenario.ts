@@ -122,7 +122,7 @@ export function ms(n: number): string {
  * Scheduling slack added to every timing budget: the 10 ms probe tick, the log line, and
  * event-loop delay on a shared 2-core machine (stated in the table, never hidden).
  */
-export const SLACK_MS = 500
+export const SLACK_MS = 1_000
 
 /**
  * Most time from a fault to eviction: `fall` probes, each up to interval × (1 + jitter)
@@ -130,6 +130,31 @@ export const SLACK_MS = 500
  */
 export function evictionBudgetMs(h: HealthTiming): number {
   return h.fall * h.intervalMs * (1 + h.jitter) + h.timeoutMs + SLACK_MS
+}
+
+/**
+ * Most time from a fault that makes probes time out to eviction. corral never overlaps a
+ * member's probes (src/health/checker.ts schedules the next one after the last result),
+ * so each failing probe costs interval × (1 + jitter) + timeout: issue #12's
+ * "fall × interval + timeout" holds only for probes that fail fast.
+ */
+export function evictionByTimeoutBudgetMs(h: HealthTiming): number {
+  return h.fall * (h.intervalMs * (1 + h.jitter) + h.timeoutMs) + SLACK_MS
+}
+
+/** The formula behind evictionByTimeoutBudgetMs, for the table. */
+export function evictionByTimeoutFormula(h: HealthTiming): string {
+  return `fall×(interval×(1+jitter)+timeout)+${SLACK_MS} = ${ms(evictionByTimeoutBudgetMs(h))}`
+}
+
+/** Attempts that had finished before `t` (epoch ms): those a fault at t cannot have hit. */
+export function finishedBefore(attempts: readonly Attempt[], t: number): Attempt[] {
+  return attempts.filter(a => a.atMs + a.latencyMs < t)
+}
+
+/** Attempts started before `t` and still running at t: in flight when a fault began. */
+export function inFlightAt(attempts: readonly Attempt[], t: number): Attempt[] {
+  return attempts.filter(a => a.atMs < t && a.atMs + a.latencyMs >= t)
 }
 
 /** Most time from recovery to readmission: `rise` passing probes (same terms as above). */

@@ -47,10 +47,10 @@ export class CorralProcess extends EventEmitter {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     this.child = child
-    child.stderr?.on('data', (c: Buffer) => (this.stderr += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString()))
     let ready: (line: LogLine) => void = () => undefined
     const readyLine = new Promise<LogLine>(resolve => (ready = resolve))
-    createInterface({ input: child.stdout ?? process.stdin }).on('line', text => {
+    createInterface({ input: child.stdout }).on('line', text => {
       let line: unknown
       try {
         line = JSON.parse(text)
@@ -150,8 +150,7 @@ export class CorralProcess extends EventEmitter {
   /** SIGTERM, then SIGKILL after timeoutMs; resolves when it has exited. */
   async stop(timeoutMs = 5_000): Promise<void> {
     const child = this.child
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null)
-      return
+    if (child?.exitCode !== null || child.signalCode !== null) return
     const exited = once(child, 'exit')
     child.kill('SIGTERM')
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)

@@ -49,8 +49,8 @@ export class ReplicaProcess {
     )
     this.child = child
     let stderr = ''
-    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
-    const lines = createInterface({ input: child.stdout ?? process.stdin })
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const lines = createInterface({ input: child.stdout })
     const signal = AbortSignal.timeout(timeoutMs)
     const ready = once(lines, 'line', { signal }) as Promise<[string]>
     const exited = once(child, 'exit', { signal }).then(() => {
@@ -78,8 +78,7 @@ export class ReplicaProcess {
   /** SIGKILLs it and resolves once it is gone. */
   async kill(): Promise<void> {
     const child = this.child
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null)
-      return
+    if (child?.exitCode !== null || child.signalCode !== null) return
     const exited = once(child, 'exit', { signal: AbortSignal.timeout(10_000) })
     child.kill('SIGCONT') // a stopped process must run to die promptly
     child.kill('SIGKILL')

@@ -35,13 +35,16 @@ export const dataPathFaults: Scenario = {
       await hold(2_000)
       const checks: Check[] = []
 
-      const refusedAt = Date.now()
       ctx.log("r1's data proxies disabled (connect refused)")
       const passiveBefore = topo.lbs.map(lb => lb.logs.length)
       await topo.setEnabled('r1', ['http', 'https'], false)
+      // Counted from when every proxy is down: disabling closes the connections open
+      // through them (FIN), which is the toxic's doing, not corral's.
+      const refusedAt = Date.now()
       await hold(phaseMs)
+      const refusedEnd = Date.now()
       await topo.setEnabled('r1', ['http', 'https'], true)
-      const refused = between(load.attempts, refusedAt, Date.now())
+      const refused = between(load.attempts, refusedAt, refusedEnd)
       const passive = topo.lbs.reduce(
         (n, lb, i) =>
           n +
@@ -80,8 +83,8 @@ export const dataPathFaults: Scenario = {
           slowest: STALL_TIMEOUT_MS + SLACK_MS,
         },
       ]) {
-        const at = Date.now()
         ctx.log(`${fault.name} on r1's data path`)
+        const at = Date.now()
         await topo.addToxic('r1', ['http', 'https'], {
           name: `fault-${fault.name}`,
           type: fault.type,
@@ -121,6 +124,7 @@ export const dataPathFaults: Scenario = {
         )
       }
       await load.stop()
+      ctx.attach('events', { refusedAt, refusedEnd })
       ctx.attach('failed', load.attempts.filter(a => !a.ok).slice(0, 200))
       return checks
     } finally {

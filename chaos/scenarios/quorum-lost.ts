@@ -24,6 +24,9 @@ export const quorumLost: Scenario = {
     const { topo, load } = await startWithLoad(ctx)
     try {
       await hold(ctx.soak ? 10_000 : 2_000)
+      const toleratedFull = await Promise.all(
+        topo.lbs.map(lb => lb.metric('corral_pool_failures_tolerated')),
+      )
       const killedAt = Date.now()
       ctx.log('SIGKILL r1 and r2')
       await Promise.all([topo.replica('r1').kill(), topo.replica('r2').kill()])
@@ -74,7 +77,13 @@ export const quorumLost: Scenario = {
           quorum.every(q => q === 0),
         ),
         check(
-          'corral_pool_failures_tolerated',
+          'corral_pool_failures_tolerated, all 3 up',
+          '1, 1',
+          toleratedFull.map(q => String(q)).join(', '),
+          toleratedFull.every(q => q === 1),
+        ),
+        check(
+          'corral_pool_failures_tolerated, 1 of 3 up',
           '-1, -1',
           tolerated.map(q => String(q)).join(', '),
           tolerated.every(q => q === -1),

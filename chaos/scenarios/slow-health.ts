@@ -7,8 +7,8 @@ import {
   between,
   check,
   describeFailures,
-  evictionBudgetMs,
-  evictionFormula,
+  evictionByTimeoutBudgetMs,
+  evictionByTimeoutFormula,
   hold,
   ms,
   readmitBudgetMs,
@@ -90,9 +90,9 @@ export const slowHealth: Scenario = {
       return [
         check(
           `evicted with ${latency} ms health latency (slowest LB)`,
-          evictionFormula(h),
+          evictionByTimeoutFormula(h),
           ms(evictMs),
-          evictMs <= evictionBudgetMs(h),
+          evictMs <= evictionByTimeoutBudgetMs(h),
         ),
         check(
           'readmitted after the toxic is removed (slowest LB)',

@@ -75,7 +75,7 @@ export async function selectToxiproxy(
       url,
       kind: 'external',
       version: await version(url, 5_000),
-      close: async () => {},
+      close: () => Promise.resolve(),
     }
   }
   const onPath = spawnSync('sh', ['-c', 'command -v toxiproxy-server'], {
@@ -102,7 +102,7 @@ export async function selectToxiproxy(
   const child = spawn(process.execPath, [main, '--host', '127.0.0.1', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  const lines = createInterface({ input: child.stdout ?? process.stdin })
+  const lines = createInterface({ input: child.stdout })
   const [line] = (await once(lines, 'line', { signal: AbortSignal.timeout(10_000) })) as [
     string,
   ]
