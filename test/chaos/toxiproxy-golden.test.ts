@@ -23,7 +23,7 @@ void t.test(
     t.equal(golden.length, 157, 'the golden file holds 157 exchanges')
     const fixtures = await startReplayFixtures()
     t.teardown(() => fixtures.close())
-    // TOXIPROXY_URL points the same replay at a real server (it must be fresh).
+    // TOXIPROXY_GOLDEN_URL points the same replay at a real, freshly started server.
     const external = process.env.TOXIPROXY_GOLDEN_URL
     const standIn = external === undefined ? await startToxiproxyStandIn() : undefined
     t.teardown(() => standIn?.close())
