@@ -29,10 +29,18 @@ export function decodeBody(text: string): Decoded {
     return { ok: true, value }
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err)
-    if (/end of JSON input|Unterminated string/i.test(reason)) {
+    const position = Number(/at position (\d+)/.exec(reason)?.[1] ?? NaN)
+    // json.Decoder reads one value and leaves the rest of the body unread.
+    if (reason.includes('non-whitespace character after JSON') && position > 0) {
+      return decodeBody(text.slice(0, position))
+    }
+    if (
+      /end of JSON input|Unterminated string/i.test(reason) ||
+      position >= text.trimEnd().length
+    ) {
       return { ok: false, message: 'unexpected EOF' }
     }
-    const token = /Unexpected token '?(.)/.exec(reason)?.[1] ?? '?'
+    const token = /Unexpected token '?(.)/.exec(reason)?.[1] ?? text.charAt(position)
     return {
       ok: false,
       message: `invalid character '${token}' looking for beginning of value`,
