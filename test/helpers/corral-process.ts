@@ -7,6 +7,23 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
+/**
+ * Every corral this test process started and has not seen exit. When tap ends a test file
+ * (timeout, failure, Ctrl-C) the children must go with it: an orphaned corral would keep
+ * probing and load the machine for every later test.
+ */
+const children = new Set<ChildProcess>()
+function killChildren(): void {
+  for (const c of children) c.kill('SIGKILL')
+}
+process.once('exit', killChildren)
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killChildren()
+    process.exit(1)
+  })
+}
+
 /** Path of the compiled CLI entry point. */
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
 
@@ -63,6 +80,8 @@ export async function startCorral(
     ],
     { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
+  children.add(proc)
+  proc.once('exit', () => children.delete(proc))
   const logs: LogLine[] = []
   const waiters = new Set<{
     match: (l: LogLine) => boolean
