@@ -93,6 +93,7 @@ try {
       ])
     } catch (err) {
       error = err instanceof Error ? err.message : String(err)
+      details.stack = err instanceof Error ? err.stack : undefined
     } finally {
       clearTimeout(timer)
     }

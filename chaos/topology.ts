@@ -26,7 +26,7 @@ export interface TopologyOptions {
    * so a replica behind it can never look like a black hole to corral.
    */
   readonly directData?: boolean
-  /** TODO(#10): the shared-pool config block (see LbConfigOptions.coordinationYaml). */
+  /** The shared-pool config block (see LbConfigOptions.coordinationYaml); absent: independent pools. */
   readonly coordinationYaml?: string
 }
 
@@ -112,7 +112,7 @@ export class Topology {
     const since = 0
     await Promise.all(
       this.lbs.flatMap(lb =>
-        this.replicas.map(r => lb.waitForChange(r.id, 'up', since, 15_000)),
+        this.replicas.map(r => lb.waitForChange(r.id, 'up', since, 30_000)),
       ),
     )
   }

@@ -44,9 +44,11 @@ export interface LbConfigOptions {
   /** `allDown` policy (default reject). */
   readonly allDown?: 'reject' | 'fail-open'
   /**
-   * YAML appended at the top level for the shared pool. TODO(#10): once the Redis-backed
-   * store lands, scenarios pass its config here (e.g. a `coordination:` block pointing at
-   * the Toxiproxy proxy in front of redis-server) so both LBs share one pool.
+   * YAML appended at the top level for the shared pool, e.g.
+   * `redis: { url: "redis://127.0.0.1:<toxiproxy port>/0", prefix: chaos }` with the URL
+   * pointing at a Toxiproxy proxy in front of a redis-server the scenario starts (docs/
+   * config.md, `redis` and `coordination`). TODO(#12): scenarios 7 and 8 set it; the
+   * others run independent pools.
    */
   readonly coordinationYaml?: string
 }

@@ -38,7 +38,7 @@ export class CorralProcess extends EventEmitter {
   }
 
   /** Writes the config and starts the LB; resolves on its 'corral ready' line. */
-  async start(yaml: string, timeoutMs = 20_000): Promise<void> {
+  async start(yaml: string, timeoutMs = 60_000): Promise<void> {
     const configPath = join(this.dir, `${this.name}.yaml`)
     writeFileSync(configPath, yaml)
     const child = spawn(
@@ -73,9 +73,17 @@ export class CorralProcess extends EventEmitter {
       }
     })
     const signal = AbortSignal.timeout(timeoutMs)
-    const exited = once(child, 'exit', { signal }).then(() => {
-      throw new Error(`${this.name} exited before it was ready: ${this.stderr}`)
-    })
+    const exited = once(child, 'exit', { signal }).then(
+      () => {
+        throw new Error(`${this.name} exited before it was ready: ${this.stderr}`)
+      },
+      (err: unknown) => {
+        throw new Error(
+          `${this.name} did not log "corral ready" within ${timeoutMs} ms; stderr: ${this.stderr}`,
+          { cause: err },
+        )
+      },
+    )
     const line = await Promise.race([readyLine, exited])
     exited.catch(() => undefined)
     const listeners = Array.isArray(line.listeners) ? (line.listeners as unknown[]) : []

@@ -27,7 +27,7 @@ export class ReplicaProcess {
   ) {}
 
   /** Starts (or restarts, on the same ports) and resolves once it listens. */
-  async start(timeoutMs = 10_000): Promise<void> {
+  async start(timeoutMs = 30_000): Promise<void> {
     const child = spawn(
       process.execPath,
       [
@@ -52,7 +52,16 @@ export class ReplicaProcess {
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
     const lines = createInterface({ input: child.stdout })
     const signal = AbortSignal.timeout(timeoutMs)
-    const ready = once(lines, 'line', { signal }) as Promise<[string]>
+    const ready = (once(lines, 'line', { signal }) as Promise<[string]>).catch(
+      (err: unknown) => {
+        throw new Error(
+          `replica ${this.id} printed no ports within ${timeoutMs} ms: ${stderr}`,
+          {
+            cause: err,
+          },
+        )
+      },
+    )
     const exited = once(child, 'exit', { signal }).then(() => {
       throw new Error(`replica ${this.id} exited before it was ready: ${stderr}`)
     })
