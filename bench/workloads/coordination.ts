@@ -50,6 +50,9 @@ async function startRedisServer(ctx: RunContext): Promise<RedisChild> {
     maxRetriesPerRequest: 1,
     retryStrategy: () => 50,
   })
+  client.on('error', () => {
+    // Refused until redis-server listens: the ping loop below retries and reports.
+  })
   ctx.scope.add({
     name: 'redis-client',
     stop: () => {
