@@ -28,6 +28,7 @@ const SMOKE_SCALE_MEMBERS = 50
 const HEALTH_SERVERS = 4
 /** The bench config probes every member once per second (corral-config.ts). */
 const INTERVAL_S = 1
+const READY_TIMEOUT_MS = 90_000
 
 interface RedisChild {
   readonly port: number
@@ -125,7 +126,8 @@ async function startSharedCorral(
   ctx.scope.add({ name: id, stop: () => child.stop(5_000) })
   ctx.record(child.argv)
   const adminUrl = `http://127.0.0.1:${adminPort}`
-  const deadline = performance.now() + 30_000
+  // Generous: 1,000 members and worker forks on a shared, loaded 2-core machine.
+  const deadline = performance.now() + READY_TIMEOUT_MS
   for (;;) {
     if (child.hasExited)
       throw new Error(`${id} exited during startup (see ${child.logPath})`)
@@ -136,7 +138,8 @@ async function startSharedCorral(
       })
       .catch(() => false)
     if (ok) break
-    if (performance.now() > deadline) throw new Error(`${id} not ready within 30 s`)
+    if (performance.now() > deadline)
+      throw new Error(`${id} not ready within ${READY_TIMEOUT_MS / 1_000} s`)
     await sleep(100)
   }
   return { id, adminUrl, pid: child.pid }
@@ -250,7 +253,7 @@ export function coordinationScaleWorkload(
 ): Workload {
   return {
     id,
-    timeoutMs: () => 120_000,
+    timeoutMs: () => 60_000 + instances * (READY_TIMEOUT_MS + 10_000),
     unavailable: env => (env.corral === undefined ? 'corral CLI not built' : undefined),
     run: async ctx => {
       const count = ctx.smoke ? SMOKE_SCALE_MEMBERS : SCALE_MEMBERS
