@@ -28,6 +28,10 @@ export type WorkloadId =
   | 'scaling'
   | 'metrics-cost-close'
   | 'metrics-cost-keepalive'
+  | 'coordination-propagation'
+  | 'coordination-scale-1'
+  | 'coordination-scale-2'
+  | 'coordination-scale-3'
 
 /** Whether a larger or a smaller value is the better one. */
 export type Direction = 'higher' | 'lower'
@@ -233,6 +237,63 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     metrics: METRICS_COST,
     smokeCoveredBy: 'metrics-cost-close',
   },
+  {
+    id: 'coordination-propagation',
+    title: 'Shared pool: admin change propagation between instances',
+    method:
+      'Two corral instances (workers auto) share a pool through a redis-server started ' +
+      'for the run; POST disable/enable on lb1, alternately, 200 times; time until ' +
+      "lb2's GET /api/v1/pool shows it (polled back to back) and until a Redis " +
+      'subscriber sees the notice.',
+    systems: ['corral'],
+    baselines: [],
+    metrics: [
+      metric('p50Ms', 'lb1 POST → seen on lb2, p50', 'ms', 'lower', 1),
+      metric('p99Ms', 'lb1 POST → seen on lb2, p99', 'ms', 'lower', 1),
+      metric('noticeP50Ms', 'lb1 POST → Redis notice, p50', 'ms', 'lower', 1),
+      metric('noticeP99Ms', 'lb1 POST → Redis notice, p99', 'ms', 'lower', 1),
+      metric('writeP50Ms', 'POST response time, p50', 'ms', 'lower', 1),
+      metric('changes', 'changes timed', 'count', 'higher', 0),
+    ],
+  },
+  ...([1, 2, 3] as const).map((n): WorkloadDef => ({
+    id: `coordination-scale-${n}`,
+    title: `Shared pool: Redis load and probes, ${n} instance${n > 1 ? 's' : ''}, 1,000 members`,
+    method:
+      `${n} corral instance(s) share 1,000 members (4 local /health servers) through ` +
+      'a redis-server started for the run; over 10 s after a 6 s warm-up: HTTP ' +
+      '/health requests counted at the servers, Redis INFO total_commands_processed ' +
+      '(script-internal commands included) and evalsha calls.',
+    systems: ['corral'],
+    baselines: [],
+    metrics: [
+      metric(
+        'probesPerMemberPerInterval',
+        '/health probes per member per 1 s interval',
+        'count',
+        'lower',
+        2,
+      ),
+      metric('redisOpsPerSec', 'Redis commands/s', 'ops/s', 'lower', 0),
+      metric(
+        'redisOpsPerSecPerInstance',
+        'Redis commands/s per instance',
+        'ops/s',
+        'lower',
+        0,
+      ),
+      metric(
+        'redisScriptsPerSecPerInstance',
+        'Redis scripts/s per instance',
+        'calls/s',
+        'lower',
+        0,
+      ),
+      metric('members', 'members', 'count', 'higher', 0),
+    ],
+    // Not in the smoke run: three shared pools of 1,000 members are not tiny.
+    smokeCoveredBy: 'coordination-propagation',
+  })),
 ]
 
 /** Workload ids in run order. */

@@ -2,6 +2,10 @@
 
 import type { WorkloadId } from './catalog.js'
 import { bulkWorkload } from './workloads/bulk.js'
+import {
+  coordinationPropagationWorkload,
+  coordinationScaleWorkload,
+} from './workloads/coordination.js'
 import { healthCostWorkload } from './workloads/health-cost.js'
 import { httpWorkload } from './workloads/http-load.js'
 import { idleMemoryWorkload } from './workloads/idle-memory.js'
@@ -24,4 +28,8 @@ export const WORKLOAD_IMPLS: Readonly<Record<WorkloadId, Workload>> = {
   scaling: scalingWorkload,
   'metrics-cost-close': metricsCostWorkload('metrics-cost-close', true),
   'metrics-cost-keepalive': metricsCostWorkload('metrics-cost-keepalive', false),
+  'coordination-propagation': coordinationPropagationWorkload,
+  'coordination-scale-1': coordinationScaleWorkload('coordination-scale-1', 1),
+  'coordination-scale-2': coordinationScaleWorkload('coordination-scale-2', 2),
+  'coordination-scale-3': coordinationScaleWorkload('coordination-scale-3', 3),
 }
