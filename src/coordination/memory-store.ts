@@ -210,6 +210,15 @@ export class MemoryStore implements PoolStore {
     })
   }
 
+  async putObservations(
+    instance: string,
+    entries: readonly { readonly member: string; readonly observation: Observation }[],
+    ttlMs: number,
+  ): Promise<void> {
+    for (const e of entries)
+      await this.putObservation(instance, e.member, e.observation, ttlMs)
+  }
+
   putSidecar(member: string, record: SidecarRecord): Promise<void> {
     return this.#run(() => {
       this.#sidecars.set(member, record)
