@@ -74,6 +74,19 @@ function metric(
 
 const GBPS = metric('gbps', 'throughput', 'Gbit/s', 'higher', 2, true)
 const PROXY_CPU = metric('proxyCpuPct', 'proxy CPU', '% of a core', 'lower', 0)
+/** Proxy process tree's CPU (user + system) per 10^9 bytes relayed. */
+const CPU_PER_GB = metric('cpuSPerGB', 'proxy CPU per GB', 'CPU-s/GB', 'lower', 2, true)
+/**
+ * Proxy process tree's minor page faults per 10^9 bytes (/proc/PID/stat minflt): a heap
+ * that returns memory to the kernel and faults it back in shows here (issue #13).
+ */
+const FAULTS_PER_GB = metric(
+  'faultsPerGB',
+  'proxy page faults per GB',
+  'minflt/GB',
+  'lower',
+  0,
+)
 const RPS = metric('rps', 'requests/s', 'req/s', 'higher', 0, true)
 const P50 = metric('p50Ms', 'p50', 'ms', 'lower', 2)
 const P99 = metric('p99Ms', 'p99', 'ms', 'lower', 2, true)
@@ -107,18 +120,22 @@ export const WORKLOADS: readonly WorkloadDef[] = [
   {
     id: 'bulk-1',
     title: 'Bulk throughput, 1 stream',
-    method: 'iperf3 -c through the proxy to iperf3 -s; receiver bits/s from -J.',
+    method:
+      'iperf3 -c through the proxy to iperf3 -s; receiver bits/s and bytes from -J; ' +
+      'proxy CPU and minor faults from /proc/PID/stat of its processes (primary and workers).',
     systems: WITH_DIRECT,
     baselines: ['haproxy', 'direct'],
-    metrics: [GBPS, PROXY_CPU],
+    metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
   },
   {
     id: 'bulk-8',
     title: 'Bulk throughput, 8 streams',
-    method: 'iperf3 -c -P 8 through the proxy; receiver bits/s summed over streams.',
+    method:
+      'iperf3 -c -P 8 through the proxy; receiver bits/s summed over streams; CPU and ' +
+      'faults per GB as bulk-1.',
     systems: WITH_DIRECT,
     baselines: ['haproxy', 'direct'],
-    metrics: [GBPS, PROXY_CPU],
+    metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
   },
   {
     id: 'conn-close',
