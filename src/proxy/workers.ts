@@ -36,6 +36,11 @@ export const RESPAWN_DELAY_MS = 500
 export interface ClusterOptions {
   readonly workers: number
   readonly log: Logger
+  /**
+   * Extra environment for every worker, on top of the primary's (cli/lb.ts puts the
+   * glibc malloc settings of malloc-tunables.ts here). Default none.
+   */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 interface WorkerState {
@@ -195,7 +200,7 @@ export class ClusterDataPath implements DataPath {
   }
 
   #fork(): Promise<readonly BoundListener[]> {
-    const worker = cluster.fork({ CORRAL_WORKER: '1' })
+    const worker = cluster.fork({ ...this.#cluster.env, CORRAL_WORKER: '1' })
     const state: WorkerState = { worker, loads: new Map(), ackedSeq: 0 }
     this.#workers.set(worker.id, state)
     return new Promise((resolve, reject) => {
