@@ -19,6 +19,7 @@ export const SYSTEM_NAMES: readonly SystemName[] = [
 export type WorkloadId =
   | 'bulk-1'
   | 'bulk-8'
+  | 'registry'
   | 'conn-close'
   | 'keep-alive'
   | 'idle-memory'
@@ -136,6 +137,25 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     systems: WITH_DIRECT,
     baselines: ['haproxy', 'direct'],
     metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
+  },
+  {
+    id: 'registry',
+    title: 'Registry push and pull, 256 MiB layer',
+    method:
+      'Three docker-registry replicas (TLS, self-signed; one shared filesystem storage) ' +
+      'behind the proxy (TLS passed through; direct = replica 1); skopeo copy pushes a ' +
+      'fresh image (one random 256 MiB layer, gzip level 0 so skopeo sends it as is) and ' +
+      'pulls it back to a dir; wall time of each copy; proxy CPU and minor faults from ' +
+      '/proc/PID/stat. Replicas and skopeo share core 1. Smoke: 4 MiB.',
+    systems: WITH_DIRECT,
+    baselines: ['haproxy', 'direct'],
+    metrics: [
+      metric('pushS', 'push time', 's', 'lower', 2, true),
+      metric('pullS', 'pull time', 's', 'lower', 2, true),
+      metric('pushCpuSPerGB', 'proxy CPU per GB pushed', 'CPU-s/GB', 'lower', 2, true),
+      metric('pullCpuSPerGB', 'proxy CPU per GB pulled', 'CPU-s/GB', 'lower', 2, true),
+      FAULTS_PER_GB,
+    ],
   },
   {
     id: 'conn-close',
