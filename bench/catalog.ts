@@ -60,6 +60,22 @@ export interface WorkloadDef {
    * this one out unless --only names it.
    */
   readonly smokeCoveredBy?: WorkloadId
+  /** Rounds when --rounds is not given; default DEFAULT_ROUNDS. */
+  readonly rounds?: number
+}
+
+/** Rounds of a workload without its own default and without --rounds. */
+export const DEFAULT_ROUNDS = 3
+/**
+ * Rounds of the bulk workloads without --rounds: one stream moved by up to ±20% between
+ * rounds on the shared 2-core machine, and a median of 3 flipped the verdict between
+ * runs (docs/performance.md); 5 rounds cost ~3 more minutes of a full run.
+ */
+export const BULK_ROUNDS = 5
+
+/** The rounds a workload runs: --rounds if given, else its own default. */
+export function roundsFor(id: WorkloadId, flag: number | undefined): number {
+  return flag ?? workloadDef(id).rounds ?? DEFAULT_ROUNDS
 }
 
 function metric(
@@ -127,6 +143,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     systems: WITH_DIRECT,
     baselines: ['haproxy', 'direct'],
     metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
+    rounds: BULK_ROUNDS,
   },
   {
     id: 'bulk-8',
@@ -137,6 +154,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     systems: WITH_DIRECT,
     baselines: ['haproxy', 'direct'],
     metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
+    rounds: BULK_ROUNDS,
   },
   {
     id: 'registry',
