@@ -34,6 +34,15 @@ export interface RelayContext {
 /** Size of the member leg's read buffer: what Node reads per call by default. */
 export const READ_BUFFER_BYTES = 65_536
 
+/** Bytes a relay reads from its member before it gets a read buffer of its own. */
+export const OWN_BUFFER_AFTER_BYTES = 1_048_576
+
+/**
+ * Where member legs without their own buffer read; what lands here is copied out at once
+ * (#onMemberRead), and reads run one at a time on this thread, so one per process is safe.
+ */
+const SHARED_READ_BUFFER = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)
+
 /** Outcome of a connection rejected before any member was tried. */
 export type Rejection = 'rejected_no_member' | 'rejected_limit'
 
@@ -81,10 +90,12 @@ export class Relay implements PickRequest {
   #clientEnded = false
   #upstreamClosed = true
   #finished = false
-  /** Reused for every read of the member leg (onread); see #onMemberRead. */
+  /** This relay's own member-leg read buffer once it has one; see #memberReadBuffer. */
   #readBuffer: Buffer | null = null
   /** Member-leg reading is stopped until the client write of #readBuffer completes. */
   #awaitingWrite = false
+  /** Bytes read from the member leg so far. */
+  #fromMember = 0
 
   constructor(client: Socket, ctx: RelayContext) {
     this.client = client
@@ -208,26 +219,38 @@ export class Relay implements PickRequest {
   }
 
   /**
-   * The member leg's read buffer; Node asks at connect and again after every read. One
-   * per relay, never shared: a write still queued from it must not see another
+   * The member leg's read buffer; Node asks at connect and again after every read. A
+   * relay starts on the process-wide SHARED_READ_BUFFER, whose bytes #onMemberRead copies
+   * out before returning (so an idle or short connection holds no 64 KiB of its own),
+   * and gets its own buffer once it has relayed OWN_BUFFER_AFTER_BYTES from the member.
+   * An own buffer is never shared: a write still queued from it must not see another
    * connection's read land in it.
    */
-  #memberReadBuffer = (): Buffer =>
-    (this.#readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES))
+  #memberReadBuffer = (): Buffer => {
+    if (this.#readBuffer !== null) return this.#readBuffer
+    if (this.#fromMember < OWN_BUFFER_AFTER_BYTES) return SHARED_READ_BUFFER
+    return (this.#readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES))
+  }
 
   /**
-   * A read of the member leg landed in #readBuffer (no allocation per read: with a fresh
-   * 64 KiB malloc per read glibc's heap churned, issue #13). The write below does not
-   * copy it: if the kernel does not take it all at once, libuv queues the rest still
-   * pointing into the buffer, so reading stops (return false) until #onClientWritten
-   * sees the queue empty; otherwise the next read would overwrite bytes not yet sent.
-   * This is also the back-pressure of this direction. Data arrives only after 'connect',
-   * once the client leg exists.
+   * A read of the member leg landed in `buffer` (with its own buffer, no allocation per
+   * read: a fresh 64 KiB malloc per read made glibc's heap churn, issue #13). The write
+   * below does not copy an own buffer: if the kernel does not take it all at once, libuv
+   * queues the rest still pointing into it, so reading stops (return false) until
+   * #onClientWritten sees the queue empty; otherwise the next read would overwrite bytes
+   * not yet sent. This is also the back-pressure of this direction. Data arrives only
+   * after 'connect', once the client leg exists.
    */
   #onMemberRead = (n: number, buffer: Buffer): boolean => {
     this.activity++
+    this.#fromMember += n
     const client = this.client
-    client.write(buffer.subarray(0, n), this.#onClientWritten)
+    // The shared buffer is the next read's, whichever relay does it: send a copy.
+    const chunk =
+      buffer === SHARED_READ_BUFFER
+        ? Buffer.from(buffer.subarray(0, n))
+        : buffer.subarray(0, n)
+    client.write(chunk, this.#onClientWritten)
     if (client.writableLength === 0) return true
     this.#awaitingWrite = true
     return false
