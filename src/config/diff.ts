@@ -8,7 +8,8 @@ import type { Config, ListenerConfig, MemberConfig } from './load.js'
 export type ApplyMode = 'live' | 'restart'
 
 /** Top-level Config keys without a field of their own in ReloadPlan. */
-export type OtherConfigKey = 'slowStartMs' | 'allDown' | 'timeouts' | 'limits' | 'workers'
+export type OtherConfigKey =
+  'slowStartMs' | 'allDown' | 'timeouts' | 'limits' | 'workers' | 'redis' | 'coordination'
 
 /**
  * How each top-level Config key is applied on reload. Listeners and the admin API own bound
@@ -26,6 +27,9 @@ export const APPLY_MODE: { readonly [K in keyof Config]: ApplyMode } = {
   limits: 'live',
   admin: 'restart',
   workers: 'restart',
+  // The store connection and instance identity are fixed at start (docs/coordination.md).
+  redis: 'restart',
+  coordination: 'restart',
 }
 
 const OTHER_KEYS: readonly OtherConfigKey[] = [
@@ -34,6 +38,8 @@ const OTHER_KEYS: readonly OtherConfigKey[] = [
   'timeouts',
   'limits',
   'workers',
+  'redis',
+  'coordination',
 ]
 
 /** What reloading from `old` to `next` changes, and what of it waits for a restart. */
