@@ -44,7 +44,7 @@ const MEMBERS = [{ id: 'r1', port: 1 }]
 
 void t.test('a worker gets our malloc settings, the operator’s value wins', async t => {
   const operator = 'glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=2'
-  const lb = await startCorral(t.testdir(), lbYaml(MEMBERS, { extra: 'workers: 1' }), {
+  const lb = await startCorral(t.testdir(), lbYaml(MEMBERS, { workers: 1 }), {
     env: { GLIBC_TUNABLES: operator },
   })
   t.teardown(() => lb.stop('SIGKILL'))
@@ -62,7 +62,7 @@ void t.test('a worker gets our malloc settings, the operator’s value wins', as
 })
 
 void t.test('workers: 0 logs the GLIBC_TUNABLES to start with', async t => {
-  const lb = await startCorral(t.testdir(), lbYaml(MEMBERS), {
+  const lb = await startCorral(t.testdir(), lbYaml(MEMBERS, { workers: 0 }), {
     env: { GLIBC_TUNABLES: '' },
   })
   t.teardown(() => lb.stop('SIGKILL'))
@@ -72,7 +72,7 @@ void t.test('workers: 0 logs the GLIBC_TUNABLES to start with', async t => {
 })
 
 void t.test('workers: 0 started with the settings does not log the hint', async t => {
-  const lb = await startCorral(t.testdir(), lbYaml(MEMBERS), {
+  const lb = await startCorral(t.testdir(), lbYaml(MEMBERS, { workers: 0 }), {
     env: {
       GLIBC_TUNABLES:
         'glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=268435456:' +
