@@ -19,6 +19,7 @@ export const SYSTEM_NAMES: readonly SystemName[] = [
 export type WorkloadId =
   | 'bulk-1'
   | 'bulk-8'
+  | 'registry'
   | 'conn-close'
   | 'keep-alive'
   | 'idle-memory'
@@ -63,6 +64,22 @@ export interface WorkloadDef {
    * this one out unless --only names it.
    */
   readonly smokeCoveredBy?: WorkloadId
+  /** Rounds when --rounds is not given; default DEFAULT_ROUNDS. */
+  readonly rounds?: number
+}
+
+/** Rounds of a workload without its own default and without --rounds. */
+export const DEFAULT_ROUNDS = 3
+/**
+ * Rounds of the bulk workloads without --rounds: one stream moved by up to ±20% between
+ * rounds on the shared 2-core machine, and a median of 3 flipped the verdict between
+ * runs (docs/performance.md); 5 rounds cost ~3 more minutes of a full run.
+ */
+export const BULK_ROUNDS = 5
+
+/** The rounds a workload runs: --rounds if given, else its own default. */
+export function roundsFor(id: WorkloadId, flag: number | undefined): number {
+  return flag ?? workloadDef(id).rounds ?? DEFAULT_ROUNDS
 }
 
 function metric(
@@ -78,6 +95,19 @@ function metric(
 
 const GBPS = metric('gbps', 'throughput', 'Gbit/s', 'higher', 2, true)
 const PROXY_CPU = metric('proxyCpuPct', 'proxy CPU', '% of a core', 'lower', 0)
+/** Proxy process tree's CPU (user + system) per 10^9 bytes relayed. */
+const CPU_PER_GB = metric('cpuSPerGB', 'proxy CPU per GB', 'CPU-s/GB', 'lower', 2, true)
+/**
+ * Proxy process tree's minor page faults per 10^9 bytes (/proc/PID/stat minflt): a heap
+ * that returns memory to the kernel and faults it back in shows here (issue #13).
+ */
+const FAULTS_PER_GB = metric(
+  'faultsPerGB',
+  'proxy page faults per GB',
+  'minflt/GB',
+  'lower',
+  0,
+)
 const RPS = metric('rps', 'requests/s', 'req/s', 'higher', 0, true)
 const P50 = metric('p50Ms', 'p50', 'ms', 'lower', 2)
 const P99 = metric('p99Ms', 'p99', 'ms', 'lower', 2, true)
@@ -111,18 +141,43 @@ export const WORKLOADS: readonly WorkloadDef[] = [
   {
     id: 'bulk-1',
     title: 'Bulk throughput, 1 stream',
-    method: 'iperf3 -c through the proxy to iperf3 -s; receiver bits/s from -J.',
+    method:
+      'iperf3 -c through the proxy to iperf3 -s; receiver bits/s and bytes from -J; ' +
+      'proxy CPU and minor faults from /proc/PID/stat of its processes (primary and workers).',
     systems: WITH_DIRECT,
     baselines: ['haproxy', 'direct'],
-    metrics: [GBPS, PROXY_CPU],
+    metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
+    rounds: BULK_ROUNDS,
   },
   {
     id: 'bulk-8',
     title: 'Bulk throughput, 8 streams',
-    method: 'iperf3 -c -P 8 through the proxy; receiver bits/s summed over streams.',
+    method:
+      'iperf3 -c -P 8 through the proxy; receiver bits/s summed over streams; CPU and ' +
+      'faults per GB as bulk-1.',
     systems: WITH_DIRECT,
     baselines: ['haproxy', 'direct'],
-    metrics: [GBPS, PROXY_CPU],
+    metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
+    rounds: BULK_ROUNDS,
+  },
+  {
+    id: 'registry',
+    title: 'Registry push and pull, 256 MiB layer',
+    method:
+      'Three docker-registry replicas (TLS, self-signed; one shared filesystem storage) ' +
+      'behind the proxy (TLS passed through; direct = replica 1); skopeo copy pushes a ' +
+      'fresh image (one random 256 MiB layer, gzip level 0 so skopeo sends it as is) and ' +
+      'pulls it back to a dir; wall time of each copy; proxy CPU and minor faults from ' +
+      '/proc/PID/stat. Replicas and skopeo share core 1. Smoke: 4 MiB.',
+    systems: WITH_DIRECT,
+    baselines: ['haproxy', 'direct'],
+    metrics: [
+      metric('pushS', 'push time', 's', 'lower', 2, true),
+      metric('pullS', 'pull time', 's', 'lower', 2, true),
+      metric('pushCpuSPerGB', 'proxy CPU per GB pushed', 'CPU-s/GB', 'lower', 2, true),
+      metric('pullCpuSPerGB', 'proxy CPU per GB pulled', 'CPU-s/GB', 'lower', 2, true),
+      FAULTS_PER_GB,
+    ],
   },
   {
     id: 'conn-close',

@@ -2,7 +2,7 @@
 // (A B A B …), each run bounded by the workload's timeout and cleaned up however it ends.
 
 import { resolve } from 'node:path'
-import { workloadDef, type SystemName, type WorkloadId } from './catalog.js'
+import { roundsFor, workloadDef, type SystemName, type WorkloadId } from './catalog.js'
 import { Scope, type Env, type RunContext } from './context.js'
 import { displayArgv, shellQuote } from './procs.js'
 import { systemBusyPercent } from './proc-stats.js'
@@ -19,7 +19,8 @@ import { WORKLOAD_IMPLS } from './workload-registry.js'
 export interface Plan {
   readonly env: Env
   readonly smoke: boolean
-  readonly rounds: number
+  /** --rounds; undefined = each workload's default (roundsFor). */
+  readonly rounds: number | undefined
   readonly durationS: number
   readonly workloads: readonly WorkloadId[]
   readonly systems: readonly SystemName[]
@@ -82,14 +83,15 @@ export async function runPlan(plan: Plan, log: (line: string) => void): Promise<
       if (reason === undefined) systems.push(s)
       else note(`${s} not measured: ${reason}.`)
     }
-    for (let round = 1; round <= plan.rounds; round++) {
+    const rounds = roundsFor(id, plan.rounds)
+    for (let round = 1; round <= rounds; round++) {
       for (const system of systems) {
         const busyPct = await systemBusyPercent(plan.smoke ? 100 : 500)
         if (busyPct !== undefined)
           outcome.background.push({ workload: id, system, round, busyPct })
         const busy =
           busyPct === undefined ? '' : ` (machine ${busyPct.toFixed(0)}% busy before)`
-        log(`[round ${round}/${plan.rounds}] ${id} / ${system}${busy} …`)
+        log(`[round ${round}/${rounds}] ${id} / ${system}${busy} …`)
         const t0 = Date.now()
         const result = await runOne(plan, outcome, note, id, system, round)
         const took = ((Date.now() - t0) / 1000).toFixed(1)

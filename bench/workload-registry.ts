@@ -11,6 +11,7 @@ import { httpWorkload } from './workloads/http-load.js'
 import { idleMemoryWorkload } from './workloads/idle-memory.js'
 import { membershipWorkload } from './workloads/membership.js'
 import { metricsCostWorkload } from './workloads/metrics-cost.js'
+import { registryWorkload } from './workloads/registry.js'
 import { reloadWorkload } from './workloads/reload.js'
 import { scalingWorkload } from './workloads/scaling.js'
 import type { Workload } from './workloads/workload.js'
@@ -19,6 +20,7 @@ import type { Workload } from './workloads/workload.js'
 export const WORKLOAD_IMPLS: Readonly<Record<WorkloadId, Workload>> = {
   'bulk-1': bulkWorkload('bulk-1', 1),
   'bulk-8': bulkWorkload('bulk-8', 8),
+  registry: registryWorkload,
   'conn-close': httpWorkload('conn-close', true),
   'keep-alive': httpWorkload('keep-alive', false),
   'idle-memory': idleMemoryWorkload,

@@ -60,6 +60,8 @@ export interface AppDeps {
    * benchmark turns them off, to measure what metrics cost the data path.
    */
   readonly dataPathHistograms?: boolean
+  /** Extra environment for data-path worker processes (`workers` ≥ 1); default none. */
+  readonly workerEnv?: Readonly<Record<string, string>>
 }
 
 /** Where the app ended up listening. */
@@ -168,7 +170,7 @@ export class App {
       config.workers > 0
         ? new ClusterDataPath(
             dataOptions,
-            { workers: config.workers, log: this.#log },
+            { workers: config.workers, log: this.#log, env: deps.workerEnv ?? {} },
             events,
           )
         : new LocalDataPath(dataOptions, this.#clock, events)

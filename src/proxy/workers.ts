@@ -36,6 +36,11 @@ export const RESPAWN_DELAY_MS = 500
 export interface ClusterOptions {
   readonly workers: number
   readonly log: Logger
+  /**
+   * Extra environment for every worker, on top of the primary's (cli/lb.ts puts the
+   * glibc malloc settings of malloc-tunables.ts here). Default none.
+   */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 interface WorkerState {
@@ -231,7 +236,11 @@ export class ClusterDataPath implements DataPath {
 
   /** Forks the worker for `slot` (1 to N; a replacement takes the slot of the dead one). */
   #fork(slot: number): Promise<readonly BoundListener[]> {
-    const worker = cluster.fork({ CORRAL_WORKER: '1', CORRAL_WORKER_SLOT: String(slot) })
+    const worker = cluster.fork({
+      ...this.#cluster.env,
+      CORRAL_WORKER: '1',
+      CORRAL_WORKER_SLOT: String(slot),
+    })
     const state: WorkerState = { worker, loads: new Map(), ackedSeq: 0, poolAckedSeq: 0 }
     this.#workers.set(worker.id, state)
     return new Promise((resolve, reject) => {
