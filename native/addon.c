@@ -4,6 +4,7 @@
  *   add(slot, fdA, fdB, idleMs) -> 0 | -errno   (dup()s both fds; see relay.c)
  *   close(slot) -> 0 | -errno                   (a close event follows)
  *   stop()                                      (open connections close as "stopped")
+ *   peek(fd) -> 0 | -errno                      (a socket's pending error, reading nothing)
  * One engine per Node environment (one relay thread per data-path process).
  *
  * Event-loop liveness: the thread-safe function that carries close events is unref'd
@@ -16,6 +17,7 @@
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "relay.h"
 
@@ -183,6 +185,28 @@ static napi_value js_stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * A client socket paused in JS (while its member leg connects) shows no reset to JS.
+ * recv(MSG_PEEK) reads nothing and returns -ECONNRESET (or another error) once the peer
+ * is gone; 0 for data, FIN (0 bytes) or nothing yet (EAGAIN).
+ */
+static napi_value js_peek(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, "CORRAL_NATIVE", "peek(fd): fd must be a non-negative integer");
+    return NULL;
+  }
+  char byte;
+  ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  int r = n >= 0 || errno == EAGAIN || errno == EINTR ? 0 : -errno;
+  napi_value out;
+  CHECK(env, napi_create_int32(env, r, &out));
+  return out;
+}
+
 NAPI_MODULE_INIT() {
   struct state *st = calloc(1, sizeof *st);
   if (st == NULL || napi_set_instance_data(env, st, finalize_state, NULL) != napi_ok) {
@@ -195,7 +219,8 @@ NAPI_MODULE_INIT() {
       {"add", NULL, js_add, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
+      {"peek", NULL, js_peek, NULL, NULL, NULL, napi_default, NULL},
   };
-  if (napi_define_properties(env, exports, 4, props) != napi_ok) return NULL;
+  if (napi_define_properties(env, exports, 5, props) != napi_ok) return NULL;
   return exports;
 }
