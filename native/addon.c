@@ -17,7 +17,9 @@
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <uv.h>
 
 #include "relay.h"
 
@@ -150,6 +152,26 @@ static napi_value js_add(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "CORRAL_NATIVE",
                           "add(slot, fdA, fdB, idleMs): engine not running or bad arguments");
     return NULL;
+  }
+  /*
+   * An epoll registration belongs to the open file description, not the fd. libuv's
+   * own epoll may still hold one for these sockets (a connect watches for POLLOUT, and
+   * libuv removes stale entries lazily, or in a batch after the fd is closed). Once our
+   * dup() keeps the description alive, such an entry outlives the JS socket: libuv then
+   * gets events for an fd number that is closed or reused by another socket, and its
+   * "disarm" (EPOLL_CTL_DEL by number) hits the wrong socket. Observed as probes and
+   * relays hanging under load. So the JS thread removes both from libuv's epoll before
+   * the hand-over (ENOENT when not registered is fine).
+   */
+  uv_loop_t *loop = NULL;
+  if (napi_get_uv_event_loop(env, &loop) == napi_ok && loop != NULL) {
+    int backend = uv_backend_fd(loop);
+    struct epoll_event dummy;
+    memset(&dummy, 0, sizeof dummy);
+    if (backend >= 0) {
+      epoll_ctl(backend, EPOLL_CTL_DEL, fd_a, &dummy);
+      epoll_ctl(backend, EPOLL_CTL_DEL, fd_b, &dummy);
+    }
   }
   int r = relay_engine_add(st->engine, slot, fd_a, fd_b, idle);
   if (r == 0 && st->live++ == 0) CHECK(env, napi_ref_threadsafe_function(env, st->tsfn));

@@ -8,7 +8,8 @@ import type { Config, ListenerConfig, MemberConfig } from './load.js'
 export type ApplyMode = 'live' | 'restart'
 
 /** Top-level Config keys without a field of their own in ReloadPlan. */
-export type OtherConfigKey = 'slowStartMs' | 'allDown' | 'timeouts' | 'limits' | 'workers'
+export type OtherConfigKey =
+  'slowStartMs' | 'allDown' | 'timeouts' | 'limits' | 'workers' | 'dataPath'
 
 /**
  * How each top-level Config key is applied on reload. Listeners and the admin API own bound
@@ -26,6 +27,7 @@ export const APPLY_MODE: { readonly [K in keyof Config]: ApplyMode } = {
   limits: 'live',
   admin: 'restart',
   workers: 'restart',
+  dataPath: 'restart',
 }
 
 const OTHER_KEYS: readonly OtherConfigKey[] = [
@@ -34,6 +36,7 @@ const OTHER_KEYS: readonly OtherConfigKey[] = [
   'timeouts',
   'limits',
   'workers',
+  'dataPath',
 ]
 
 /** What reloading from `old` to `next` changes, and what of it waits for a restart. */

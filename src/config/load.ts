@@ -80,6 +80,8 @@ export interface Config {
   }
   /** Data-path processes (resolved: "auto" is the number of cores). */
   readonly workers: number
+  /** Who moves relayed bytes (resolved per process: "auto" = native where it loads). */
+  readonly dataPath: 'auto' | 'native' | 'js'
 }
 
 /** What loading reads besides the config text; both injectable for tests. */
@@ -291,6 +293,7 @@ function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
       ...(admin.token !== undefined ? { token: admin.token } : {}),
     },
     workers: parsed.workers === 'auto' ? availableParallelism() : parsed.workers,
+    dataPath: parsed.dataPath,
   }
 }
 

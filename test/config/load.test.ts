@@ -83,6 +83,7 @@ const DEFAULTS: Config = {
   },
   admin: { host: '127.0.0.1', port: 9901 },
   workers: availableParallelism(),
+  dataPath: 'auto',
 }
 
 const FULL_YAML = `
@@ -177,6 +178,7 @@ const FULL_CONFIG: Config = {
   },
   admin: { host: '127.0.0.1', port: 9902, token: 's3cret' },
   workers: 2,
+  dataPath: 'auto',
 }
 
 const UNKNOWN = 'unknown key (remove it or check its spelling)'
