@@ -3,7 +3,13 @@
 
 /** A system under test. */
 export type SystemName =
-  'direct' | 'haproxy' | 'naive' | 'corral' | 'corral-2w' | 'corral-nometrics'
+  | 'direct'
+  | 'haproxy'
+  | 'naive'
+  | 'corral'
+  | 'corral-native'
+  | 'corral-2w'
+  | 'corral-nometrics'
 
 /** Every system, in the order rounds run them and tables list them. */
 export const SYSTEM_NAMES: readonly SystemName[] = [
@@ -11,6 +17,7 @@ export const SYSTEM_NAMES: readonly SystemName[] = [
   'haproxy',
   'naive',
   'corral',
+  'corral-native',
   'corral-2w',
   'corral-nometrics',
 ]
@@ -101,6 +108,8 @@ const METRICS_ON_OFF: readonly SystemName[] = ['corral', 'corral-nometrics']
 
 const PROXIES: readonly SystemName[] = ['haproxy', 'naive', 'corral']
 const WITH_DIRECT: readonly SystemName[] = ['direct', ...PROXIES]
+/** corral on the JS and on the native data path (#14), next to HAProxy and direct. */
+const WITH_NATIVE: readonly SystemName[] = [...WITH_DIRECT, 'corral-native']
 
 /** Every workload, in run order. */
 export const WORKLOADS: readonly WorkloadDef[] = [
@@ -108,7 +117,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     id: 'bulk-1',
     title: 'Bulk throughput, 1 stream',
     method: 'iperf3 -c through the proxy to iperf3 -s; receiver bits/s from -J.',
-    systems: WITH_DIRECT,
+    systems: WITH_NATIVE,
     baselines: ['haproxy', 'direct'],
     metrics: [GBPS, PROXY_CPU],
   },
@@ -116,7 +125,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     id: 'bulk-8',
     title: 'Bulk throughput, 8 streams',
     method: 'iperf3 -c -P 8 through the proxy; receiver bits/s summed over streams.',
-    systems: WITH_DIRECT,
+    systems: WITH_NATIVE,
     baselines: ['haproxy', 'direct'],
     metrics: [GBPS, PROXY_CPU],
   },
@@ -126,7 +135,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     method:
       "wrk -c 32 --latency -H 'Connection: close' against a minimal Node HTTP/1.1 member " +
       '(2-byte body); proxy CPU from /proc/<pid>/stat over the wrk run.',
-    systems: WITH_DIRECT,
+    systems: WITH_NATIVE,
     baselines: ['haproxy', 'direct'],
     metrics: [RPS, P50, P99, CPU_PER_REQ, ERRORS],
   },
