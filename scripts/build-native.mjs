@@ -1,3 +1,4 @@
+/* global process, console -- a plain Node script run before tsc (npm install) */
 // Builds the optional native data path (native/, Node-API + node-gyp) offline, from the
 // Node headers installed next to this node binary (or node-gyp's cache), with the
 // node-gyp that npm bundles. Never fails the install: without a compiler or headers
