@@ -55,6 +55,11 @@ export class NativeEngine {
   adopt(fdA: number, fdB: number, idleMs: number, owner: NativeOwner): number | string {
     const slot = this.#free.pop()
     if (slot === undefined) return `all ${this.#owners.length} native slots in use`
+    // The slot's counters still hold the previous connection's final bytes until the
+    // relay thread picks this one up: zero them now, or a scrape in between would count
+    // them for this relay (nothing else writes them: that connection is finished).
+    this.#counters[2 * slot] = 0
+    this.#counters[2 * slot + 1] = 0
     // The addon takes a uint32; an idle timeout past ~49 days is as good as none.
     const r = this.#addon.add(slot, fdA, fdB, Math.min(idleMs, 0xffff_ffff))
     if (r !== 0) {
