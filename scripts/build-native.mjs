@@ -1,9 +1,9 @@
-/* global process, console -- a plain Node script run before tsc (npm install) */
+/* global process, console -- a plain Node script: it must run without a tsc build */
 // Builds the optional native data path (native/, Node-API + node-gyp) offline, from the
 // Node headers installed next to this node binary (or node-gyp's cache), with the
-// node-gyp that npm bundles. Never fails the install: without a compiler or headers
-// corral runs on the JS data path and says so at startup. `--strict` makes a failed
-// build an error (CI uses it where a compiler is known to exist).
+// node-gyp that npm bundles. Without `--strict` it never fails (it says why it skipped):
+// without the addon corral runs on the JS data path and says so at startup. `--strict`
+// (npm run build:native; CI) makes a failed build an error.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
