@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -210,7 +212,7 @@ static napi_value js_stop(napi_env env, napi_callback_info info) {
 /*
  * A client socket paused in JS (while its member leg connects) shows no reset to JS.
  * recv(MSG_PEEK) reads nothing and returns -ECONNRESET (or another error) once the peer
- * is gone; 0 for data, FIN (0 bytes) or nothing yet (EAGAIN).
+ * is gone; 0 for data, FIN (0 bytes: a half-close, still relayed) or nothing yet.
  */
 static napi_value js_peek(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -224,6 +226,14 @@ static napi_value js_peek(napi_env env, napi_callback_info info) {
   char byte;
   ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   int r = n >= 0 || errno == EAGAIN || errno == EINTR ? 0 : -errno;
+  /* The pending error is reported once (and then cleared), and a socket that was reset
+   * then reads as EOF like a FIN would: its TCP state tells them apart (CLOSE vs
+   * CLOSE_WAIT). */
+  struct tcp_info ti;
+  socklen_t len = sizeof ti;
+  if (r == 0 && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+      ti.tcpi_state == TCP_CLOSE)
+    r = -ECONNRESET;
   napi_value out;
   CHECK(env, napi_create_int32(env, r, &out));
   return out;

@@ -140,6 +140,8 @@ function run(): void {
     const proxy = await startProxy(t, [upMember('m1', member.port)], {
       dataPath: 'native',
       maxConnections: 5_000,
+      // Opening 2,000 on a busy machine can take longer than the default 10 s.
+      idleTimeoutMs: 600_000,
     })
     const n = 2_000
     const clients: Socket[] = []
@@ -175,11 +177,13 @@ function run(): void {
     const clients = await Promise.all(
       Array.from({ length: 50 }, () => openClient(t, proxy.port, signal)),
     )
-    // Every client streams until closed: the relays are busy when the deadline hits.
     const closedAll = Promise.all(clients.map(c => proxyClosed(c, signal)))
+    // Every client has 8 MiB in flight through an echoing member: the relays are busy
+    // (and have bytes queued both ways) when the deadline hits.
+    const load = randomBytes(8 * 1024 * 1024)
     for (const c of clients) {
       c.resume()
-      sendRandom(c, 64 * 1024 * 1024, signal).sha256.catch(() => undefined)
+      c.write(load)
     }
     await proxy.waitForLoad('m1', 50, signal)
     const { forced } = await proxy.dataPlane.close(300)
