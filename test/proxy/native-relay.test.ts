@@ -189,6 +189,8 @@ function run(): void {
     const { forced } = await proxy.dataPlane.close(300)
     t.equal(forced, 50, 'every relay was forced closed at the deadline')
     await closedAll
+    // The relay thread closes the fds before its close events reach JS.
+    await proxy.waitForIdle(signal)
     t.equal(proxy.dataPlane.activeConnections, 0)
     t.equal(proxy.dataPlane.localLoad('m1'), 0, 'load released')
   })
