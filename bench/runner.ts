@@ -1,10 +1,11 @@
 // Runs the selected workloads: for each workload, R rounds, each round every system once
 // (A B A B …), each run bounded by the workload's timeout and cleaned up however it ends.
 
+import { resolve } from 'node:path'
 import { workloadDef, type SystemName, type WorkloadId } from './catalog.js'
 import { loadNativeAddon } from '../src/proxy/native-loader.js'
 import { Scope, type Env, type RunContext } from './context.js'
-import { shellQuote } from './procs.js'
+import { displayArgv, shellQuote } from './procs.js'
 import { systemBusyPercent } from './proc-stats.js'
 import type {
   Background,
@@ -128,7 +129,12 @@ async function runOne(
     record: argv => {
       // Round 1 shows every step once; later rounds differ only in ports.
       if (round === 1)
-        outcome.commands.push({ workload, system, command: shellQuote(argv) })
+        outcome.commands.push({
+          workload,
+          system,
+          // dist/bench → the repository root.
+          command: shellQuote(displayArgv(argv, resolve(plan.env.benchDir, '..', '..'))),
+        })
     },
     attach: (file, text) => {
       if (round === 1) outcome.configs.push({ workload, system, file, text: clip(text) })

@@ -1,14 +1,26 @@
 // Composition root: builds every object from a Config and wires events to logs and
 // metrics. The decisions live in pool/ (pure); this file only connects the shells.
 import type { Logger } from 'pino'
-import { AggregatorRegistry, Registry } from 'prom-client'
+import { Registry } from 'prom-client'
 import type { Clock } from './clock.js'
 import { diffConfig } from './config/diff.js'
 import type { Config } from './config/load.js'
-import { AdminServer, type AdminApi, type MemberOpResult } from './admin/server.js'
+import { hostname } from 'node:os'
+import {
+  coordinationDocument,
+  memberDocument,
+  poolSummary,
+} from './admin/pool-document.js'
+import { AdminServer, type AdminApi } from './admin/server.js'
 import { renderStatusPage } from './admin/status-page.js'
-import { HealthChecker } from './health/checker.js'
-import { memberPort } from './health/target.js'
+import { memberOperations } from './app-admin.js'
+import { Coordinator } from './coordination/coordinator.js'
+import { RedisStore } from './coordination/redis-store.js'
+import { HealthChecker, type ProbeKind } from './health/checker.js'
+import {
+  createCoordinationMetrics,
+  type CoordinationMetrics,
+} from './metrics/coordination.js'
 import {
   createMetrics,
   forgetMember,
@@ -16,11 +28,10 @@ import {
   recordPool,
   type Metrics,
 } from './metrics/registry.js'
-import { failuresTolerated, hasQuorum } from './metrics/quorum.js'
+import { mergeProcessMetrics } from './metrics/merge.js'
 import { RelayStatsExporter } from './metrics/relay-export.js'
 import { Pool, type PoolOptions } from './pool/pool.js'
 import {
-  MEMBER_STATES,
   type CheckResult,
   type MemberChange,
   type MemberEndpoint,
@@ -68,7 +79,18 @@ function poolOptions(config: Config): PoolOptions {
   return {
     thresholds: { rise: config.health.rise, fall: config.health.fall },
     initialHealth: config.health.initialState,
+    // Shared facts only exist with a shared store; alone, the own verdict is the verdict.
+    policy: config.redis !== undefined ? config.coordination.policy : 'local',
   }
+}
+
+/** This instance's id in a shared pool: configured, or hostname-pid. */
+function instanceIdOf(config: Config): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._:-]/g, '-')
+      .slice(0, 40) || 'corral'
+  return config.coordination.instanceId ?? `${host}-${process.pid}`
 }
 
 function endpointOf(m: MemberEndpoint): MemberEndpoint {
@@ -100,6 +122,9 @@ export class App {
   #closing: Promise<{ forced: number }> | undefined
   readonly #relayExporter: RelayStatsExporter
   readonly #dataPathChoice: DataPathChoice
+  /** Shares the pool through Redis; undefined when the pool lives in memory. */
+  readonly coordinator: Coordinator | undefined
+  readonly #coordinationMetrics: CoordinationMetrics
 
   constructor(config: Config, deps: AppDeps) {
     this.#config = config
@@ -108,6 +133,7 @@ export class App {
     this.#clock = deps.clock
     this.metrics = createMetrics(this.register, { version: deps.version })
     this.metrics.coordinationStoreUp.set(1)
+    this.#coordinationMetrics = createCoordinationMetrics(this.register)
     this.#relayExporter = new RelayStatsExporter(this.metrics)
     this.pool = new Pool(poolOptions(config))
     this.pool.onChange(change => {
@@ -167,17 +193,62 @@ export class App {
       { health: config.health, listeners: config.listeners },
       {
         clock: this.#clock,
-        onResult: (member, result) => {
-          this.#onResult(member, result, 'probe')
+        onResult: (member, result, kind) => {
+          this.#onResult(member, result, kind)
         },
         log: this.#log,
       },
     )
     this.#checker.setMembers(this.pool.views())
+    this.coordinator =
+      config.redis === undefined ? undefined : this.#coordinatorFor(config)
     this.metrics.addCollectHook(() => {
       this.#collect()
     })
     this.#warnIfEven()
+  }
+
+  #coordinatorFor(config: Config): Coordinator | undefined {
+    if (config.redis === undefined) return undefined
+    const cm = this.#coordinationMetrics
+    cm.info.reset()
+    cm.info.set({ store: 'redis' }, 1)
+    this.metrics.coordinationStoreUp.set(0)
+    return new Coordinator(
+      {
+        instanceId: instanceIdOf(config),
+        version: this.#deps.version,
+        host: hostname(),
+        coordination: config.coordination,
+        seed: config.members,
+      },
+      {
+        store: new RedisStore(config.redis),
+        pool: this.pool,
+        clock: this.#clock,
+        log: this.#log.child({ component: 'coordination' }),
+        ...(this.#deps.wallNow !== undefined ? { wallNow: this.#deps.wallNow } : {}),
+        hooks: {
+          poolChanged: () => {
+            this.#membershipChanged(false)
+          },
+          setProbeKind: (member: string, kind: ProbeKind) => {
+            this.#checker.setProbeKind(member, kind)
+          },
+          load: member => this.#dataPath.load(member),
+          fenced: () => false,
+          invalid: entry => {
+            cm.invalidEntries.inc({ kind: entry.kind })
+          },
+          storeStatus: connected => {
+            this.metrics.coordinationStoreUp.set(connected ? 1 : 0)
+          },
+          synced: ok => {
+            cm.syncs.inc({ result: ok ? 'success' : 'failure' })
+          },
+        },
+      },
+    )
   }
 
   /** The config in force. */
@@ -187,6 +258,9 @@ export class App {
 
   /** Binds listeners and the admin API, then starts checking. */
   async start(): Promise<AppAddresses> {
+    // Join the shared pool first, so the listeners open on the shared membership (and a
+    // warm start's verdicts) rather than on the config file's.
+    await this.coordinator?.start()
     const listeners = await this.#dataPath.listen()
     this.#listening = true
     const admin = new AdminServer(
@@ -236,11 +310,15 @@ export class App {
       this.pool.setOptions(poolOptions(next), now)
       this.#checker.updateHealthConfig(next.health)
     }
-    for (const m of [...plan.membersAdded, ...plan.membersChanged])
-      this.pool.upsert(endpointOf(m), now)
-    for (const id of plan.membersRemoved) {
-      this.pool.requestRemoval(id, now)
-      this.#removeIfIdle(id)
+    if (this.coordinator === undefined) {
+      for (const m of [...plan.membersAdded, ...plan.membersChanged])
+        this.pool.upsert(endpointOf(m), now)
+      for (const id of plan.membersRemoved) {
+        this.pool.requestRemoval(id, now)
+        this.#removeIfIdle(id)
+      }
+    } else {
+      void this.#reloadShared(plan.membersAdded, plan.membersChanged, plan.membersRemoved)
     }
     this.#dataPath.setOptions({
       connectTimeoutMs: next.timeouts.connectMs,
@@ -265,18 +343,50 @@ export class App {
     return { applied: true, warnings: plan.warnings }
   }
 
+  /**
+   * With a shared pool a reload's member edits are the operator's intent, applied to the
+   * shared pool like admin API calls (docs/coordination.md). If the store is unreachable
+   * they are not applied anywhere, and the log says so: send SIGHUP again once it is back.
+   */
+  async #reloadShared(
+    added: readonly MemberEndpoint[],
+    changed: readonly MemberEndpoint[],
+    removed: readonly string[],
+  ): Promise<void> {
+    const c = this.coordinator
+    if (c === undefined) return
+    try {
+      for (const m of [...added, ...changed])
+        await c.upsert(endpointOf(m), 'config reload')
+      for (const id of removed) await c.remove(id)
+      this.#membershipChanged(added.length > 0)
+    } catch (err) {
+      this.#log.error(
+        { err, added: added.map(m => m.id), removed },
+        'config reload could not update the shared pool (store unreachable?): member changes not applied; send SIGHUP again once it answers',
+      )
+    }
+  }
+
   /** Counts a reload that failed validation (the old config stays). */
   reloadFailed(): void {
     this.metrics.configReloads.inc({ result: 'failure' })
   }
 
-  /** SIGTERM: stop accepting, let connections finish up to timeouts.shutdown, stop checks. */
-  close(): Promise<{ forced: number }> {
+  /**
+   * SIGTERM: stop accepting, let connections finish up to timeouts.shutdown, stop checks.
+   * `stoppedAccepting` runs once no process accepts new connections (first call only).
+   */
+  close(stoppedAccepting?: () => void): Promise<{ forced: number }> {
     this.#closing ??= (async () => {
       this.#listening = false
-      const closing = this.#dataPath.close(this.#config.timeouts.shutdownMs)
+      const closing = this.#dataPath.close(
+        this.#config.timeouts.shutdownMs,
+        stoppedAccepting,
+      )
       await this.#checker.close()
       const result = await closing
+      await this.coordinator?.close()
       await this.#admin?.close()
       return result
     })()
@@ -305,8 +415,8 @@ export class App {
     this.#dataPath.publish(this.pool.views(), this.#pickerSettings())
   }
 
-  #onResult(member: string, result: CheckResult, source: 'probe' | 'passive'): void {
-    if (source === 'probe') {
+  #onResult(member: string, result: CheckResult, source: ProbeKind | 'passive'): void {
+    if (source !== 'passive') {
       if (!result.ok)
         this.#log.debug(
           { member, reason: result.reason, detail: result.detail },
@@ -319,6 +429,8 @@ export class App {
     }
     const step = this.pool.observe(member, result, this.#clock.now())
     if (step === undefined) return
+    // Deduplicated inside: only a changed verdict (or probe kind) reaches the store.
+    this.coordinator?.observed(member, step.health.health, step.health.reason)
     this.#checker.setIntervalHint(
       member,
       this.pool.isPending(member)
@@ -389,61 +501,46 @@ export class App {
       )
     }
     recordPool(this.metrics, counts)
+    const status = this.coordinator?.status()
+    this.#coordinationMetrics.instances.set(status?.instances.length ?? 1)
+    this.#coordinationMetrics.probedMembers.set(
+      status?.probing ?? this.pool.views().length,
+    )
     this.#relayExporter.export(this.#dataPath.stats())
   }
 
   #memberJson(v: MemberView): Record<string, unknown> {
-    const now = this.#clock.now()
-    const wallNow = (this.#deps.wallNow ?? Date.now)()
-    const wall = (at: number): string => new Date(wallNow - (now - at)).toISOString()
-    const last = v.recent.at(-1)
-    const ports = Object.fromEntries(
-      this.#config.listeners.map(l => [l.name, memberPort(v, l)]),
-    )
-    const checkJson = (r: {
-      at: number
-      result: CheckResult
-    }): Record<string, unknown> => ({
-      at: wall(r.at),
-      ok: r.result.ok,
-      ...(r.result.ok ? {} : { reason: r.result.reason, detail: r.result.detail }),
-      ...(r.result.latencyMs !== undefined
-        ? { latencyMs: Math.round(r.result.latencyMs * 10) / 10 }
-        : {}),
-      ...(r.result.status !== undefined ? { status: r.result.status } : {}),
-    })
+    return memberDocument(v, this.#documentContext())
+  }
+
+  #documentContext(): Parameters<typeof memberDocument>[1] {
+    const c = this.coordinator
     return {
-      id: v.id,
-      address: v.address,
-      ports,
-      weight: v.weight,
-      state: v.state,
-      health: v.health,
-      admin: v.admin,
-      reason: v.reason,
-      since: wall(v.stateSince),
-      secondsInState: Math.round((now - v.stateSince) / 100) / 10,
-      activeConnections: this.#dataPath.load(v.id),
-      lastCheck: last === undefined ? null : checkJson(last),
-      recentChecks: v.recent.map(checkJson),
-      removing: v.removing,
+      now: this.#clock.now(),
+      wallNow: (this.#deps.wallNow ?? Date.now)(),
+      listeners: this.#config.listeners,
+      load: member => this.#dataPath.load(member),
+      ...(c !== undefined
+        ? {
+            shared: (member: string) => {
+              const peers: Record<string, string> = {}
+              for (const [id, obs] of c.observations()) {
+                const o = obs.get(member)
+                if (o !== undefined) peers[id] = `${o.health} (${o.probe})`
+              }
+              return { peers }
+            },
+          }
+        : {}),
     }
   }
 
   #poolJson(): Record<string, unknown> {
     const views = this.pool.views()
-    const up = views.filter(v => v.state === 'up').length
-    const size = views.length
+    const ctx = this.#documentContext()
     return {
       summary: {
-        size,
-        up,
-        states: Object.fromEntries(
-          MEMBER_STATES.map(s => [s, views.filter(v => v.state === s).length]),
-        ),
-        failuresTolerated: failuresTolerated(size, up),
-        quorum: hasQuorum(size, up),
-        evenSize: size > 0 && size % 2 === 0,
+        ...poolSummary(views),
         failingOpen: this.#dataPath.failingOpen,
         balance: this.#config.balance,
         activeConnections: this.#dataPath.activeConnections,
@@ -451,29 +548,33 @@ export class App {
         loadsSynced: this.#dataPath.loadsSynced,
         dataPath: this.#dataPathChoice.path,
         dataPathReason: this.#dataPathChoice.reason,
+        poolSynced: this.#dataPath.poolSynced,
+        coordination: coordinationDocument(this.coordinator?.status()),
       },
-      members: views.map(v => this.#memberJson(v)),
+      members: views.map(v => memberDocument(v, ctx)),
     }
   }
 
-  /** The exposition: this process's registry, plus the workers' summed in (cluster mode). */
+  /** Membership or shared verdicts changed: checker, picker, finished removals. */
+  #membershipChanged(created: boolean): void {
+    const views = this.pool.views()
+    this.#checker.setMembers(views)
+    this.#publish()
+    for (const v of views) if (v.removing) this.#removeIfIdle(v.id)
+    if (created) this.#warnIfEven()
+  }
+
+  /** The exposition: this process's registry, plus the workers' merged in (merge.ts). */
   async #metricsText(): Promise<{ contentType: string; body: string }> {
     const contentType = this.register.contentType
     const workers = (await this.#dataPath.workerMetrics?.()) ?? []
     if (workers.length === 0) return { contentType, body: await this.register.metrics() }
     const own = await this.register.getMetricsAsJSON()
-    const merged = AggregatorRegistry.aggregate([own, ...workers])
+    const merged = mergeProcessMetrics(own, workers)
     return { contentType, body: await merged.metrics() }
   }
 
   #adminApi(): AdminApi {
-    const op = (id: string, fn: (now: number) => { ok: boolean }): MemberOpResult => {
-      const r = fn(this.#clock.now())
-      const view = this.pool.get(id)
-      this.#publish()
-      if (!r.ok || view === undefined) return { ok: false, error: 'not-found' }
-      return { ok: true, member: this.#memberJson(view) }
-    }
     return {
       pool: () => this.#poolJson(),
       ready: () => {
@@ -483,29 +584,17 @@ export class App {
           ? { ready: true, reason: `${up} member(s) up` }
           : { ready: false, reason: 'no member is up' }
       },
-      drain: id =>
-        op(id, now => this.pool.setAdmin(id, 'draining', now, 'drained by operator')),
-      enable: id =>
-        op(id, now => this.pool.setAdmin(id, 'enabled', now, 'enabled by operator')),
-      disable: id =>
-        op(id, now => this.pool.setAdmin(id, 'disabled', now, 'disabled by operator')),
-      upsert: member => {
-        const created = this.pool.get(member.id) === undefined
-        const view = this.pool.upsert(endpointOf(member), this.#clock.now())
-        this.#checker.setMembers(this.pool.views())
-        this.#publish()
-        this.#log.info(
-          { member: member.id, address: member.address, created },
-          'member upserted via api',
-        )
-        if (created) this.#warnIfEven()
-        return { member: this.#memberJson(view), created }
-      },
-      remove: id => {
-        const r = op(id, now => this.pool.requestRemoval(id, now))
-        if (r.ok) this.#removeIfIdle(id)
-        return r
-      },
+      ...memberOperations({
+        pool: this.pool,
+        log: this.#log,
+        coordinator: this.coordinator,
+        drainBudget: this.#config.coordination.drainBudget,
+        now: () => this.#clock.now(),
+        membershipChanged: created => {
+          this.#membershipChanged(created)
+        },
+        memberJson: v => this.#memberJson(v),
+      }),
       metrics: async () => this.#metricsText(),
       statusPage: () => renderStatusPage(),
     }

@@ -11,6 +11,7 @@ import { CorralError } from '../errors.js'
 import { hasBearerToken, isLoopbackHost } from './auth.js'
 import { AdminRequestError } from './errors.js'
 import { parseMemberBody } from './member-body.js'
+import { describeTarget, parseRequestTarget } from './request-target.js'
 
 /** Result of a member operation, as the control plane reports it. */
 export type MemberOpResult =
@@ -22,13 +23,14 @@ export interface AdminApi {
   pool(): unknown
   /** Readiness: listening and at least one member up. */
   ready(): { readonly ready: boolean; readonly reason: string }
-  drain(id: string): MemberOpResult
-  enable(id: string): MemberOpResult
-  disable(id: string): MemberOpResult
+  /** `force` skips the fleet-wide drain budget (shared pool only). */
+  drain(id: string, options?: { readonly force: boolean }): Promise<MemberOpResult>
+  enable(id: string): Promise<MemberOpResult>
+  disable(id: string): Promise<MemberOpResult>
   /** Adds or replaces a member; `created` tells which. */
-  upsert(member: MemberEndpoint): { member: unknown; created: boolean }
+  upsert(member: MemberEndpoint): Promise<{ member: unknown; created: boolean }>
   /** Drains, then removes once idle. */
-  remove(id: string): MemberOpResult
+  remove(id: string): Promise<MemberOpResult>
   /** Prometheus exposition. */
   metrics(): Promise<{ contentType: string; body: string }>
   /** The HTML status page. */
@@ -49,6 +51,8 @@ interface Reply {
   readonly status: number
   readonly body: unknown
   readonly contentType?: string
+  /** Methods allowed on the path, sent as `Allow` with a 405 (RFC 9110 §15.5.6). */
+  readonly allow?: readonly string[]
 }
 
 interface Route {
@@ -82,16 +86,27 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_BODY_BYTES) {
-      throw new AdminRequestError(
-        413,
-        'ADMIN_BAD_REQUEST',
-        `request body over ${MAX_BODY_BYTES} bytes`,
-      )
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (size > MAX_BODY_BYTES) {
+        throw new AdminRequestError(
+          413,
+          'ADMIN_BAD_REQUEST',
+          `request body over ${MAX_BODY_BYTES} bytes`,
+        )
+      }
+      chunks.push(chunk)
     }
-    chunks.push(chunk)
+  } catch (err) {
+    if (err instanceof AdminRequestError) throw err
+    // The client aborted mid-body: its fault, not ours; the answer goes nowhere anyway.
+    throw new AdminRequestError(
+      400,
+      'ADMIN_BAD_REQUEST',
+      'request body incomplete',
+      undefined,
+    )
   }
   const text = Buffer.concat(chunks).toString('utf8')
   try {
@@ -103,6 +118,12 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
       `request body is not valid JSON: ${(err as Error).message}`,
     )
   }
+}
+
+/** Whether the request's query string says force=true (drain past the budget). */
+function forceRequested(req: IncomingMessage): boolean {
+  const q = (req.url ?? '').split('?')[1] ?? ''
+  return q.split('&').some(p => p === 'force=true' || p === 'force=1')
 }
 
 /** Builds the route table over an AdminApi. */
@@ -155,19 +176,20 @@ export function adminRoutes(
       method: 'POST',
       pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}/drain$`),
       mutates: true,
-      handler: (_req, [id = '']) => memberResult(api.drain(id), id),
+      handler: async (req, [id = '']) =>
+        memberResult(await api.drain(id, { force: forceRequested(req) }), id),
     },
     {
       method: 'POST',
       pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}/enable$`),
       mutates: true,
-      handler: (_req, [id = '']) => memberResult(api.enable(id), id),
+      handler: async (_req, [id = '']) => memberResult(await api.enable(id), id),
     },
     {
       method: 'POST',
       pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}/disable$`),
       mutates: true,
-      handler: (_req, [id = '']) => memberResult(api.disable(id), id),
+      handler: async (_req, [id = '']) => memberResult(await api.disable(id), id),
     },
     {
       method: 'PUT',
@@ -175,7 +197,7 @@ export function adminRoutes(
       mutates: true,
       handler: async (req, [id = '']) => {
         const member = parseMemberBody(id, await readBody(req), listenerNames)
-        const result = api.upsert(member)
+        const result = await api.upsert(member)
         return json(result.created ? 201 : 200, { member: result.member })
       },
     },
@@ -183,8 +205,8 @@ export function adminRoutes(
       method: 'DELETE',
       pattern: new RegExp(`^/api/v1/members/${MEMBER_ID}$`),
       mutates: true,
-      handler: (_req, [id = '']) => {
-        const r = api.remove(id)
+      handler: async (_req, [id = '']) => {
+        const r = await api.remove(id)
         if (!r.ok)
           throw new AdminRequestError(404, 'ADMIN_NOT_FOUND', `no member with id "${id}"`)
         return json(202, {
@@ -271,13 +293,16 @@ export class AdminServer {
       reply = await this.#dispatch(req)
     } catch (err) {
       if (err instanceof AdminRequestError) {
-        reply = json(err.status, {
-          error: {
-            code: err.code,
-            message: err.message,
-            ...(err.details ? { details: err.details } : {}),
-          },
-        })
+        reply = {
+          ...json(err.status, {
+            error: {
+              code: err.code,
+              message: err.message,
+              ...(err.details ? { details: err.details } : {}),
+            },
+          }),
+          ...(err.allow ? { allow: err.allow } : {}),
+        }
       } else {
         this.#onError(err, req)
         reply = json(500, {
@@ -293,19 +318,20 @@ export class AdminServer {
       'content-type': reply.contentType ?? 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(text),
       'cache-control': 'no-store',
+      ...(reply.allow ? { allow: reply.allow.join(', ') } : {}),
     })
     res.end(text)
   }
 
   async #dispatch(req: IncomingMessage): Promise<Reply> {
-    const url = new URL(req.url ?? '/', 'http://admin')
-    const path = url.pathname
+    // Route on the raw path: new URL() would read "//x" as a host and "%zz" as an error.
+    const { path } = parseRequestTarget(req.url ?? '/')
     const method = req.method ?? 'GET'
-    let pathMatched = false
+    const allowed: string[] = []
     for (const route of this.#routes) {
       const match = route.pattern.exec(path)
       if (match === null) continue
-      pathMatched = true
+      allowed.push(...(route.method === 'GET' ? ['GET', 'HEAD'] : [route.method]))
       if (route.method !== method && !(method === 'HEAD' && route.method === 'GET'))
         continue
       const token = this.#options.token
@@ -322,17 +348,19 @@ export class AdminServer {
       }
       return route.handler(req, match.slice(1))
     }
-    if (pathMatched) {
+    if (allowed.length > 0) {
       throw new AdminRequestError(
         405,
         'ADMIN_BAD_REQUEST',
-        `${method} is not allowed on ${path}`,
+        `${method} is not allowed on ${describeTarget(path)} (allowed: ${allowed.join(', ')})`,
+        undefined,
+        allowed,
       )
     }
     throw new AdminRequestError(
       404,
       'ADMIN_NOT_FOUND',
-      `no such endpoint: ${method} ${path}`,
+      `no such endpoint: ${method} ${describeTarget(path)}`,
     )
   }
 }

@@ -120,13 +120,14 @@ export async function runLb(options: LbOptions, io: CommandIo): Promise<number> 
         return
       }
       stopping = true
-      // close() stops accepting before it returns (in a single process), so the log line
-      // below is never ahead of the fact it states.
-      const closing = app.close()
-      log.info(
-        { signal, shutdownTimeoutMs: app.config.timeouts.shutdownMs },
-        'shutting down: no new connections',
-      )
+      // Logged once no process accepts any more: at once in a single process, one IPC
+      // round trip later with workers, so the line is never ahead of the fact it states.
+      const closing = app.close(() => {
+        log.info(
+          { signal, shutdownTimeoutMs: app.config.timeouts.shutdownMs },
+          'shutting down: no new connections',
+        )
+      })
       void closing.then(({ forced }) => {
         log.info(
           { forced },

@@ -9,7 +9,14 @@ export type ApplyMode = 'live' | 'restart'
 
 /** Top-level Config keys without a field of their own in ReloadPlan. */
 export type OtherConfigKey =
-  'slowStartMs' | 'allDown' | 'timeouts' | 'limits' | 'workers' | 'dataPath'
+  | 'slowStartMs'
+  | 'allDown'
+  | 'timeouts'
+  | 'limits'
+  | 'workers'
+  | 'redis'
+  | 'coordination'
+  | 'dataPath'
 
 /**
  * How each top-level Config key is applied on reload. Listeners and the admin API own bound
@@ -27,6 +34,9 @@ export const APPLY_MODE: { readonly [K in keyof Config]: ApplyMode } = {
   limits: 'live',
   admin: 'restart',
   workers: 'restart',
+  // The store connection and instance identity are fixed at start (docs/coordination.md).
+  redis: 'restart',
+  coordination: 'restart',
   dataPath: 'restart',
 }
 
@@ -36,6 +46,8 @@ const OTHER_KEYS: readonly OtherConfigKey[] = [
   'timeouts',
   'limits',
   'workers',
+  'redis',
+  'coordination',
   'dataPath',
 ]
 

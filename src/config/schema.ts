@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { parseDurationMs } from './duration.js'
+import { coordinationSchema, redisSchema } from './coordination-schema.js'
+import { duration, integer, mapping } from './primitives.js'
 
 // The single source of truth for corral's YAML config: types come from z.output,
 // defaults live here, objects are strict (unknown keys are errors). Every leaf says
@@ -7,52 +8,8 @@ import { parseDurationMs } from './duration.js'
 
 const NAME_RE = /^[a-z][a-z0-9_-]{0,31}$/
 const MEMBER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
-// Node timers overflow above 2^31-1 ms (about 596.5h) and then fire after 1ms instead.
-const MAX_DURATION_MS = 596 * 3_600_000
 // RFC 9110 token characters; undici rejects any other header name at probe time.
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-
-/** A strict object whose wrong-type error reads "expected <what>". */
-function mapping<T extends z.core.$ZodLooseShape>(shape: T, what: string) {
-  return z.strictObject(shape, {
-    error: issue => (issue.code === 'invalid_type' ? `expected ${what}` : undefined),
-  })
-}
-
-/** A duration string ("250ms", "2s", "1m", "1h") resolved to milliseconds. */
-function duration(minMs = 0) {
-  return z
-    .string({ error: 'expected a duration such as "250ms", "2s" or "1m"' })
-    .transform((text, ctx) => {
-      const ms = parseDurationMs(text)
-      if (ms === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'expected a duration such as "250ms", "2s" or "1m"',
-          input: text,
-        })
-        return z.NEVER
-      }
-      if (ms < minMs) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected at least ${minMs}ms`,
-          input: text,
-        })
-        return z.NEVER
-      }
-      if (ms > MAX_DURATION_MS) {
-        ctx.addIssue({ code: 'custom', message: 'expected at most 596h', input: text })
-        return z.NEVER
-      }
-      return ms
-    })
-}
-
-function integer(min: number, max: number) {
-  const error = `expected an integer ${min}-${max}`
-  return z.int({ error }).min(min, { error }).max(max, { error })
-}
 
 /** A TCP port number. */
 export const portSchema = integer(1, 65535)
@@ -405,6 +362,9 @@ function crossFieldIssues(config: unknown): CrossFieldIssue[] {
   return issues
 }
 
+/** Most members a config file may list: the pool size measured in docs/performance.md. */
+export const MAX_MEMBERS = 1000
+
 /** The whole config file. */
 export const configSchema = mapping(
   {
@@ -414,7 +374,13 @@ export const configSchema = mapping(
       .min(1, { error: 'expected at least one listener, got an empty list' })
       .prefault(DEFAULT_LISTENERS),
     /** The replicas connections are spread over. Default: none. */
-    members: z.array(memberSchema, { error: 'expected a list of members' }).default([]),
+    members: z
+      .array(memberSchema, { error: 'expected a list of members' })
+      .max(MAX_MEMBERS, {
+        error: issue =>
+          `expected at most ${MAX_MEMBERS} members (the size corral is measured at, see docs/performance.md), got ${Array.isArray(issue.input) ? issue.input.length : 'more'}`,
+      })
+      .default([]),
     health: healthSchema,
     balance: balanceSchema,
     /** Weight ramp after readmission (HAProxy slowstart); "0s" disables. Default 0s. */
@@ -431,6 +397,10 @@ export const configSchema = mapping(
      * process (the data path runs inside the control plane). Health checks, the pool and
      * the admin API always run once, in the primary.
      */
+    /** The shared pool store (several instances); absent = in memory, one instance. */
+    redis: redisSchema.optional(),
+    /** How instances sharing a pool combine their views (only with redis). */
+    coordination: coordinationSchema,
     workers: z
       .union([z.literal('auto'), integer(0, 64)], {
         error: 'expected "auto" or an integer 0-64',

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js'
 import type { HealthConfig, ListenerConfig } from '../config/load.js'
 import type { CheckResult, MemberEndpoint } from '../pool/types.js'
 import { Prober, sameProbeTarget } from './probe.js'
+import { probeReachability } from './reach.js'
 import type { ProbeSettings, ProbeTarget } from './probe.js'
 import { probePort } from './target.js'
 
@@ -13,6 +14,12 @@ import { probePort } from './target.js'
  * (a rise/fall transition is under way) and `down` downIntervalMs.
  */
 export type IntervalHint = 'steady' | 'pending' | 'down'
+
+/**
+ * What a member's probe is: "http" (the full /health request) or "tcp" (reachability
+ * only, while another instance runs its /health probe: coordination probes "shared").
+ */
+export type ProbeKind = 'http' | 'tcp'
 
 /** The part of a pino logger the checker uses. */
 export interface HealthCheckerLog {
@@ -34,7 +41,7 @@ export interface HealthCheckerDeps {
    * Receives every probe result, never after close() was called; a hint set from inside
    * it (setIntervalHint) already applies to the member's next probe.
    */
-  readonly onResult: (memberId: string, result: CheckResult) => void
+  readonly onResult: (memberId: string, result: CheckResult, kind: ProbeKind) => void
   readonly log?: HealthCheckerLog
   /** Uniform in [0, 1); spreads probes. Default Math.random. */
   readonly random?: () => number
@@ -123,13 +130,14 @@ export class HealthChecker {
   #health: HealthConfig
   readonly #listeners: readonly ListenerConfig[]
   readonly #clock: Clock
-  readonly #onResult: (memberId: string, result: CheckResult) => void
+  readonly #onResult: HealthCheckerDeps['onResult']
   readonly #log: HealthCheckerLog | undefined
   readonly #random: () => number
   readonly #checks = new Map<string, MemberCheck>()
   /** Probers of removed or replaced members, still closing. */
   readonly #retiring = new Set<Promise<void>>()
   #started = false
+  readonly #kinds = new Map<string, ProbeKind>()
   #closing: Promise<void> | undefined
 
   constructor(options: HealthCheckerOptions, deps: HealthCheckerDeps) {
@@ -299,6 +307,15 @@ export class HealthChecker {
     }
   }
 
+  /**
+   * Sets which probe a member gets from now on (default "http"); takes effect at its next
+   * probe. Ids of members not checked are remembered for when they are added.
+   */
+  setProbeKind(memberId: string, kind: ProbeKind): void {
+    if (kind === 'http') this.#kinds.delete(memberId)
+    else this.#kinds.set(memberId, kind)
+  }
+
   /** Stops a removed or replaced member's probes and closes its connection in the background. */
   #retire(check: MemberCheck): void {
     check.active = false
@@ -372,11 +389,21 @@ export class HealthChecker {
   }
 
   async #probeAndReport(check: MemberCheck): Promise<void> {
-    const result = await check.prober.probe()
-    if (!check.active) return
     const memberId = check.member.id
+    const kind = this.#kinds.get(memberId) ?? 'http'
+    const { target } = check.prober
+    const result =
+      kind === 'tcp'
+        ? await probeReachability(
+            target.address,
+            target.port,
+            this.#health.timeoutMs,
+            this.#clock,
+          )
+        : await check.prober.probe()
+    if (!check.active) return
     try {
-      this.#onResult(memberId, result)
+      this.#onResult(memberId, result, kind)
     } catch (err) {
       // A failing observer must not stop the checks: log it and keep the schedule.
       if (this.#log === undefined) {

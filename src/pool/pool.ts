@@ -12,6 +12,7 @@ import {
   type Step,
   type Thresholds,
 } from './member-state.js'
+import { effectiveHealth, type SharedFacts, type VerdictPolicy } from './verdict.js'
 import type {
   AdminState,
   CheckResult,
@@ -26,6 +27,8 @@ export interface PoolOptions {
   readonly thresholds: Thresholds
   /** Health of a member before its first check. */
   readonly initialHealth: Health
+  /** How shared facts (other instances, sidecars) count; default "local". */
+  readonly policy?: VerdictPolicy
 }
 
 interface Entry {
@@ -34,6 +37,8 @@ interface Entry {
   readonly admin: AdminState
   readonly removing: boolean
   readonly stateSince: number
+  /** Facts from the shared store; undefined when standalone or the store is unreachable. */
+  readonly facts?: SharedFacts
 }
 
 /** Receives every visible-state change (including additions and removals). */
@@ -49,8 +54,12 @@ function sameEndpoint(a: MemberEndpoint, b: MemberEndpoint): boolean {
   return a.address === b.address && ports(a) === ports(b)
 }
 
-function stateOf(e: Pick<Entry, 'health' | 'admin'>): MemberState {
-  return visibleState(e.health.health, e.admin)
+function verdictOf(e: Entry, policy: VerdictPolicy): { health: Health; reason: string } {
+  return effectiveHealth(
+    { health: e.health.health, reason: e.health.reason },
+    e.facts,
+    policy,
+  )
 }
 
 /** Members, health verdicts and admin states; emits a change for every visible transition. */
@@ -86,14 +95,21 @@ export class Pool {
 
   /**
    * Adds a member, or replaces one. A new address/port is a new replica: it starts over
-   * with initial health. A weight-only change keeps its health and admin state.
+   * with initial health (`initial`, else the configured default). A weight-only change
+   * keeps its health and admin state; `initial` also resets a member never checked yet
+   * (warm start from the shared pool).
    */
-  upsert(endpoint: MemberEndpoint, now: number): MemberView {
+  upsert(endpoint: MemberEndpoint, now: number, initial?: Health): MemberView {
     const old = this.#entries.get(endpoint.id)
     // Upserting cancels a pending removal and the drain that removal started: left
     // draining with `removing` cleared, the member would get no traffic and never go.
     const admin: AdminState = old === undefined || old.removing ? 'enabled' : old.admin
-    if (old !== undefined && sameEndpoint(old.endpoint, endpoint)) {
+    const unchecked = old?.health.recent.length === 0
+    if (
+      old !== undefined &&
+      sameEndpoint(old.endpoint, endpoint) &&
+      !(initial !== undefined && unchecked)
+    ) {
       this.#set(
         endpoint.id,
         { ...old, endpoint, admin, removing: false },
@@ -101,12 +117,18 @@ export class Pool {
         'member updated',
       )
     } else {
+      // A warm start passes the shared verdict instead of the configured initial state.
       const health = initialHealth(
-        this.#options.initialHealth,
+        initial ?? this.#options.initialHealth,
         this.#options.thresholds,
         now,
       )
-      const reason = old === undefined ? 'member added' : 'member address changed'
+      const reason =
+        old === undefined
+          ? 'member added'
+          : sameEndpoint(old.endpoint, endpoint)
+            ? `warm start: ${initial ?? this.#options.initialHealth} as last seen by the shared pool`
+            : 'member address changed'
       this.#set(
         endpoint.id,
         { endpoint, health, admin, removing: false, stateSince: now },
@@ -123,7 +145,7 @@ export class Pool {
     if (old === undefined) return false
     this.#entries.delete(id)
     this.#changed()
-    this.#emit({ id, from: stateOf(old), to: 'absent', reason, at: now })
+    this.#emit({ id, from: this.#stateOf(old), to: 'absent', reason, at: now })
     return true
   }
 
@@ -162,6 +184,26 @@ export class Pool {
     return step
   }
 
+  /**
+   * Sets what the shared store says about a member (undefined: nothing, e.g. the store is
+   * unreachable, and the own verdict stands alone). Unknown ids are ignored.
+   */
+  setSharedFacts(id: string, facts: SharedFacts | undefined, now: number): void {
+    const e = this.#entries.get(id)
+    if (e === undefined) return
+    const next: Entry =
+      facts === undefined
+        ? {
+            endpoint: e.endpoint,
+            health: e.health,
+            admin: e.admin,
+            removing: e.removing,
+            stateSince: e.stateSince,
+          }
+        : { ...e, facts }
+    this.#set(id, next, now, verdictOf(next, this.#policy).reason)
+  }
+
   /** Whether the member's health is mid-transition (probe it at the fast interval). */
   isPending(id: string): boolean {
     const e = this.#entries.get(id)
@@ -183,17 +225,19 @@ export class Pool {
     const e = this.#entries.get(id)
     if (e === undefined) throw new Error(`pool: no member ${id}`)
     const h = e.health
+    const verdict = verdictOf(e, this.#policy)
     return {
       ...e.endpoint,
-      state: stateOf(e),
-      health: h.health,
+      state: visibleState(verdict.health, e.admin),
+      health: verdict.health,
+      ...(e.facts !== undefined ? { ownHealth: h.health } : {}),
       admin: e.admin,
       stateSince: e.stateSince,
       ...(h.upSince !== undefined ? { upSince: h.upSince } : {}),
       reason:
         e.admin === 'enabled'
-          ? h.reason
-          : `${e.admin} by operator; health ${h.health}: ${h.reason}`,
+          ? verdict.reason
+          : `${e.admin} by operator; health ${verdict.health}: ${verdict.reason}`,
       recent: h.recent,
       removing: e.removing,
     }
@@ -201,8 +245,8 @@ export class Pool {
 
   #set(id: string, next: Entry, now: number, reason: string): void {
     const old = this.#entries.get(id)
-    const from: MemberState | 'absent' = old === undefined ? 'absent' : stateOf(old)
-    const to = stateOf(next)
+    const from: MemberState | 'absent' = old === undefined ? 'absent' : this.#stateOf(old)
+    const to = this.#stateOf(next)
     const entry = from === to ? next : { ...next, stateSince: now }
     this.#entries.set(id, entry)
     this.#views = undefined
@@ -215,6 +259,14 @@ export class Pool {
       old.health.upSince !== next.health.upSince
     if (routingChanged) this.#version++
     if (from !== to) this.#emit({ id, from, to, reason, at: now })
+  }
+
+  get #policy(): VerdictPolicy {
+    return this.#options.policy ?? 'local'
+  }
+
+  #stateOf(e: Entry): MemberState {
+    return visibleState(verdictOf(e, this.#policy).health, e.admin)
   }
 
   #changed(): void {

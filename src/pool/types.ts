@@ -63,7 +63,10 @@ export interface MemberEndpoint {
  */
 export interface MemberView extends MemberEndpoint {
   readonly state: MemberState
+  /** The verdict acted on: own checks combined with shared facts (pool/verdict.ts). */
   readonly health: Health
+  /** This instance's own checks alone; present only while shared facts are applied. */
+  readonly ownHealth?: Health
   readonly admin: AdminState
   /** Monotonic ms when `state` last changed. */
   readonly stateSince: number

@@ -52,6 +52,16 @@ const BASE: Config = {
   admin: { host: '127.0.0.1', port: 9901, token: 'old-secret' },
   workers: 1,
   dataPath: 'auto',
+  coordination: {
+    policy: 'quorum',
+    probes: 'shared',
+    heartbeat: 1000,
+    ttl: 3000,
+    resync: 5000,
+    warmStart: 300000,
+    drainLease: 600000,
+    drainBudget: true,
+  },
 }
 
 const NOTHING: ReloadPlan = {

@@ -1,0 +1,104 @@
+// The pool API's JSON document (GET /api/v1/pool) and one member's JSON: what operators
+// and the status page read. Rendering only; the numbers come from the pool, the data path
+// and the coordinator.
+import type { ListenerConfig } from '../config/load.js'
+import type { CoordinationStatus } from '../coordination/coordinator.js'
+import { memberPort } from '../health/target.js'
+import { failuresTolerated, hasQuorum } from '../metrics/quorum.js'
+import { MEMBER_STATES, type CheckResult, type MemberView } from '../pool/types.js'
+
+/** What rendering needs besides the views. */
+export interface DocumentContext {
+  /** Monotonic now and wall now (ms), to turn monotonic times into ISO timestamps. */
+  readonly now: number
+  readonly wallNow: number
+  readonly listeners: readonly ListenerConfig[]
+  /** Open connections to a member on this instance. */
+  load(member: string): number
+  /** What the shared store says about a member (peers' verdicts), if shared. */
+  shared?(member: string): Record<string, unknown> | undefined
+}
+
+function checkJson(
+  r: { at: number; result: CheckResult },
+  wall: (at: number) => string,
+): Record<string, unknown> {
+  return {
+    at: wall(r.at),
+    ok: r.result.ok,
+    ...(r.result.ok ? {} : { reason: r.result.reason, detail: r.result.detail }),
+    ...(r.result.latencyMs !== undefined
+      ? { latencyMs: Math.round(r.result.latencyMs * 10) / 10 }
+      : {}),
+    ...(r.result.status !== undefined ? { status: r.result.status } : {}),
+  }
+}
+
+/** One member as the pool API shows it. */
+export function memberDocument(
+  v: MemberView,
+  ctx: DocumentContext,
+): Record<string, unknown> {
+  const wall = (at: number): string =>
+    new Date(ctx.wallNow - (ctx.now - at)).toISOString()
+  const last = v.recent.at(-1)
+  const ports = Object.fromEntries(ctx.listeners.map(l => [l.name, memberPort(v, l)]))
+  const shared = ctx.shared?.(v.id)
+  return {
+    id: v.id,
+    address: v.address,
+    ports,
+    weight: v.weight,
+    state: v.state,
+    health: v.health,
+    ...(v.ownHealth !== undefined ? { ownHealth: v.ownHealth } : {}),
+    admin: v.admin,
+    reason: v.reason,
+    since: wall(v.stateSince),
+    secondsInState: Math.round((ctx.now - v.stateSince) / 100) / 10,
+    activeConnections: ctx.load(v.id),
+    lastCheck: last === undefined ? null : checkJson(last, wall),
+    recentChecks: v.recent.map(r => checkJson(r, wall)),
+    removing: v.removing,
+    ...(shared !== undefined ? { shared } : {}),
+  }
+}
+
+/** The pool summary: size, states, quorum arithmetic. */
+export function poolSummary(views: readonly MemberView[]): Record<string, unknown> {
+  const up = views.filter(v => v.state === 'up').length
+  const size = views.length
+  return {
+    size,
+    up,
+    states: Object.fromEntries(
+      MEMBER_STATES.map(s => [s, views.filter(v => v.state === s).length]),
+    ),
+    failuresTolerated: failuresTolerated(size, up),
+    quorum: hasQuorum(size, up),
+    evenSize: size > 0 && size % 2 === 0,
+  }
+}
+
+/** The coordination part of the summary (store in use, connected, live instances). */
+export function coordinationDocument(
+  status: CoordinationStatus | undefined,
+): Record<string, unknown> {
+  if (status === undefined) {
+    return { store: 'memory', connected: true, instances: 1, instanceIds: [] }
+  }
+  return {
+    store: status.store,
+    target: status.target,
+    connected: status.connected,
+    instanceId: status.instanceId,
+    instances: status.instances.length,
+    instanceIds: status.instances,
+    policy: status.policy,
+    probes: status.probes,
+    version: status.version,
+    probing: status.probing,
+    lastSyncAgoMs: status.lastSyncAgoMs,
+    drains: status.drains,
+  }
+}

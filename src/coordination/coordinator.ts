@@ -1,0 +1,607 @@
+// The shell that shares this instance's pool through a PoolStore: it seeds or adopts the
+// shared membership, heartbeats, publishes this instance's own verdicts, re-reads the
+// shared state on every notice, every reconnect and every `resync`, and feeds the facts to
+// the pool, which alone decides verdicts. While the store is unreachable the instance runs
+// on its last known pool and its own checks (fail-static) and refuses membership writes.
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.js'
+import type { Config, MemberConfig } from '../config/load.js'
+import type { ProbeKind } from '../health/checker.js'
+import type { Pool } from '../pool/pool.js'
+import type { AdminState, Health, MemberEndpoint } from '../pool/types.js'
+import { isRoutable } from '../pool/member-state.js'
+import { RECORD_VERSION, type DrainLease, type MemberRecord } from './codec.js'
+import { factsFor } from './facts.js'
+import { membershipOps } from './membership.js'
+import {
+  StoreUnavailableError,
+  type DrainGrant,
+  type InvalidEntry,
+  type PoolStore,
+  type SharedSnapshot,
+} from './store.js'
+
+/** What the coordinator needs from the rest of the app. */
+export interface CoordinatorHooks {
+  /** Membership or verdicts changed: update the checker and republish the picker. */
+  poolChanged(): void
+  /** Which probe the checker runs for a member. */
+  setProbeKind(member: string, kind: ProbeKind): void
+  /** Open connections per member on this instance (all processes). */
+  load(member: string): number
+  /** Whether this instance has fenced itself (reported in its heartbeat). */
+  fenced(): boolean
+  /** A stored value was unreadable and skipped. */
+  invalid(entry: InvalidEntry): void
+  /** Connected or not, for metrics. */
+  storeStatus(connected: boolean): void
+  /** A full resync ran: ok, or failed. */
+  synced(ok: boolean): void
+}
+
+/** Construction parameters. */
+export interface CoordinatorOptions {
+  readonly instanceId: string
+  readonly version: string
+  readonly host: string
+  readonly coordination: Config['coordination']
+  /** The config file's members: they seed a pool nobody seeded yet. */
+  readonly seed: readonly MemberConfig[]
+}
+
+/** Dependencies (I/O at the edges). */
+export interface CoordinatorDeps {
+  readonly store: PoolStore
+  readonly pool: Pool
+  readonly clock: Clock
+  readonly log: Logger
+  readonly hooks: CoordinatorHooks
+  /** Wall clock ms (observation timestamps). */
+  readonly wallNow?: () => number
+}
+
+/** What the pool API and /metrics say about coordination. */
+export interface CoordinationStatus {
+  readonly store: 'redis' | 'memory'
+  readonly target: string
+  readonly connected: boolean
+  readonly instanceId: string
+  readonly instances: readonly string[]
+  readonly policy: Config['coordination']['policy']
+  readonly probes: Config['coordination']['probes']
+  readonly version: number
+  /** Members this instance runs the /health probe for. */
+  readonly probing: number
+  readonly lastSyncAgoMs: number | null
+  readonly drains: readonly { member: string; holder: string; expiresAt: string }[]
+}
+
+/** See the file comment. */
+export class Coordinator {
+  readonly #o: CoordinatorOptions
+  readonly #d: CoordinatorDeps
+  #version = -1
+  /** The version whose membership was last adopted. */
+  #adoptedVersion = -2
+  #members: ReadonlyMap<string, MemberRecord> = new Map()
+  #last: SharedSnapshot | undefined
+  #lastSyncAt: number | undefined
+  #syncing: Promise<void> | undefined
+  #again = false
+  #timers: NodeJS.Timeout[] = []
+  #closed = false
+  /** What this instance last published per member: health and probe kind. */
+  readonly #published = new Map<
+    string,
+    { health: Health; probe: ProbeKind; reason: string }
+  >()
+  readonly #kinds = new Map<string, ProbeKind>()
+  /** Invalid keys already logged (one line per key per distinct error). */
+  readonly #logged = new Map<string, string>()
+
+  constructor(options: CoordinatorOptions, deps: CoordinatorDeps) {
+    this.#o = options
+    this.#d = deps
+  }
+
+  get instanceId(): string {
+    return this.#o.instanceId
+  }
+
+  get connected(): boolean {
+    return this.#d.store.connected
+  }
+
+  /** Live instances (this one included), as of the last snapshot. */
+  get instances(): readonly string[] {
+    const ids = new Set(this.#last?.instances.keys() ?? [])
+    ids.add(this.#o.instanceId)
+    return [...ids].sort()
+  }
+
+  /** Connects, then seeds or adopts the shared pool; never throws for an unreachable store. */
+  async start(): Promise<void> {
+    const { store, log } = this.#d
+    await store.start({
+      status: (connected, error) => {
+        this.#onStatus(connected, error)
+      },
+      notice: () => {
+        this.#scheduleSync()
+      },
+    })
+    if (!store.connected) {
+      log.warn(
+        { store: store.target },
+        'shared pool store unreachable at start: serving the config file members on own checks until it answers',
+      )
+    } else {
+      await this.#sync()
+    }
+    const c = this.#o.coordination
+    this.#timers.push(setInterval(() => void this.#heartbeat(), c.heartbeat))
+    this.#timers.push(
+      setInterval(() => {
+        this.#scheduleSync(true)
+      }, c.resync),
+    )
+    for (const t of this.#timers) t.unref()
+  }
+
+  /** Leaves the shared pool (peers stop counting this instance at once) and disconnects. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    for (const t of this.#timers) clearInterval(t)
+    await this.#syncing
+    if (this.#d.store.connected) {
+      await this.#d.store.leave(this.#o.instanceId).catch((err: unknown) => {
+        this.#d.log.warn(
+          { err },
+          'could not leave the shared pool (peers will time it out)',
+        )
+      })
+    }
+    await this.#d.store.close()
+  }
+
+  /** Adds or replaces a member everywhere; throws StoreUnavailableError if the store is down. */
+  async upsert(endpoint: MemberEndpoint, reason: string): Promise<MemberRecord> {
+    const old = this.#members.get(endpoint.id)
+    const record = await this.#d.store.putMember(
+      {
+        member: endpoint,
+        // Upserting cancels a pending removal, as in the local pool.
+        admin: old === undefined || old.removing ? 'enabled' : old.admin,
+        removing: false,
+        reason,
+      },
+      this.#o.instanceId,
+    )
+    await this.#apply(record)
+    return record
+  }
+
+  /** Sets a member's admin state everywhere; undefined if no such member. */
+  async setAdmin(
+    id: string,
+    admin: AdminState,
+    reason: string,
+  ): Promise<MemberRecord | undefined> {
+    const old = this.#members.get(id)
+    if (old === undefined) return undefined
+    const record = await this.#d.store.putMember(
+      {
+        member: old.member,
+        admin,
+        removing: admin === 'enabled' ? false : old.removing,
+        reason,
+      },
+      this.#o.instanceId,
+    )
+    await this.#apply(record)
+    return record
+  }
+
+  /** DELETE everywhere: drain on every instance, then the record goes once all are idle. */
+  async remove(id: string): Promise<MemberRecord | undefined> {
+    const old = this.#members.get(id)
+    if (old === undefined) return undefined
+    const record = await this.#d.store.putMember(
+      {
+        member: old.member,
+        admin: 'draining',
+        removing: true,
+        reason: 'removal requested',
+      },
+      this.#o.instanceId,
+    )
+    await this.#apply(record)
+    return record
+  }
+
+  /** Takes a unit of the fleet-wide drain budget for `member` (see drain-budget docs). */
+  async acquireDrain(
+    member: string,
+    holder: string,
+    reason: string,
+  ): Promise<DrainGrant> {
+    return this.#d.store.acquireDrain(
+      member,
+      holder,
+      reason,
+      this.#o.coordination.drainLease,
+      this.drainBudget(member),
+    )
+  }
+
+  /** Releases `holder`'s lease on `member`. */
+  async releaseDrain(member: string, holder: string): Promise<void> {
+    await this.#d.store.releaseDrain(member, holder)
+  }
+
+  /**
+   * How many drains may run at once: a majority of the pool must stay routable, so
+   * floor((N-1)/2) for N members (3 → 1, 5 → 2, 7 → 3), less the members already out
+   * for other reasons (down, disabled) that hold no lease.
+   */
+  drainBudget(exclude?: string): number {
+    const views = this.#d.pool.views()
+    const n = views.length
+    const leases = this.#last?.drains ?? new Map<string, DrainLease>()
+    let out = 0
+    for (const v of views) {
+      if (v.id === exclude || leases.has(v.id)) continue
+      if (!isRoutable(v.state)) out++
+    }
+    return Math.max(0, Math.floor((n - 1) / 2) - out)
+  }
+
+  /** This instance's own verdict on a member changed, or its probe kind did: publish it. */
+  observed(member: string, health: Health, reason: string): void {
+    const probe = this.#kinds.get(member) ?? 'http'
+    const last = this.#published.get(member)
+    if (last?.health === health && last.probe === probe) return
+    this.#published.set(member, { health, probe, reason })
+    void this.#publish(member)
+  }
+
+  /** For the pool API and metrics. */
+  status(): CoordinationStatus {
+    const s = this.#last
+    let probing = 0
+    for (const v of this.#d.pool.views())
+      if ((this.#kinds.get(v.id) ?? 'http') === 'http') probing++
+    return {
+      store: this.#d.store.kind,
+      target: this.#d.store.target,
+      connected: this.#d.store.connected,
+      instanceId: this.#o.instanceId,
+      instances: this.instances,
+      policy: this.#o.coordination.policy,
+      probes: this.#o.coordination.probes,
+      version: this.#version,
+      probing,
+      lastSyncAgoMs:
+        this.#lastSyncAt === undefined
+          ? null
+          : Math.round(this.#d.clock.now() - this.#lastSyncAt),
+      drains: [...(s?.drains ?? new Map<string, DrainLease>())].map(([member, d]) => ({
+        member,
+        holder: d.holder,
+        expiresAt: new Date(d.expiresAt).toISOString(),
+      })),
+    }
+  }
+
+  /** The live instances' records (heartbeats), as of the last snapshot. */
+  peers(): SharedSnapshot['instances'] {
+    return this.#last?.instances ?? new Map()
+  }
+
+  /** Each live instance's observations, as of the last snapshot. */
+  observations(): SharedSnapshot['observations'] {
+    return this.#last?.observations ?? new Map()
+  }
+
+  async #publish(member: string): Promise<void> {
+    const p = this.#published.get(member)
+    if (p === undefined || !this.#d.store.connected) return
+    const wall = (this.#d.wallNow ?? Date.now)()
+    try {
+      await this.#d.store.putObservation(
+        this.#o.instanceId,
+        member,
+        {
+          v: RECORD_VERSION,
+          health: p.health,
+          probe: p.probe,
+          reason: p.reason.slice(0, 500),
+          at: Math.round(wall),
+        },
+        this.#o.coordination.ttl,
+      )
+    } catch (err) {
+      // The reconnect republishes every verdict; nothing is lost.
+      this.#d.log.debug({ err, member }, 'could not publish an observation')
+    }
+  }
+
+  async #heartbeat(): Promise<void> {
+    const { store, pool } = this.#d
+    if (!store.connected || this.#closed) return
+    const loads: Record<string, number> = {}
+    const routable: string[] = []
+    for (const v of pool.views()) {
+      const n = this.#d.hooks.load(v.id)
+      if (n > 0) loads[v.id] = n
+      if (isRoutable(v.state)) routable.push(v.id)
+    }
+    try {
+      await store.heartbeat(
+        {
+          v: RECORD_VERSION,
+          id: this.#o.instanceId,
+          host: this.#o.host,
+          pid: process.pid,
+          version: this.#o.version,
+          startedAt: STARTED_AT,
+          appliedVersion: Math.max(0, this.#version),
+          loads,
+          routable,
+          fenced: this.#d.hooks.fenced(),
+        },
+        this.#o.coordination.ttl,
+      )
+    } catch (err) {
+      this.#d.log.debug({ err }, 'heartbeat failed')
+    }
+  }
+
+  #onStatus(connected: boolean, error?: string): void {
+    const { log, store, pool, clock, hooks } = this.#d
+    hooks.storeStatus(connected)
+    if (this.#closed) return
+    if (connected) {
+      log.info({ store: store.target }, 'shared pool store connected: resynchronising')
+      // A reconnect always starts with a full read and a full republish.
+      this.#version = -1
+      void this.#heartbeat()
+      for (const member of this.#published.keys()) void this.#publish(member)
+      this.#scheduleSync(true)
+      return
+    }
+    log.warn(
+      { store: store.target, error },
+      'shared pool store unreachable: serving the last known pool on own checks (fail-static)',
+    )
+    const now = clock.now()
+    for (const v of pool.views()) {
+      pool.setSharedFacts(v.id, undefined, now)
+      this.#setKind(v.id, 'http')
+    }
+    hooks.poolChanged()
+  }
+
+  #scheduleSync(full = false): void {
+    if (full) this.#version = -1
+    if (this.#syncing !== undefined) {
+      this.#again = true
+      return
+    }
+    this.#syncing = this.#sync().finally(() => {
+      this.#syncing = undefined
+      if (this.#again && !this.#closed) {
+        this.#again = false
+        this.#scheduleSync()
+      }
+    })
+  }
+
+  async #sync(): Promise<void> {
+    const { store, log, hooks } = this.#d
+    if (!store.connected || this.#closed) return
+    let snap: SharedSnapshot
+    try {
+      snap = await store.snapshot(
+        this.#o.coordination.ttl,
+        this.#version >= 0 ? this.#version : undefined,
+      )
+    } catch (err) {
+      hooks.synced(false)
+      log.debug({ err }, 'shared pool resync failed')
+      return
+    }
+    this.#reportInvalid(snap.invalid)
+    const repair = this.#needsRepair(snap)
+    if (repair !== undefined || !snap.seeded) {
+      await this.#seed(repair)
+      return
+    }
+    this.#last = snap
+    this.#lastSyncAt = this.#d.clock.now()
+    if (snap.members !== undefined) {
+      // An unreadable record keeps its last good value: it must not read as "removed".
+      const members = new Map(snap.members)
+      for (const id of snap.unreadableMembers) {
+        const good = this.#members.get(id)
+        if (good !== undefined) members.set(id, good)
+      }
+      this.#adoptMembers(snap, members)
+      this.#adoptedVersion = snap.version
+    }
+    this.#version = snap.version
+    this.#applyFacts(snap)
+    await this.#finishRemovals(snap)
+    hooks.synced(true)
+  }
+
+  /**
+   * Why the shared membership must be rewritten from this instance's last good copy, or
+   * undefined: its key holds another Redis type, or it vanished without any write (the
+   * version did not move), i.e. something deleted it under corral. Adopting either as
+   * "no members" would drain the whole pool.
+   */
+  #needsRepair(snap: SharedSnapshot): string | undefined {
+    if (this.#members.size === 0) return undefined
+    if (snap.membersDamaged) return 'the members key holds another Redis type'
+    if (
+      snap.seeded &&
+      snap.membersMissing &&
+      snap.members !== undefined &&
+      snap.version === this.#adoptedVersion
+    ) {
+      return 'the members key vanished without a membership write'
+    }
+    return undefined
+  }
+
+  /**
+   * Seeds a never-seeded (or emptied: Redis restarted without persistence) shared pool
+   * with this instance's current pool, which is the config file's at first start and the
+   * last shared state after that, so nothing is lost; `repair` forces the rewrite.
+   */
+  async #seed(repair: string | undefined): Promise<void> {
+    const { store, log, pool } = this.#d
+    const writes = pool
+      .views()
+      .filter(v => !v.removing)
+      .map(v => ({
+        member: { id: v.id, address: v.address, ports: v.ports, weight: v.weight },
+        admin: v.admin,
+        removing: false,
+        reason: repair !== undefined ? 'restored after damage' : 'seeded',
+      }))
+    if (writes.length > 0 || repair !== undefined) {
+      const wrote = await store
+        .seed(writes, this.#o.instanceId, repair !== undefined)
+        .catch(() => false)
+      if (wrote && repair !== undefined) {
+        log.warn(
+          { members: writes.length, why: repair },
+          'repaired the shared pool from the last good copy',
+        )
+      } else if (wrote) {
+        log.info(
+          { members: writes.length },
+          "seeded the shared pool from this instance's pool",
+        )
+      }
+    }
+    if (this.#closed) return
+    this.#version = -1
+    // Adopt what is there now (ours, or the instance that seeded first).
+    this.#adoptedVersion = -2
+    if (writes.length > 0 || repair !== undefined) this.#scheduleSync()
+  }
+
+  #adoptMembers(snap: SharedSnapshot, records: ReadonlyMap<string, MemberRecord>): void {
+    const { pool, clock } = this.#d
+    const seeded = snap.seeded || records.size > 0
+    // An empty, never-seeded pool with no config members: nothing to adopt yet.
+    if (!seeded) return
+    this.#members = records
+    const warmMs = this.#o.coordination.warmStart
+    const warm = (id: string): Health | undefined => {
+      const v = snap.verdicts.get(id)
+      return v !== undefined && warmMs > 0 && snap.now - v.at <= warmMs
+        ? v.health
+        : undefined
+    }
+    const now = clock.now()
+    const ops = membershipOps(records, pool.views(), warm)
+    for (const op of ops) {
+      switch (op.op) {
+        case 'upsert':
+          pool.upsert(op.endpoint, now, op.initial)
+          break
+        case 'admin':
+          pool.setAdmin(op.id, op.admin, now, op.reason)
+          break
+        case 'request-removal':
+          pool.requestRemoval(op.id, now)
+          break
+        default: {
+          const unknown: never = op
+          throw new Error(`unknown membership op ${JSON.stringify(unknown)}`)
+        }
+      }
+    }
+    if (ops.length > 0) this.#d.hooks.poolChanged()
+  }
+
+  async #apply(record: MemberRecord): Promise<void> {
+    const next = new Map(this.#members)
+    next.set(record.member.id, record)
+    // Apply our own write at once (the operator sees its effect in the answer); the
+    // notice it published brings every other instance along.
+    if (this.#last !== undefined) this.#adoptMembers(this.#last, next)
+    else this.#members = next
+    await Promise.resolve()
+  }
+
+  #applyFacts(snap: SharedSnapshot): void {
+    const { pool, clock, hooks } = this.#d
+    const ids = pool.views().map(v => v.id)
+    const facts = factsFor(snap, this.#o.instanceId, ids, this.#o.coordination.probes)
+    const now = clock.now()
+    const before = pool.version
+    for (const [id, f] of facts) {
+      pool.setSharedFacts(id, f.facts, now)
+      this.#setKind(id, f.probe)
+    }
+    if (pool.version !== before) hooks.poolChanged()
+  }
+
+  #setKind(member: string, kind: ProbeKind): void {
+    if ((this.#kinds.get(member) ?? 'http') === kind) return
+    this.#kinds.set(member, kind)
+    this.#d.hooks.setProbeKind(member, kind)
+    // Peers trust an owner's verdict only while it says it probes /health: say so now.
+    const last = this.#published.get(member)
+    if (last !== undefined) this.observed(member, last.health, last.reason)
+  }
+
+  /**
+   * Deletes the records of members being removed once every live instance has applied
+   * the removal and has no connection left to them. Any instance may do it; it is
+   * idempotent.
+   */
+  async #finishRemovals(snap: SharedSnapshot): Promise<void> {
+    for (const [id, r] of this.#members) {
+      if (!r.removing) continue
+      let idle = this.#d.hooks.load(id) === 0
+      for (const inst of snap.instances.values()) {
+        if (inst.appliedVersion < r.rev || (inst.loads[id] ?? 0) > 0) idle = false
+      }
+      if (!idle) continue
+      try {
+        await this.#d.store.deleteMember(id, this.#o.instanceId)
+        this.#d.log.info(
+          { member: id },
+          'member removed from the shared pool after draining',
+        )
+      } catch (err) {
+        this.#d.log.debug({ err, member: id }, 'could not delete a removed member yet')
+      }
+    }
+  }
+
+  #reportInvalid(entries: readonly InvalidEntry[]): void {
+    for (const e of entries) {
+      this.#d.hooks.invalid(e)
+      if (this.#logged.get(e.key) === e.error) continue
+      this.#logged.set(e.key, e.error)
+      this.#d.log.warn(
+        { key: e.key, kind: e.kind, error: e.error },
+        'ignored an unreadable shared pool entry (the last good value stays in force)',
+      )
+    }
+    if (this.#logged.size > 10_000) this.#logged.clear()
+  }
+}
+
+const STARTED_AT = Date.now()
+
+/** Re-exported for the app: the error a membership write throws while the store is down. */
+export { StoreUnavailableError }

@@ -1,0 +1,665 @@
+// PoolStore on Redis (ioredis): standalone via `url` (redis:// or rediss://) or Sentinel
+// via `sentinels` + `name`. Commands fail fast while disconnected (enableOfflineQueue:
+// false): an admin write must fail now, not land minutes later after the operator was told
+// it failed. Pub/sub runs on a second connection (a subscribed connection can run nothing
+// else) and only says "something changed"; the owner re-reads the snapshot on every notice,
+// on every reconnect and periodically.
+import { Redis, type RedisOptions } from 'ioredis'
+import type { RedisConfig } from '../config/coordination-schema.js'
+import {
+  drainLeaseSchema,
+  instanceRecordSchema,
+  memberRecordSchema,
+  observationSchema,
+  parseRecord,
+  RECORD_VERSION,
+  sidecarRecordSchema,
+  verdictSchema,
+  type DrainLease,
+  type InstanceRecord,
+  type MemberRecord,
+  type Observation,
+  type SidecarRecord,
+  type Verdict,
+} from './codec.js'
+import { poolKeys, type PoolKeys } from './keys.js'
+import * as scripts from './redis-scripts.js'
+import {
+  StoreUnavailableError,
+  type DrainGrant,
+  type InvalidEntry,
+  type MemberWrite,
+  type PoolStore,
+  type SharedSnapshot,
+  type StoreEvents,
+  type StoreNotice,
+} from './store.js'
+
+/** Reconnect backoff: 100 ms doubling to at most this. */
+export const MAX_RECONNECT_DELAY_MS = 2_000
+/** How long one command may take before it counts as a failure. */
+export const COMMAND_TIMEOUT_MS = 1_000
+
+type Reply = string | number | null | Reply[]
+
+interface Commands {
+  putMember(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    id: string,
+    json: string,
+    notice: string,
+  ): Promise<number>
+  deleteMember(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    id: string,
+    notice: string,
+  ): Promise<number>
+  seed(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>
+  heartbeat(
+    k1: string,
+    k2: string,
+    k3: string,
+    id: string,
+    json: string,
+    ttl: string,
+  ): Promise<number>
+  leave(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    id: string,
+    notice: string,
+  ): Promise<number>
+  putObservation(
+    k1: string,
+    k2: string,
+    k3: string,
+    member: string,
+    obs: string,
+    verdict: string,
+    ttl: string,
+    notice: string,
+  ): Promise<number>
+  putSidecar(
+    k1: string,
+    k2: string,
+    member: string,
+    json: string,
+    notice: string,
+  ): Promise<number>
+  acquireDrain(
+    k1: string,
+    k2: string,
+    member: string,
+    holder: string,
+    reason: string,
+    ttl: string,
+    budget: string,
+    notice: string,
+  ): Promise<Reply[]>
+  releaseDrain(
+    k1: string,
+    k2: string,
+    member: string,
+    holder: string,
+    notice: string,
+  ): Promise<number>
+  snapshot(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    k5: string,
+    k6: string,
+    k7: string,
+    ttl: string,
+    known: string,
+    instPrefix: string,
+    obsPrefix: string,
+  ): Promise<Reply[]>
+}
+
+const SCRIPTS: Record<keyof Commands, { lua: string; numberOfKeys: number }> = {
+  putMember: { lua: scripts.PUT_MEMBER, numberOfKeys: 4 },
+  deleteMember: { lua: scripts.DELETE_MEMBER, numberOfKeys: 4 },
+  seed: { lua: scripts.SEED, numberOfKeys: 4 },
+  heartbeat: { lua: scripts.HEARTBEAT, numberOfKeys: 3 },
+  leave: { lua: scripts.LEAVE, numberOfKeys: 4 },
+  putObservation: { lua: scripts.PUT_OBSERVATION, numberOfKeys: 3 },
+  putSidecar: { lua: scripts.PUT_SIDECAR, numberOfKeys: 2 },
+  acquireDrain: { lua: scripts.ACQUIRE_DRAIN, numberOfKeys: 2 },
+  releaseDrain: { lua: scripts.RELEASE_DRAIN, numberOfKeys: 2 },
+  snapshot: { lua: scripts.SNAPSHOT, numberOfKeys: 7 },
+}
+
+/** `redis://user:secret@host` → `redis://user:***@host`: never log a password. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_all, scheme: string, auth: string) => {
+    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : ''
+    return `${scheme}${user}:***@`
+  })
+}
+
+function connectionOptions(config: RedisConfig): RedisOptions {
+  const common: RedisOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: COMMAND_TIMEOUT_MS * 2,
+    retryStrategy: times =>
+      Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS),
+    ...(config.password !== undefined ? { password: config.password } : {}),
+  }
+  if (config.sentinels !== undefined) {
+    return {
+      ...common,
+      sentinels: config.sentinels.map(s => ({ host: s.host, port: s.port })),
+      name: config.name ?? 'mymaster',
+      sentinelRetryStrategy: times =>
+        Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS),
+      // After a failover the old primary may come back as a replica: reconnect on READONLY.
+      reconnectOnError: err => err.message.startsWith('READONLY'),
+      ...(config.db !== undefined ? { db: config.db } : {}),
+    }
+  }
+  return common
+}
+
+function pairs(reply: Reply | undefined): Map<string, string> | string {
+  const out = new Map<string, string>()
+  if (!Array.isArray(reply)) return out
+  if (reply[0] === '__wrongtype__')
+    return typeof reply[1] === 'string' ? reply[1] : 'WRONGTYPE'
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const k = reply[i]
+    const v = reply[i + 1]
+    if (typeof k === 'string' && typeof v === 'string') out.set(k, v)
+  }
+  return out
+}
+
+/** See the file comment. */
+export class RedisStore implements PoolStore {
+  readonly kind = 'redis'
+  readonly target: string
+  readonly #keys: PoolKeys
+  readonly #prefix: string
+  readonly #client: Redis & Commands
+  readonly #subscriber: Redis
+  #connected = false
+  #events: StoreEvents | undefined
+  #closed = false
+
+  constructor(config: RedisConfig) {
+    this.#prefix = config.prefix
+    this.#keys = poolKeys(config.prefix)
+    const options = connectionOptions(config)
+    this.target =
+      config.sentinels !== undefined
+        ? `sentinel ${config.name ?? 'mymaster'} via ${config.sentinels.map(s => `${s.host}:${s.port}`).join(',')}`
+        : redactUrl(config.url ?? '')
+    const client =
+      config.url !== undefined && config.sentinels === undefined
+        ? new Redis(config.url, options)
+        : new Redis(options)
+    for (const [name, s] of Object.entries(SCRIPTS)) client.defineCommand(name, s)
+    this.#client = client as Redis & Commands
+    // The subscriber may queue its SUBSCRIBE until connected; ioredis re-subscribes on
+    // every reconnect by itself.
+    this.#subscriber = client.duplicate({ enableOfflineQueue: true })
+  }
+
+  get connected(): boolean {
+    return this.#connected
+  }
+
+  async start(events: StoreEvents): Promise<void> {
+    this.#events = events
+    this.#client.on('ready', () => {
+      this.#setConnected(true)
+    })
+    this.#client.on('close', () => {
+      this.#setConnected(false, 'connection closed')
+    })
+    this.#client.on('error', (err: Error) => {
+      this.#setConnected(false, err.message)
+    })
+    this.#subscriber.on('error', () => {
+      // The command connection reports the same outage; one line per change is enough.
+    })
+    this.#subscriber.on('message', (_channel: string, message: string) => {
+      const notice = parseNotice(message)
+      if (notice !== undefined) events.notice(notice)
+    })
+    void this.#subscriber.subscribe(this.#keys.events).catch(() => {
+      // Retried by ioredis on reconnect (autoResubscribe); the periodic resync covers the gap.
+    })
+    await this.#client.connect().catch((err: unknown) => {
+      this.#setConnected(false, err instanceof Error ? err.message : String(err))
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#client.disconnect()
+    this.#subscriber.disconnect()
+    await Promise.resolve()
+  }
+
+  async snapshot(ttlMs: number, knownVersion?: number): Promise<SharedSnapshot> {
+    const k = this.#keys
+    const reply = await this.#run(() =>
+      this.#client.snapshot(
+        k.instances,
+        k.version,
+        k.members,
+        k.seeded,
+        k.sidecars,
+        k.drains,
+        k.verdicts,
+        String(ttlMs),
+        knownVersion === undefined ? '' : String(knownVersion),
+        `${this.#prefix}:instance:`,
+        `${this.#prefix}:obs:`,
+      ),
+    )
+    return this.#decodeSnapshot(reply)
+  }
+
+  async seed(
+    members: readonly MemberWrite[],
+    by: string,
+    force = false,
+  ): Promise<boolean> {
+    const k = this.#keys
+    const argv = [notice('members', by), force ? 'force' : '']
+    for (const m of members) argv.push(m.member.id, this.#memberJson(m, by))
+    const r = await this.#run(() =>
+      this.#client.seed(k.members, k.version, k.events, k.seeded, ...argv),
+    )
+    return r === 1
+  }
+
+  async putMember(write: MemberWrite, by: string): Promise<MemberRecord> {
+    const k = this.#keys
+    const json = this.#memberJson(write, by)
+    const rev = await this.#run(() =>
+      this.#client.putMember(
+        k.members,
+        k.version,
+        k.events,
+        k.seeded,
+        write.member.id,
+        json,
+        notice('members', by),
+      ),
+    )
+    const parsed = parseRecord(
+      memberRecordSchema,
+      'written record',
+      `{"rev":${rev},${json.slice(1)}`,
+    )
+    if (!parsed.ok)
+      throw new Error(`corral wrote a record it cannot read: ${parsed.error}`)
+    return parsed.value
+  }
+
+  async deleteMember(id: string, by: string): Promise<number | undefined> {
+    const k = this.#keys
+    const v = await this.#run(() =>
+      this.#client.deleteMember(
+        k.members,
+        k.version,
+        k.events,
+        k.drains,
+        id,
+        notice('members', by),
+      ),
+    )
+    return v < 0 ? undefined : v
+  }
+
+  async heartbeat(record: InstanceRecord, ttlMs: number): Promise<void> {
+    const k = this.#keys
+    await this.#run(() =>
+      this.#client.heartbeat(
+        k.instances,
+        k.instance(record.id),
+        k.observations(record.id),
+        record.id,
+        JSON.stringify(record),
+        String(ttlMs),
+      ),
+    )
+  }
+
+  async leave(instance: string): Promise<void> {
+    const k = this.#keys
+    await this.#run(() =>
+      this.#client.leave(
+        k.instances,
+        k.instance(instance),
+        k.observations(instance),
+        k.events,
+        instance,
+        notice('instances', instance),
+      ),
+    )
+  }
+
+  async putObservation(
+    instance: string,
+    member: string,
+    observation: Observation,
+    ttlMs: number,
+  ): Promise<void> {
+    const k = this.#keys
+    const verdict: Verdict = {
+      v: RECORD_VERSION,
+      health: observation.health,
+      by: instance,
+      at: observation.at,
+    }
+    await this.#run(() =>
+      this.#client.putObservation(
+        k.observations(instance),
+        k.verdicts,
+        k.events,
+        member,
+        JSON.stringify(observation),
+        JSON.stringify(verdict),
+        String(ttlMs),
+        notice('observations', instance),
+      ),
+    )
+  }
+
+  async putSidecar(member: string, record: SidecarRecord): Promise<void> {
+    const k = this.#keys
+    await this.#run(() =>
+      this.#client.putSidecar(
+        k.sidecars,
+        k.events,
+        member,
+        JSON.stringify(record),
+        notice('sidecars', record.id),
+      ),
+    )
+  }
+
+  async deleteSidecar(member: string): Promise<void> {
+    const k = this.#keys
+    await this.#run(() =>
+      this.#client.putSidecar(
+        k.sidecars,
+        k.events,
+        member,
+        '',
+        notice('sidecars', member),
+      ),
+    )
+  }
+
+  async acquireDrain(
+    member: string,
+    holder: string,
+    reason: string,
+    ttlMs: number,
+    budget: number,
+  ): Promise<DrainGrant> {
+    const k = this.#keys
+    const reply = await this.#run(() =>
+      this.#client.acquireDrain(
+        k.drains,
+        k.events,
+        member,
+        holder,
+        reason.slice(0, 500),
+        String(ttlMs),
+        String(budget),
+        notice('drains', holder),
+      ),
+    )
+    if (reply[0] === 1) {
+      const lease = parseRecord(
+        drainLeaseSchema,
+        `${k.drains}[${member}]`,
+        asString(reply[1]),
+      )
+      if (!lease.ok)
+        throw new StoreUnavailableError(`unexpected drain lease: ${lease.error}`)
+      return { ok: true, lease: lease.value }
+    }
+    const holders: { member: string; lease: DrainLease }[] = []
+    for (let i = 2; i + 1 < reply.length; i += 2) {
+      const m = asString(reply[i])
+      const lease = parseRecord(
+        drainLeaseSchema,
+        `${k.drains}[${m}]`,
+        asString(reply[i + 1]),
+      )
+      if (lease.ok) holders.push({ member: m, lease: lease.value })
+    }
+    return {
+      ok: false,
+      holders,
+      budget: typeof reply[1] === 'number' ? reply[1] : budget,
+    }
+  }
+
+  async releaseDrain(member: string, holder: string): Promise<void> {
+    const k = this.#keys
+    await this.#run(() =>
+      this.#client.releaseDrain(
+        k.drains,
+        k.events,
+        member,
+        holder,
+        notice('drains', holder),
+      ),
+    )
+  }
+
+  #memberJson(m: MemberWrite, by: string): string {
+    // No rev: the script splices it in front (see redis-scripts.ts).
+    return JSON.stringify({
+      v: RECORD_VERSION,
+      member: {
+        id: m.member.id,
+        address: m.member.address,
+        ports: m.member.ports,
+        weight: m.member.weight,
+      },
+      admin: m.admin,
+      removing: m.removing,
+      by,
+      reason: m.reason,
+      at: Date.now(),
+    })
+  }
+
+  #decodeSnapshot(reply: Reply[]): SharedSnapshot {
+    const k = this.#keys
+    const invalid: InvalidEntry[] = []
+    const now = Number(reply[0])
+    const versionRaw = asString(reply[1])
+    let version = Number(versionRaw)
+    if (!Number.isSafeInteger(version)) {
+      invalid.push({
+        key: k.version,
+        kind: 'version',
+        error: `${k.version}: expected an integer, got ${JSON.stringify(versionRaw.slice(0, 40))}`,
+      })
+      version = -1
+    }
+    const seeded = reply[2] === 1
+    const table = <T>(
+      key: string,
+      kind: InvalidEntry['kind'],
+      raw: Reply | undefined,
+      parse: (
+        field: string,
+        value: string,
+      ) => { ok: true; value: T } | { ok: false; error: string },
+    ): Map<string, T> => {
+      const out = new Map<string, T>()
+      const p = pairs(raw)
+      if (typeof p === 'string') {
+        invalid.push({
+          key,
+          kind,
+          error: `${key}: expected a hash, found another Redis type (${p})`,
+        })
+        return out
+      }
+      for (const [field, value] of p) {
+        const r = parse(field, value)
+        if (r.ok) out.set(field, r.value)
+        else invalid.push({ key: `${key}[${field}]`, kind, error: r.error })
+      }
+      return out
+    }
+    const membersDamaged = pairsKind(reply[3]) === 'wrongtype'
+    const unreadableMembers: string[] = []
+    const members =
+      reply[3] === null || membersDamaged
+        ? undefined
+        : table(k.members, 'member', reply[3], (field, value) => {
+            const r = parseRecord(memberRecordSchema, `${k.members}[${field}]`, value)
+            if (r.ok && r.value.member.id !== field) {
+              unreadableMembers.push(field)
+              return {
+                ok: false as const,
+                error: `${k.members}[${field}]: member.id is "${r.value.member.id}", expected the field name`,
+              }
+            }
+            if (!r.ok) unreadableMembers.push(field)
+            return r
+          })
+    const sidecarsAll = table(k.sidecars, 'sidecar', reply[4], (f, v) =>
+      parseRecord(sidecarRecordSchema, `${k.sidecars}[${f}]`, v),
+    )
+    const sidecars = new Map<string, SidecarRecord>()
+    for (const [m, s] of sidecarsAll) if (s.at + s.ttlMs > now) sidecars.set(m, s)
+    const drainsAll = table(k.drains, 'drain', reply[5], (f, v) =>
+      parseRecord(drainLeaseSchema, `${k.drains}[${f}]`, v),
+    )
+    const drains = new Map<string, DrainLease>()
+    for (const [m, d] of drainsAll) if (d.expiresAt > now) drains.set(m, d)
+    const verdicts = table(k.verdicts, 'verdict', reply[6], (f, v) =>
+      parseRecord(verdictSchema, `${k.verdicts}[${f}]`, v),
+    )
+    if (membersDamaged) {
+      invalid.push({
+        key: k.members,
+        kind: 'member',
+        error: `${k.members}: expected a hash, found another Redis type`,
+      })
+    }
+    const membersMissing = reply[7] !== 1
+    const instances = new Map<string, InstanceRecord>()
+    const observations = new Map<string, ReadonlyMap<string, Observation>>()
+    for (let i = 8; i + 2 < reply.length + 1 && i < reply.length; i += 3) {
+      const id = asString(reply[i])
+      const rec = parseRecord(
+        instanceRecordSchema,
+        k.instance(id),
+        reply[i + 1] as string | null,
+      )
+      if (!rec.ok) {
+        // A live heartbeat whose record expired or is unreadable: not counted.
+        if (reply[i + 1] !== null)
+          invalid.push({ key: k.instance(id), kind: 'instance', error: rec.error })
+        continue
+      }
+      instances.set(id, rec.value)
+      observations.set(
+        id,
+        table(k.observations(id), 'observation', reply[i + 2], (f, v) =>
+          parseRecord(observationSchema, `${k.observations(id)}[${f}]`, v),
+        ),
+      )
+    }
+    return {
+      now,
+      version,
+      members,
+      membersMissing,
+      membersDamaged,
+      unreadableMembers,
+      seeded,
+      instances,
+      observations,
+      sidecars,
+      drains,
+      verdicts,
+      invalid,
+    }
+  }
+
+  async #run<T>(command: () => Promise<T>): Promise<T> {
+    if (!this.#connected) {
+      throw new StoreUnavailableError(`redis at ${this.target} is unreachable`)
+    }
+    try {
+      return await command()
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      throw new StoreUnavailableError(`redis at ${this.target}: ${message}`, {
+        cause: err,
+      })
+    }
+  }
+
+  #setConnected(connected: boolean, error?: string): void {
+    if (this.#connected === connected || this.#closed) return
+    this.#connected = connected
+    this.#events?.status(connected, error)
+  }
+}
+
+function pairsKind(r: Reply | undefined): 'wrongtype' | 'ok' {
+  return Array.isArray(r) && r[0] === '__wrongtype__' ? 'wrongtype' : 'ok'
+}
+
+function asString(r: Reply | undefined): string {
+  return typeof r === 'string' ? r : typeof r === 'number' ? String(r) : ''
+}
+
+function notice(kind: StoreNotice['kind'], from: string): string {
+  return JSON.stringify({ kind, from })
+}
+
+const NOTICE_KINDS = new Set([
+  'members',
+  'observations',
+  'instances',
+  'sidecars',
+  'drains',
+])
+
+/** A pub/sub message; anything else on the channel is ignored (the resync still runs). */
+function parseNotice(message: string): StoreNotice | undefined {
+  if (message.length > 1_024) return undefined
+  try {
+    const json: unknown = JSON.parse(message)
+    if (typeof json !== 'object' || json === null) return undefined
+    const kind = 'kind' in json ? json.kind : undefined
+    const from = 'from' in json ? json.from : undefined
+    if (typeof kind !== 'string' || !NOTICE_KINDS.has(kind) || typeof from !== 'string') {
+      return undefined
+    }
+    return { kind: kind as StoreNotice['kind'], from }
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,144 @@
+// The shared pool store: what several corral instances (and sidecars) exchange. It carries
+// facts only (membership, admin intent, observations, heartbeats, drain leases); the pool
+// decides verdicts. Implementations: redis-store.ts (production), memory-store.ts (one
+// process, for tests and tools). Every method fails fast with StoreUnavailableError when
+// the store cannot be reached; nothing is queued to land later.
+import { CorralError } from '../errors.js'
+import type { MemberEndpoint, AdminState } from '../pool/types.js'
+import type {
+  DrainLease,
+  InstanceRecord,
+  MemberRecord,
+  Observation,
+  SidecarRecord,
+  Verdict,
+} from './codec.js'
+
+/** The store is unreachable (or answered with an error): the caller must not assume success. */
+export class StoreUnavailableError extends CorralError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('STORE_UNAVAILABLE', message, options)
+  }
+}
+
+/** One stored value that did not parse; it was skipped. */
+export interface InvalidEntry {
+  /** Where: the key, and the hash field in brackets. */
+  readonly key: string
+  /** Which kind of record was expected (the metric's `kind` label). */
+  readonly kind:
+    'member' | 'instance' | 'observation' | 'sidecar' | 'drain' | 'verdict' | 'version'
+  readonly error: string
+}
+
+/** Everything one instance needs to know, read in one consistent step. */
+export interface SharedSnapshot {
+  /** The store's clock (wall ms): one clock for every instance. */
+  readonly now: number
+  /** Bumped by every membership write. */
+  readonly version: number
+  /**
+   * Undefined when the caller already had `version` (nothing to re-read) or when the
+   * members hash is unreadable (`membersDamaged`).
+   */
+  readonly members: ReadonlyMap<string, MemberRecord> | undefined
+  /** The members key is missing (deleted, or the pool is empty) or of the wrong type. */
+  readonly membersMissing: boolean
+  /** Member ids whose record did not parse: keep the last good record for them. */
+  readonly unreadableMembers: readonly string[]
+  readonly membersDamaged: boolean
+  /** Whether any instance ever seeded the pool. */
+  readonly seeded: boolean
+  /** Instances whose heartbeat is younger than the TTL, by id. */
+  readonly instances: ReadonlyMap<string, InstanceRecord>
+  /** Each live instance's observations, by instance id then member id. */
+  readonly observations: ReadonlyMap<string, ReadonlyMap<string, Observation>>
+  /** Sidecars whose heartbeat has not expired, by member id. */
+  readonly sidecars: ReadonlyMap<string, SidecarRecord>
+  /** Unexpired drain leases, by member id. */
+  readonly drains: ReadonlyMap<string, DrainLease>
+  /** Latest published verdict per member, with its age in ms by the store's clock. */
+  readonly verdicts: ReadonlyMap<string, Verdict>
+  readonly invalid: readonly InvalidEntry[]
+}
+
+/** A membership write: the record minus what the store assigns (rev). */
+export interface MemberWrite {
+  readonly member: MemberEndpoint
+  readonly admin: AdminState
+  readonly removing: boolean
+  readonly reason: string
+}
+
+/** The outcome of asking for a drain lease. */
+export type DrainGrant =
+  | { readonly ok: true; readonly lease: DrainLease }
+  | {
+      readonly ok: false
+      /** The leases that use up the budget, by member. */
+      readonly holders: readonly { member: string; lease: DrainLease }[]
+      readonly budget: number
+    }
+
+/** A "something changed" notice; never the only copy of a change. */
+export interface StoreNotice {
+  readonly kind: 'members' | 'observations' | 'instances' | 'sidecars' | 'drains'
+  readonly from: string
+}
+
+/** What a store tells its owner about itself. */
+export interface StoreEvents {
+  /** Connected (true) or lost (false), with the error that lost it. */
+  status(connected: boolean, error?: string): void
+  notice(notice: StoreNotice): void
+}
+
+/** The shared pool store (see the file comment). */
+export interface PoolStore {
+  readonly kind: 'memory' | 'redis'
+  /** Where it points, with any password removed (for logs and the pool API). */
+  readonly target: string
+  readonly connected: boolean
+  /** Starts connecting; resolves once connected or once the first attempt failed. */
+  start(events: StoreEvents): Promise<void>
+  /** Disconnects; idempotent. */
+  close(): Promise<void>
+  /** Reads everything; `knownVersion` skips re-reading unchanged membership. */
+  snapshot(ttlMs: number, knownVersion?: number): Promise<SharedSnapshot>
+  /**
+   * Writes `members` only if nobody seeded the pool before; true if this call did. With
+   * `force`, replaces the whole membership (repair of a damaged or deleted members key).
+   */
+  seed(members: readonly MemberWrite[], by: string, force?: boolean): Promise<boolean>
+  /** Creates or replaces one member's record; returns it with the new version as rev. */
+  putMember(write: MemberWrite, by: string): Promise<MemberRecord>
+  /** Deletes a member's record (and its drain lease); the new version, or undefined if absent. */
+  deleteMember(id: string, by: string): Promise<number | undefined>
+  /** Refreshes this instance's heartbeat and the TTL of its observations. */
+  heartbeat(record: InstanceRecord, ttlMs: number): Promise<void>
+  /** Removes this instance at once (clean shutdown): peers stop counting it now. */
+  leave(instance: string): Promise<void>
+  /** Publishes this instance's verdict on a member (and the latest verdict for warm starts). */
+  putObservation(
+    instance: string,
+    member: string,
+    observation: Observation,
+    ttlMs: number,
+  ): Promise<void>
+  /** A sidecar's heartbeat with its member's verdict. */
+  putSidecar(member: string, record: SidecarRecord): Promise<void>
+  deleteSidecar(member: string): Promise<void>
+  /**
+   * Takes (or renews, same holder) a drain lease for `member` if fewer than `budget` other
+   * unexpired leases exist; atomic across instances.
+   */
+  acquireDrain(
+    member: string,
+    holder: string,
+    reason: string,
+    ttlMs: number,
+    budget: number,
+  ): Promise<DrainGrant>
+  /** Releases the member's lease if `holder` holds it. */
+  releaseDrain(member: string, holder: string): Promise<void>
+}
