@@ -3,7 +3,13 @@
 
 /** A system under test. */
 export type SystemName =
-  'direct' | 'haproxy' | 'naive' | 'corral' | 'corral-2w' | 'corral-nometrics'
+  | 'direct'
+  | 'haproxy'
+  | 'naive'
+  | 'corral'
+  | 'corral-native'
+  | 'corral-2w'
+  | 'corral-nometrics'
 
 /** Every system, in the order rounds run them and tables list them. */
 export const SYSTEM_NAMES: readonly SystemName[] = [
@@ -11,6 +17,7 @@ export const SYSTEM_NAMES: readonly SystemName[] = [
   'haproxy',
   'naive',
   'corral',
+  'corral-native',
   'corral-2w',
   'corral-nometrics',
 ]
@@ -135,6 +142,8 @@ const METRICS_ON_OFF: readonly SystemName[] = ['corral', 'corral-nometrics']
 
 const PROXIES: readonly SystemName[] = ['haproxy', 'naive', 'corral']
 const WITH_DIRECT: readonly SystemName[] = ['direct', ...PROXIES]
+/** corral on the JS and on the native data path (#14), next to HAProxy and direct. */
+const WITH_NATIVE: readonly SystemName[] = [...WITH_DIRECT, 'corral-native']
 
 /** Every workload, in run order. */
 export const WORKLOADS: readonly WorkloadDef[] = [
@@ -144,7 +153,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     method:
       'iperf3 -c through the proxy to iperf3 -s; receiver bits/s and bytes from -J; ' +
       'proxy CPU and minor faults from /proc/PID/stat of its processes (primary and workers).',
-    systems: WITH_DIRECT,
+    systems: WITH_NATIVE,
     baselines: ['haproxy', 'direct'],
     metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
     rounds: BULK_ROUNDS,
@@ -155,7 +164,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     method:
       'iperf3 -c -P 8 through the proxy; receiver bits/s summed over streams; CPU and ' +
       'faults per GB as bulk-1.',
-    systems: WITH_DIRECT,
+    systems: WITH_NATIVE,
     baselines: ['haproxy', 'direct'],
     metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
     rounds: BULK_ROUNDS,
@@ -185,7 +194,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     method:
       "wrk -c 32 --latency -H 'Connection: close' against a minimal Node HTTP/1.1 member " +
       '(2-byte body); proxy CPU from /proc/<pid>/stat over the wrk run.',
-    systems: WITH_DIRECT,
+    systems: WITH_NATIVE,
     baselines: ['haproxy', 'direct'],
     metrics: [RPS, P50, P99, CPU_PER_REQ, ERRORS],
   },

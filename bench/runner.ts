@@ -3,6 +3,7 @@
 
 import { resolve } from 'node:path'
 import { roundsFor, workloadDef, type SystemName, type WorkloadId } from './catalog.js'
+import { loadNativeAddon } from '../src/proxy/native-loader.js'
 import { Scope, type Env, type RunContext } from './context.js'
 import { displayArgv, shellQuote } from './procs.js'
 import { systemBusyPercent } from './proc-stats.js'
@@ -44,6 +45,10 @@ function systemUnavailable(system: SystemName, env: Env): string | undefined {
       return undefined
     case 'haproxy':
       return env.tools.haproxy === undefined ? 'haproxy not on PATH' : undefined
+    case 'corral-native':
+      if (env.corral === undefined)
+        return 'corral CLI not built (dist/src/cli/main.js missing)'
+      return nativeUnavailable()
     case 'corral':
     case 'corral-2w':
     case 'corral-nometrics':
@@ -182,4 +187,10 @@ function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err)
   const cause = err.cause === undefined ? '' : `: ${describe(err.cause)}`
   return `${err.message}${cause}`
+}
+
+/** Why corral-native cannot run here (the addon is not built), or undefined. */
+function nativeUnavailable(): string | undefined {
+  const loaded = loadNativeAddon()
+  return 'error' in loaded ? loaded.error : undefined
 }

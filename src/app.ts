@@ -46,6 +46,7 @@ import {
   type PickerSettings,
 } from './proxy/data-path.js'
 import { ClusterDataPath } from './proxy/workers.js'
+import { chooseDataPath, type DataPathChoice } from './proxy/native-loader.js'
 import type { RelayStats } from './proxy/stats.js'
 
 /** What the app needs from outside: a logger, a clock, a version string. */
@@ -122,6 +123,7 @@ export class App {
   #listening = false
   #closing: Promise<{ forced: number }> | undefined
   readonly #relayExporter: RelayStatsExporter
+  readonly #dataPathChoice: DataPathChoice
   /** Shares the pool through Redis; undefined when the pool lives in memory. */
   readonly coordinator: Coordinator | undefined
   readonly #coordinationMetrics: CoordinationMetrics
@@ -159,7 +161,20 @@ export class App {
       events.connectDuration = noop
       events.connectionDuration = noop
     }
+    // Resolved once here; workers load the same addon (and fall back to JS on their own
+    // if it fails there, which only a broken install could cause).
+    const choice = chooseDataPath(config.dataPath)
+    this.#dataPathChoice = choice
+    this.metrics.dataPathInfo.set({ path: choice.path }, 1)
+    if (choice.path === 'native') this.#log.info({ dataPath: 'native' }, 'data path')
+    else if (config.dataPath === 'js') this.#log.info({ dataPath: 'js' }, 'data path')
+    else
+      this.#log.warn(
+        { dataPath: 'js', reason: choice.reason },
+        'native data path unavailable',
+      )
     const dataOptions = {
+      dataPath: choice.path,
       listeners: config.listeners,
       connectTimeoutMs: config.timeouts.connectMs,
       idleTimeoutMs: config.timeouts.idleMs,
@@ -533,6 +548,8 @@ export class App {
         activeConnections: this.#dataPath.activeConnections,
         workers: this.#config.workers,
         loadsSynced: this.#dataPath.loadsSynced,
+        dataPath: this.#dataPathChoice.path,
+        dataPathReason: this.#dataPathChoice.reason,
         poolSynced: this.#dataPath.poolSynced,
         coordination: coordinationDocument(this.coordinator?.status()),
       },

@@ -100,7 +100,7 @@ async function startSharedCorral(
         healthPort: 'member',
         maxConnections: 1_000,
       },
-      { adminPort, workers: 0 },
+      { adminPort, workers: 0, dataPath: 'js' },
     ),
     // The default mode users run: one data-path process per core.
     workers: 'auto',

@@ -81,6 +81,8 @@ export interface Config {
   }
   /** Data-path processes (resolved: "auto" is the number of cores). */
   readonly workers: number
+  /** Who moves relayed bytes (resolved per process: "auto" = native where it loads). */
+  readonly dataPath: 'auto' | 'native' | 'js'
   /** The shared pool store; undefined = in memory (one instance). */
   readonly redis?: RedisConfig
   /** How instances sharing a pool combine their views (probes resolved). */
@@ -301,6 +303,7 @@ function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
       ...(admin.token !== undefined ? { token: admin.token } : {}),
     },
     workers: parsed.workers === 'auto' ? availableParallelism() : parsed.workers,
+    dataPath: parsed.dataPath,
     ...(parsed.redis !== undefined ? { redis: parsed.redis } : {}),
     coordination: {
       ...parsed.coordination,

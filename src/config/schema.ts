@@ -406,6 +406,14 @@ export const configSchema = mapping(
         error: 'expected "auto" or an integer 0-64',
       })
       .default('auto'),
+    /**
+     * Who moves the bytes of a relay: "native" (the optional splice(2) relay thread of
+     * native/, built by `npm run build:native`), "js", or "auto" (default: native where
+     * the addon loaded on Linux). Without the addon corral runs on the JS path and says so.
+     */
+    dataPath: z
+      .enum(['auto', 'native', 'js'], { error: 'expected "auto", "native" or "js"' })
+      .default('auto'),
   },
   'a mapping of config keys',
 ).superRefine(

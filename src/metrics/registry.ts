@@ -80,6 +80,10 @@ export interface PoolStateLabels {
 export interface BuildInfoLabels {
   readonly version: string
 }
+/** Labels of corral_data_path_info. */
+export interface DataPathLabels {
+  readonly path: 'native' | 'js'
+}
 /** Labels of corral_config_reloads_total. */
 export interface ReloadLabels {
   readonly result: ReloadResult
@@ -149,6 +153,8 @@ export interface ControlPlaneMetrics {
   readonly coordinationStoreUp: ScalarGauge
   /** corral_build_info: 1, labelled with the running version. */
   readonly buildInfo: GaugeHandle<BuildInfoLabels>
+  /** corral_data_path_info: 1 for the data path that moves relayed bytes. */
+  readonly dataPathInfo: GaugeHandle<DataPathLabels>
   /** corral_config_reloads_total: reload attempts by result. */
   readonly configReloads: CounterHandle<ReloadLabels>
   /** Runs `hook` once per scrape before values are read; returns a function removing it. */
@@ -291,6 +297,12 @@ function controlPlaneFamilies(
       name: 'corral_build_info',
       help: 'Always 1; the version label says which corral is running.',
       labelNames: ['version'] as const,
+      ...on,
+    }),
+    dataPathInfo: new Gauge({
+      name: 'corral_data_path_info',
+      help: 'Always 1; the path label says who moves relayed bytes (native splice thread or js).',
+      labelNames: ['path'] as const,
       ...on,
     }),
     configReloads: new Counter({

@@ -163,7 +163,7 @@ void t.test('HAProxy gets one thread, tcp mode, roundrobin and HTTP checks', t =
 })
 
 void t.test('corral gets the CLI contract config', t => {
-  t.strictSame(corralConfig(SPEC, { adminPort: 40004, workers: 2 }), {
+  t.strictSame(corralConfig(SPEC, { adminPort: 40004, workers: 2, dataPath: 'native' }), {
     listeners: [{ name: 'tcp', bind: '127.0.0.1:40000' }],
     members: [
       { id: 'm1', address: '127.0.0.1', ports: { tcp: 40001 } },
@@ -183,10 +183,11 @@ void t.test('corral gets the CLI contract config', t => {
     timeouts: { shutdown: '1s' },
     admin: { bind: '127.0.0.1:40004' },
     workers: 2,
+    dataPath: 'native',
   })
   const perMember = corralConfig(
     { ...SPEC, healthPort: 'member' },
-    { adminPort: 1, workers: 1 },
+    { adminPort: 1, workers: 1, dataPath: 'js' },
   )
   t.notOk(
     'port' in (perMember.health as object),

@@ -38,7 +38,11 @@ void t.test('scrapes at the start and every interval until the work ends', async
   const { scrapes, failures } = scraper.counts
   t.equal(scrapes, 2, 'the 200 answers')
   t.ok(failures >= 1, `the 500 answers are failures (${failures})`)
-  t.equal(scrapes + failures, server.hits(), `every request is counted once (${scrapes} + ${failures})`)
+  t.equal(
+    scrapes + failures,
+    server.hits(),
+    `every request is counted once (${scrapes} + ${failures})`,
+  )
   const after = server.hits()
   await sleep(600)
   t.equal(server.hits(), after, 'no scrape after the work ended')

@@ -83,6 +83,7 @@ const DEFAULTS: Config = {
   },
   admin: { host: '127.0.0.1', port: 9901 },
   workers: availableParallelism(),
+  dataPath: 'auto',
   coordination: {
     policy: 'quorum',
     probes: 'shared',
@@ -187,6 +188,7 @@ const FULL_CONFIG: Config = {
   },
   admin: { host: '127.0.0.1', port: 9902, token: 's3cret' },
   workers: 2,
+  dataPath: 'auto',
   coordination: {
     policy: 'quorum',
     probes: 'shared',

@@ -42,7 +42,14 @@ balance: ${options.balance ?? 'round-robin'}
 admin: ${options.admin ?? '{ bind: "127.0.0.1:0" }'}
 ${options.extra ?? ''}
 ${options.workers === undefined || options.workers === 'default' ? '' : `workers: ${String(options.workers)}`}
+${options.extra?.includes('dataPath:') === true ? '' : `dataPath: ${testDataPathSetting()}`}
 `
+}
+
+/** CORRAL_DATA_PATH=js|native picks the data path of e2e runs (CI runs both); default auto. */
+function testDataPathSetting(): string {
+  const v = process.env.CORRAL_DATA_PATH
+  return v === 'js' || v === 'native' ? v : 'auto'
 }
 
 /** Predicate for the log line of a member reaching a state. */
