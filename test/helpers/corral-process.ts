@@ -63,15 +63,21 @@ export async function startCorral(
     env?: NodeJS.ProcessEnv
     readyTimeoutMs?: number
     args?: readonly string[]
+    /** The CLI command; default "lb". */
+    command?: string
+    /** The log line that means started; default "corral ready". */
+    readyMsg?: string
+    /** The config file's name in `dir`; default corral.yaml. */
+    configName?: string
   } = {},
 ): Promise<CorralProcess> {
-  const configPath = join(dir, 'corral.yaml')
+  const configPath = join(dir, options.configName ?? 'corral.yaml')
   writeFileSync(configPath, yaml)
   const proc = spawn(
     process.execPath,
     [
       CLI_PATH,
-      'lb',
+      options.command ?? 'lb',
       '--config',
       configPath,
       '--log-level',
@@ -144,7 +150,7 @@ export async function startCorral(
   }
 
   const ready = await waitForLog(
-    l => l.msg === 'corral ready',
+    l => l.msg === (options.readyMsg ?? 'corral ready'),
     options.readyTimeoutMs ?? 10_000,
   )
   const listeners = Array.isArray(ready.listeners)
