@@ -12,6 +12,9 @@ import { Sidecar } from '../sidecar/sidecar.js'
 import { reportConfigError, type CommandIo } from './check-config.js'
 import { corralVersion } from './lb.js'
 
+/** Longest wait for the checker and the store to close after the drain ended. */
+const CLOSE_BOUND_MS = 500
+
 /** Flags of `corral sidecar`. */
 export interface SidecarOptions {
   readonly config?: string
@@ -94,7 +97,13 @@ export async function runSidecar(
           return { ok: false }
         })
         .then(async outcome => {
-          await sidecar.close()
+          // Bounded: a probe in flight or a store that does not answer must not hold the
+          // exit past the deadline the operator configured.
+          await Promise.race([
+            sidecar.close(),
+            new Promise(r => setTimeout(r, CLOSE_BOUND_MS).unref()),
+          ])
+          log.info({ exitCode: outcome.ok ? 0 : 1 }, 'sidecar exiting')
           process.off('SIGTERM', onStop)
           process.off('SIGINT', onStop)
           resolve(outcome.ok ? 0 : 1)
