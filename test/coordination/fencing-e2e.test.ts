@@ -35,6 +35,9 @@ async function until(what: string, check: () => Promise<boolean>, ms = 10_000) {
   throw new Error(`timed out after ${ms}ms waiting for ${what}`)
 }
 
+// Two LB startups per test on a loaded 2-core machine: allow minutes.
+t.setTimeout(300_000)
+
 void t.test('an isolated load balancer fences itself; its peer does not', async t => {
   const dir = t.testdir()
   const redis = await startRedis()

@@ -45,6 +45,9 @@ const stateOf =
   (id: string, want: string) => (ms: readonly { id: string; state: string }[]) =>
     ms.some(m => m.id === id && m.state === want)
 
+// Real processes on a loaded 2-core machine: allow minutes.
+t.setTimeout(300_000)
+
 void t.test('sidecar: join, local failure, SIGKILL', async t => {
   const redis = await startRedis()
   t.teardown(() => redis.kill())

@@ -5,6 +5,9 @@ import { startReplica } from '../../src/demo/replica.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { startSidecar } from '../helpers/sidecar-process.js'
 
+// Real processes on a loaded 2-core machine: allow minutes.
+t.setTimeout(300_000)
+
 void t.test('a second SIGTERM skips the wait for the drain budget', async t => {
   const dir = t.testdir()
   const redis = await startRedis()
