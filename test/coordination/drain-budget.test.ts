@@ -49,7 +49,7 @@ const lease: DrainLease = {
   expiresAt: 1,
 }
 
-void t.test('budget: 3 → 1, 5 → 2, 7 → 3 with every member routable', async t => {
+void t.test('budget: 3 → 1, 5 → 2, 7 → 3 with every member routable', t => {
   for (const [n, want] of [
     [3, 1],
     [5, 2],
@@ -64,11 +64,12 @@ void t.test('budget: 3 → 1, 5 → 2, 7 → 3 with every member routable', asyn
     )
     t.equal(budget, want, `${n} members`)
   }
+  t.end()
 })
 
 void t.test(
   'budget: a member already out (down everywhere or disabled) uses it up',
-  async t => {
+  t => {
     const ms = members(member('m1'), member('m2'), member('m3', 'disabled'))
     t.equal(
       sharedDrainBudget(ms, new Map([['lb1', instance(['m1', 'm2'])]]), new Map(), 'm1'),
@@ -85,10 +86,11 @@ void t.test(
       1,
       'the asker itself never counts as out',
     )
+    t.end()
   },
 )
 
-void t.test('budget: a leased member is not counted as out a second time', async t => {
+void t.test('budget: a leased member is not counted as out a second time', t => {
   const all = members(member('m1', 'draining'), member('m2'), member('m3'))
   const b = sharedDrainBudget(
     all,
@@ -97,11 +99,12 @@ void t.test('budget: a leased member is not counted as out a second time', async
     'm2',
   )
   t.equal(b, 1, 'the Lua script then refuses: one other lease already uses the 1')
+  t.end()
 })
 
 void t.test(
   'confirmation: every live instance applied the rev and stopped routing',
-  async t => {
+  t => {
     const inst = new Map([
       ['lb1', instance(['m2'], 7)],
       ['lb2', instance(['m1', 'm2'], 7)],
@@ -114,5 +117,6 @@ void t.test(
       [...openConnections(new Map([['lb1', instance([], 7, { m1: 2, m2: 1 })]]), 'm1')],
       [['lb1', 2]],
     )
+    t.end()
   },
 )

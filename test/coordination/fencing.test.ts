@@ -60,7 +60,7 @@ const cases: {
   {
     name: 'a peer without observations does not count',
     own: own('down'),
-    peers: [['lb2', new Map()]],
+    peers: [['lb2', new Map<string, Observation>()]],
     fenced: false,
   },
   {

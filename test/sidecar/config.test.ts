@@ -11,7 +11,7 @@ health: { port: https, scheme: https, path: /health, interval: 1s, timeout: 500m
 const load = (text: string, set: { path: string; value: unknown }[] = []) =>
   loadSidecarConfig('sidecar.yaml', { readFile: () => text, env: {}, overrides: set })
 
-void t.test("the issue's example parses with documented defaults", async t => {
+void t.test("the issue's example parses with documented defaults", t => {
   const c = load(EXAMPLE)
   t.equal(c.member.id, 'dtr-1')
   t.equal(c.health.port, 443, 'health.port "https" names member.ports.https')
@@ -26,18 +26,20 @@ void t.test("the issue's example parses with documented defaults", async t => {
     connectionsTimeoutMs: 300_000,
     leaseMs: 600_000,
   })
+  t.end()
 })
 
-void t.test('flags override keys', async t => {
+void t.test('flags override keys', t => {
   const c = load(EXAMPLE, [
     { path: 'member.address', value: '10.0.0.12' },
     { path: 'drain.timeout', value: '1m' },
   ])
   t.equal(c.member.address, '10.0.0.12')
   t.equal(c.drain.timeoutMs, 60_000)
+  t.end()
 })
 
-void t.test('mistakes are reported with the key and what was expected', async t => {
+void t.test('mistakes are reported with the key and what was expected', t => {
   const bad = EXAMPLE.replace('port: https', 'port: grpc').replace(
     'interval: 1s',
     'interval: soon',
@@ -57,4 +59,5 @@ void t.test('mistakes are reported with the key and what was expected', async t 
     () => load(EXAMPLE.replace('port: https', 'port: grpc')),
     /health\.port: expected a port number or one of member\.ports \("http", "https"\)/,
   )
+  t.end()
 })

@@ -21,9 +21,11 @@ const upOn = (id: string) => (ms: readonly { id: string; state: string }[]) =>
 function watchRoutable(lbs: readonly CorralProcess[]): { stop(): Promise<number> } {
   let min = Number.POSITIVE_INFINITY
   let running = true
+  // A function, not the variable: stop() changes it under the awaits below.
+  const isRunning = (): boolean => running
   const loop = (async () => {
     const started = performance.now()
-    while (running && performance.now() - started < 300_000) {
+    while (isRunning() && performance.now() - started < 300_000) {
       for (const lb of lbs) {
         const pool = await getPool(lb).catch(() => undefined)
         if (pool !== undefined)
@@ -47,9 +49,13 @@ async function holdConnectionTo(port: number, member: string): Promise<Socket> {
     const s = connect({ host: '127.0.0.1', port })
     const answer = await new Promise<string>((resolve, reject) => {
       let data = ''
-      const timer = setTimeout(() => reject(new Error('no answer within 5s')), 5_000)
+      const timer = setTimeout(() => {
+        reject(new Error('no answer within 5s'))
+      }, 5_000)
       s.on('error', reject)
-      s.on('connect', () => s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
+      s.on('connect', () => {
+        s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+      })
       s.on('data', (c: Buffer) => {
         data += c.toString()
         if (data.includes('hello from')) {
