@@ -13,14 +13,16 @@ COPY src ./src
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
-# Binding 80/443 without root: give the node binary CAP_NET_BIND_SERVICE (a file
-# capability, kept within Docker's default capability set). Alternatives: publish high
-# ports (-p 80:8080 -p 443:8443 with listeners on 8080/8443), or run with
-# --sysctl net.ipv4.ip_unprivileged_port_start=80.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libcap2-bin \
- && setcap cap_net_bind_service=+ep "$(readlink -f "$(command -v node)")" \
- && apt-get purge -y libcap2-bin && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
+# Binding 80/443 as the non-root node user: Docker (20.10+), Podman and containerd 2.0
+# start containers with net.ipv4.ip_unprivileged_port_start=0, so no capability is needed.
+# Elsewhere (CRI-O, --network host) pass --sysctl net.ipv4.ip_unprivileged_port_start=80
+# or publish high ports (-p 80:8080 -p 443:8443 with listeners on 8080/8443). The node
+# binary deliberately gets no file capability (setcap cap_net_bind_service): glibc then
+# runs it in secure mode and ignores GLIBC_TUNABLES below (docs/performance.md).
+# Heap settings for every corral process (issue #13): without them bulk transfers make
+# glibc return freed read buffers to the kernel and fault them back in. Workers get the
+# same from the primary anyway; this covers `workers: 0`. Values: src/proxy/malloc-tunables.ts.
+ENV GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=268435456:glibc.malloc.mmap_threshold=4194304
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json

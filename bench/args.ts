@@ -2,6 +2,8 @@
 
 import { parseArgs } from 'node:util'
 import {
+  BULK_ROUNDS,
+  DEFAULT_ROUNDS,
   SMOKE_WORKLOAD_IDS,
   SYSTEM_NAMES,
   WORKLOAD_IDS,
@@ -15,7 +17,8 @@ import {
 export interface Options {
   /** One quick round with tiny durations, output to a temp dir (CI). */
   readonly smoke: boolean
-  readonly rounds: number
+  /** Rounds for every workload; undefined = each workload's own default (roundsFor). */
+  readonly rounds: number | undefined
   /** Seconds per throughput measurement (iperf3 -t, wrk -d). */
   readonly durationS: number
   readonly only: readonly WorkloadId[]
@@ -34,7 +37,8 @@ export const USAGE = `Usage: node dist/bench/run.js [flags]
 
   --smoke                 1 round, tiny durations, every code path once (so
                           ${smokeSkipped().join(', ')} only with --only); writes to a temp dir
-  --rounds N              rounds of alternating systems (default 3)
+  --rounds N              rounds of alternating systems (default ${DEFAULT_ROUNDS}; bulk-1 and
+                          bulk-8 ${BULK_ROUNDS}; smoke 1)
   --duration S            seconds per throughput measurement (default 10, smoke 1)
   --only a,b              workloads: ${WORKLOAD_IDS.join(', ')}
   --systems a,b           systems: ${SYSTEM_NAMES.join(', ')}
@@ -71,7 +75,10 @@ export function parseOptions(argv: readonly string[]): Options {
   const smoke = values.smoke
   return {
     smoke,
-    rounds: positiveInt('--rounds', values.rounds, smoke ? 1 : 3, 100),
+    rounds:
+      values.rounds === undefined && !smoke
+        ? undefined
+        : positiveInt('--rounds', values.rounds, 1, 100),
     durationS: positiveInt('--duration', values.duration, smoke ? 1 : 10, 600),
     only:
       smoke && values.only === undefined

@@ -3,7 +3,13 @@
 
 /** A system under test. */
 export type SystemName =
-  'direct' | 'haproxy' | 'naive' | 'corral' | 'corral-2w' | 'corral-nometrics'
+  | 'direct'
+  | 'haproxy'
+  | 'naive'
+  | 'corral'
+  | 'corral-native'
+  | 'corral-2w'
+  | 'corral-nometrics'
 
 /** Every system, in the order rounds run them and tables list them. */
 export const SYSTEM_NAMES: readonly SystemName[] = [
@@ -11,6 +17,7 @@ export const SYSTEM_NAMES: readonly SystemName[] = [
   'haproxy',
   'naive',
   'corral',
+  'corral-native',
   'corral-2w',
   'corral-nometrics',
 ]
@@ -19,6 +26,7 @@ export const SYSTEM_NAMES: readonly SystemName[] = [
 export type WorkloadId =
   | 'bulk-1'
   | 'bulk-8'
+  | 'registry'
   | 'conn-close'
   | 'keep-alive'
   | 'idle-memory'
@@ -28,6 +36,10 @@ export type WorkloadId =
   | 'scaling'
   | 'metrics-cost-close'
   | 'metrics-cost-keepalive'
+  | 'coordination-propagation'
+  | 'coordination-scale-1'
+  | 'coordination-scale-2'
+  | 'coordination-scale-3'
 
 /** Whether a larger or a smaller value is the better one. */
 export type Direction = 'higher' | 'lower'
@@ -59,6 +71,22 @@ export interface WorkloadDef {
    * this one out unless --only names it.
    */
   readonly smokeCoveredBy?: WorkloadId
+  /** Rounds when --rounds is not given; default DEFAULT_ROUNDS. */
+  readonly rounds?: number
+}
+
+/** Rounds of a workload without its own default and without --rounds. */
+export const DEFAULT_ROUNDS = 3
+/**
+ * Rounds of the bulk workloads without --rounds: one stream moved by up to ±20% between
+ * rounds on the shared 2-core machine, and a median of 3 flipped the verdict between
+ * runs (docs/performance.md); 5 rounds cost ~3 more minutes of a full run.
+ */
+export const BULK_ROUNDS = 5
+
+/** The rounds a workload runs: --rounds if given, else its own default. */
+export function roundsFor(id: WorkloadId, flag: number | undefined): number {
+  return flag ?? workloadDef(id).rounds ?? DEFAULT_ROUNDS
 }
 
 function metric(
@@ -74,6 +102,19 @@ function metric(
 
 const GBPS = metric('gbps', 'throughput', 'Gbit/s', 'higher', 2, true)
 const PROXY_CPU = metric('proxyCpuPct', 'proxy CPU', '% of a core', 'lower', 0)
+/** Proxy process tree's CPU (user + system) per 10^9 bytes relayed. */
+const CPU_PER_GB = metric('cpuSPerGB', 'proxy CPU per GB', 'CPU-s/GB', 'lower', 2, true)
+/**
+ * Proxy process tree's minor page faults per 10^9 bytes (/proc/PID/stat minflt): a heap
+ * that returns memory to the kernel and faults it back in shows here (issue #13).
+ */
+const FAULTS_PER_GB = metric(
+  'faultsPerGB',
+  'proxy page faults per GB',
+  'minflt/GB',
+  'lower',
+  0,
+)
 const RPS = metric('rps', 'requests/s', 'req/s', 'higher', 0, true)
 const P50 = metric('p50Ms', 'p50', 'ms', 'lower', 2)
 const P99 = metric('p99Ms', 'p99', 'ms', 'lower', 2, true)
@@ -101,24 +142,51 @@ const METRICS_ON_OFF: readonly SystemName[] = ['corral', 'corral-nometrics']
 
 const PROXIES: readonly SystemName[] = ['haproxy', 'naive', 'corral']
 const WITH_DIRECT: readonly SystemName[] = ['direct', ...PROXIES]
+/** corral on the JS and on the native data path (#14), next to HAProxy and direct. */
+const WITH_NATIVE: readonly SystemName[] = [...WITH_DIRECT, 'corral-native']
 
 /** Every workload, in run order. */
 export const WORKLOADS: readonly WorkloadDef[] = [
   {
     id: 'bulk-1',
     title: 'Bulk throughput, 1 stream',
-    method: 'iperf3 -c through the proxy to iperf3 -s; receiver bits/s from -J.',
-    systems: WITH_DIRECT,
+    method:
+      'iperf3 -c through the proxy to iperf3 -s; receiver bits/s and bytes from -J; ' +
+      'proxy CPU and minor faults from /proc/PID/stat of its processes (primary and workers).',
+    systems: WITH_NATIVE,
     baselines: ['haproxy', 'direct'],
-    metrics: [GBPS, PROXY_CPU],
+    metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
+    rounds: BULK_ROUNDS,
   },
   {
     id: 'bulk-8',
     title: 'Bulk throughput, 8 streams',
-    method: 'iperf3 -c -P 8 through the proxy; receiver bits/s summed over streams.',
+    method:
+      'iperf3 -c -P 8 through the proxy; receiver bits/s summed over streams; CPU and ' +
+      'faults per GB as bulk-1.',
+    systems: WITH_NATIVE,
+    baselines: ['haproxy', 'direct'],
+    metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
+    rounds: BULK_ROUNDS,
+  },
+  {
+    id: 'registry',
+    title: 'Registry push and pull, 256 MiB layer',
+    method:
+      'Three docker-registry replicas (TLS, self-signed; one shared filesystem storage) ' +
+      'behind the proxy (TLS passed through; direct = replica 1); skopeo copy pushes a ' +
+      'fresh image (one random 256 MiB layer, gzip level 0 so skopeo sends it as is) and ' +
+      'pulls it back to a dir; wall time of each copy; proxy CPU and minor faults from ' +
+      '/proc/PID/stat. Replicas and skopeo share core 1. Smoke: 4 MiB.',
     systems: WITH_DIRECT,
     baselines: ['haproxy', 'direct'],
-    metrics: [GBPS, PROXY_CPU],
+    metrics: [
+      metric('pushS', 'push time', 's', 'lower', 2, true),
+      metric('pullS', 'pull time', 's', 'lower', 2, true),
+      metric('pushCpuSPerGB', 'proxy CPU per GB pushed', 'CPU-s/GB', 'lower', 2, true),
+      metric('pullCpuSPerGB', 'proxy CPU per GB pulled', 'CPU-s/GB', 'lower', 2, true),
+      FAULTS_PER_GB,
+    ],
   },
   {
     id: 'conn-close',
@@ -126,7 +194,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     method:
       "wrk -c 32 --latency -H 'Connection: close' against a minimal Node HTTP/1.1 member " +
       '(2-byte body); proxy CPU from /proc/<pid>/stat over the wrk run.',
-    systems: WITH_DIRECT,
+    systems: WITH_NATIVE,
     baselines: ['haproxy', 'direct'],
     metrics: [RPS, P50, P99, CPU_PER_REQ, ERRORS],
   },
@@ -233,6 +301,63 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     metrics: METRICS_COST,
     smokeCoveredBy: 'metrics-cost-close',
   },
+  {
+    id: 'coordination-propagation',
+    title: 'Shared pool: admin change propagation between instances',
+    method:
+      'Two corral instances (workers auto) share a pool through a redis-server started ' +
+      'for the run; POST disable/enable on lb1, alternately, 200 times; time until ' +
+      "lb2's GET /api/v1/pool shows it (polled back to back) and until a Redis " +
+      'subscriber sees the notice.',
+    systems: ['corral'],
+    baselines: [],
+    metrics: [
+      metric('p50Ms', 'lb1 POST → seen on lb2, p50', 'ms', 'lower', 1),
+      metric('p99Ms', 'lb1 POST → seen on lb2, p99', 'ms', 'lower', 1),
+      metric('noticeP50Ms', 'lb1 POST → Redis notice, p50', 'ms', 'lower', 1),
+      metric('noticeP99Ms', 'lb1 POST → Redis notice, p99', 'ms', 'lower', 1),
+      metric('writeP50Ms', 'POST response time, p50', 'ms', 'lower', 1),
+      metric('changes', 'changes timed', 'count', 'higher', 0),
+    ],
+  },
+  ...([1, 2, 3] as const).map((n): WorkloadDef => ({
+    id: `coordination-scale-${n}`,
+    title: `Shared pool: Redis load and probes, ${n} instance${n > 1 ? 's' : ''}, 1,000 members`,
+    method:
+      `${n} corral instance(s) share 1,000 members (4 local /health servers) through ` +
+      'a redis-server started for the run; over 10 s after a 6 s warm-up: HTTP ' +
+      '/health requests counted at the servers, Redis INFO total_commands_processed ' +
+      '(script-internal commands included) and evalsha calls.',
+    systems: ['corral'],
+    baselines: [],
+    metrics: [
+      metric(
+        'probesPerMemberPerInterval',
+        '/health probes per member per 1 s interval',
+        'count',
+        'lower',
+        2,
+      ),
+      metric('redisOpsPerSec', 'Redis commands/s', 'ops/s', 'lower', 0),
+      metric(
+        'redisOpsPerSecPerInstance',
+        'Redis commands/s per instance',
+        'ops/s',
+        'lower',
+        0,
+      ),
+      metric(
+        'redisScriptsPerSecPerInstance',
+        'Redis scripts/s per instance',
+        'calls/s',
+        'lower',
+        0,
+      ),
+      metric('members', 'members', 'count', 'higher', 0),
+    ],
+    // Not in the smoke run: three shared pools of 1,000 members are not tiny.
+    smokeCoveredBy: 'coordination-propagation',
+  })),
 ]
 
 /** Workload ids in run order. */

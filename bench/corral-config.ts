@@ -7,6 +7,8 @@ import type { ProxySpec } from './proxy-spec.js'
 export interface CorralOptions {
   readonly adminPort: number
   readonly workers: number
+  /** Data path: "corral" systems pin "js" (the default would pick native where built). */
+  readonly dataPath: 'js' | 'native'
 }
 
 /** The listener name members' ports refer to. */
@@ -43,6 +45,7 @@ export function corralConfig(
     timeouts: { shutdown: '1s' },
     admin: { bind: `127.0.0.1:${options.adminPort}` },
     workers: options.workers,
+    dataPath: options.dataPath,
   }
 }
 

@@ -28,6 +28,10 @@ export interface Tools {
   readonly iperf3: string | undefined
   readonly taskset: string | undefined
   readonly prlimit: string | undefined
+  /** Debian package docker-registry (distribution 2.x), for the registry workload. */
+  readonly dockerRegistry: string | undefined
+  readonly skopeo: string | undefined
+  readonly openssl: string | undefined
 }
 
 /** Looks the tools up on PATH. */
@@ -38,6 +42,9 @@ export function findTools(): Tools {
     iperf3: which('iperf3'),
     taskset: which('taskset'),
     prlimit: which('prlimit'),
+    dockerRegistry: which('docker-registry'),
+    skopeo: which('skopeo'),
+    openssl: which('openssl'),
   }
 }
 

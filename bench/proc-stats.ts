@@ -6,6 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs'
 /** The fields of /proc/<pid>/stat the harness uses. */
 export interface ProcStat {
   readonly ppid: number
+  /** Minor page faults (a page mapped without disk I/O, e.g. a freshly zeroed one). */
+  readonly minflt: number
   /** User-mode CPU time in clock ticks. */
   readonly utime: number
   /** Kernel-mode CPU time in clock ticks. */
@@ -14,15 +16,15 @@ export interface ProcStat {
 
 /**
  * Parses /proc/<pid>/stat. The command name (field 2) is in parentheses and may hold
- * spaces, so fields are counted from the last ')': proc(5) numbers ppid 4, utime 14,
- * stime 15.
+ * spaces, so fields are counted from the last ')': proc(5) numbers ppid 4, minflt 10,
+ * utime 14, stime 15.
  */
 export function parseStat(text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')')
   if (close < 0) return undefined
   const fields = text.slice(close + 2).split(' ')
   const at = (field: number) => Number(fields[field - 3])
-  const stat = { ppid: at(4), utime: at(14), stime: at(15) }
+  const stat = { ppid: at(4), minflt: at(10), utime: at(14), stime: at(15) }
   return Object.values(stat).every(Number.isFinite) ? stat : undefined
 }
 
@@ -93,6 +95,16 @@ export function treeCpuSeconds(pid: number): number {
   return ticks / ticksPerSecond()
 }
 
+/** Minor page faults so far of a process tree (live processes only). */
+export function treeMinorFaults(pid: number): number {
+  let faults = 0
+  for (const p of processTree(pid)) {
+    const text = readOr(`/proc/${p}/stat`)
+    faults += (text === undefined ? undefined : parseStat(text))?.minflt ?? 0
+  }
+  return faults
+}
+
 /** Resident memory (VmRSS) of a process tree, KiB. */
 export function treeRssKiB(pid: number): number {
   let kib = 0
@@ -131,16 +143,31 @@ export async function systemBusyPercent(ms: number): Promise<number | undefined>
   return ((b.busy - a.busy) / (b.total - a.total)) * 100
 }
 
-/** Measures a process tree's CPU use while `work` runs: seconds and share of one core. */
+/** What measureCpu saw of a process tree while the work ran. */
+export interface CpuMeasurement<T> {
+  readonly result: T
+  /** CPU seconds (user + system) of the tree; undefined without a pid. */
+  readonly cpuSeconds: number | undefined
+  /** Minor page faults of the tree; undefined without a pid. */
+  readonly minorFaults: number | undefined
+  readonly wallSeconds: number
+}
+
+/** Measures a process tree's CPU use and minor faults while `work` runs. */
 export async function measureCpu<T>(
   pid: number | undefined,
   work: () => Promise<T>,
-): Promise<{ result: T; cpuSeconds: number | undefined; wallSeconds: number }> {
+): Promise<CpuMeasurement<T>> {
   const cpu0 = pid === undefined ? undefined : treeCpuSeconds(pid)
+  const faults0 = pid === undefined ? undefined : treeMinorFaults(pid)
   const t0 = performance.now()
   const result = await work()
   const wallSeconds = (performance.now() - t0) / 1000
   const cpuSeconds =
     pid === undefined || cpu0 === undefined ? undefined : treeCpuSeconds(pid) - cpu0
-  return { result, cpuSeconds, wallSeconds }
+  const minorFaults =
+    pid === undefined || faults0 === undefined
+      ? undefined
+      : treeMinorFaults(pid) - faults0
+  return { result, cpuSeconds, minorFaults, wallSeconds }
 }

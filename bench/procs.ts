@@ -53,6 +53,19 @@ export function shellQuote(argv: readonly string[]): string {
     .join(' ')
 }
 
+/**
+ * An argv as the report shows it: paths inside `repoRoot` relative to it and this Node
+ * binary as `node`, so a committed report names no directory of the machine it ran on.
+ */
+export function displayArgv(
+  argv: readonly string[],
+  repoRoot: string,
+  nodePath: string = process.execPath,
+): string[] {
+  const prefix = repoRoot.endsWith('/') ? repoRoot : `${repoRoot}/`
+  return argv.map(a => (a === nodePath ? 'node' : a.split(prefix).join('')))
+}
+
 /** A spawned child with line-oriented stdout and a stderr log file. */
 export class Child {
   readonly proc: ChildProcess

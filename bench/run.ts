@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseOptions, USAGE, type Options } from './args.js'
+import { DEFAULT_ROUNDS, roundsFor } from './catalog.js'
 import type { CorralLauncher } from './context.js'
 import { findTools, machineInfo, openFilesLimits, planPinning } from './machine.js'
 import { readResultJson, writeDocs, writeResultJson } from './output.js'
@@ -92,6 +93,12 @@ async function main(): Promise<number> {
         : `; children started with prlimit --nofile=${raiseNofile}.`),
   )
   if (tools.haproxy === undefined) notes.push('haproxy not on PATH: no HAProxy baseline.')
+  if (options.rounds === undefined) {
+    for (const id of options.only) {
+      const rounds = roundsFor(id, undefined)
+      if (rounds !== DEFAULT_ROUNDS) notes.push(`${id}: ${rounds} rounds (its default).`)
+    }
+  }
   log(`corral bench: results in ${outDir}, logs in ${scratch}`)
   log(`corral: ${corral.detail}`)
 
@@ -135,7 +142,7 @@ async function main(): Promise<number> {
     startedAt,
     finishedAt: new Date().toISOString(),
     mode: options.smoke ? 'smoke' : 'full',
-    rounds: options.rounds,
+    rounds: options.rounds ?? DEFAULT_ROUNDS,
     durationS: options.durationS,
     argv: process.argv.slice(2),
     machine: machineInfo(tools),

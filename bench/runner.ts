@@ -1,9 +1,11 @@
 // Runs the selected workloads: for each workload, R rounds, each round every system once
 // (A B A B …), each run bounded by the workload's timeout and cleaned up however it ends.
 
-import { workloadDef, type SystemName, type WorkloadId } from './catalog.js'
+import { resolve } from 'node:path'
+import { roundsFor, workloadDef, type SystemName, type WorkloadId } from './catalog.js'
+import { loadNativeAddon } from '../src/proxy/native-loader.js'
 import { Scope, type Env, type RunContext } from './context.js'
-import { shellQuote } from './procs.js'
+import { displayArgv, shellQuote } from './procs.js'
 import { systemBusyPercent } from './proc-stats.js'
 import type {
   Background,
@@ -18,7 +20,8 @@ import { WORKLOAD_IMPLS } from './workload-registry.js'
 export interface Plan {
   readonly env: Env
   readonly smoke: boolean
-  readonly rounds: number
+  /** --rounds; undefined = each workload's default (roundsFor). */
+  readonly rounds: number | undefined
   readonly durationS: number
   readonly workloads: readonly WorkloadId[]
   readonly systems: readonly SystemName[]
@@ -42,6 +45,10 @@ function systemUnavailable(system: SystemName, env: Env): string | undefined {
       return undefined
     case 'haproxy':
       return env.tools.haproxy === undefined ? 'haproxy not on PATH' : undefined
+    case 'corral-native':
+      if (env.corral === undefined)
+        return 'corral CLI not built (dist/src/cli/main.js missing)'
+      return nativeUnavailable()
     case 'corral':
     case 'corral-2w':
     case 'corral-nometrics':
@@ -81,14 +88,15 @@ export async function runPlan(plan: Plan, log: (line: string) => void): Promise<
       if (reason === undefined) systems.push(s)
       else note(`${s} not measured: ${reason}.`)
     }
-    for (let round = 1; round <= plan.rounds; round++) {
+    const rounds = roundsFor(id, plan.rounds)
+    for (let round = 1; round <= rounds; round++) {
       for (const system of systems) {
         const busyPct = await systemBusyPercent(plan.smoke ? 100 : 500)
         if (busyPct !== undefined)
           outcome.background.push({ workload: id, system, round, busyPct })
         const busy =
           busyPct === undefined ? '' : ` (machine ${busyPct.toFixed(0)}% busy before)`
-        log(`[round ${round}/${plan.rounds}] ${id} / ${system}${busy} …`)
+        log(`[round ${round}/${rounds}] ${id} / ${system}${busy} …`)
         const t0 = Date.now()
         const result = await runOne(plan, outcome, note, id, system, round)
         const took = ((Date.now() - t0) / 1000).toFixed(1)
@@ -123,7 +131,12 @@ async function runOne(
     record: argv => {
       // Round 1 shows every step once; later rounds differ only in ports.
       if (round === 1)
-        outcome.commands.push({ workload, system, command: shellQuote(argv) })
+        outcome.commands.push({
+          workload,
+          system,
+          // dist/bench → the repository root.
+          command: shellQuote(displayArgv(argv, resolve(plan.env.benchDir, '..', '..'))),
+        })
     },
     attach: (file, text) => {
       if (round === 1) outcome.configs.push({ workload, system, file, text: clip(text) })
@@ -174,4 +187,10 @@ function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err)
   const cause = err.cause === undefined ? '' : `: ${describe(err.cause)}`
   return `${err.message}${cause}`
+}
+
+/** Why corral-native cannot run here (the addon is not built), or undefined. */
+function nativeUnavailable(): string | undefined {
+  const loaded = loadNativeAddon()
+  return 'error' in loaded ? loaded.error : undefined
 }

@@ -40,6 +40,8 @@ export interface StartOptions {
 /** corral options for startCorral beyond the proxy spec. */
 export interface CorralStartOptions extends StartOptions {
   readonly workers: number
+  /** Who moves the bytes (config dataPath); "js" unless a system says otherwise. */
+  readonly dataPath?: 'js' | 'native'
   /** Extra environment for the corral process. */
   readonly env?: Readonly<Record<string, string>>
 }
@@ -68,6 +70,8 @@ export async function startSystem(
       return startNaive(ctx, spec, options)
     case 'corral':
       return startCorral(ctx, spec, { ...options, workers: 1 })
+    case 'corral-native':
+      return startCorral(ctx, spec, { ...options, workers: 1, dataPath: 'native' })
     case 'corral-2w':
       return startCorral(ctx, spec, { ...options, workers: 2 })
     case 'corral-nometrics':
@@ -160,7 +164,11 @@ export async function startCorral(
   const write = (s: ProxySpec) => {
     writeFileSync(
       configPath,
-      corralConfigYaml(s, { adminPort, workers: options.workers }),
+      corralConfigYaml(s, {
+        adminPort,
+        workers: options.workers,
+        dataPath: options.dataPath ?? 'js',
+      }),
     )
   }
   write(spec)

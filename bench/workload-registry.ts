@@ -2,11 +2,16 @@
 
 import type { WorkloadId } from './catalog.js'
 import { bulkWorkload } from './workloads/bulk.js'
+import {
+  coordinationPropagationWorkload,
+  coordinationScaleWorkload,
+} from './workloads/coordination.js'
 import { healthCostWorkload } from './workloads/health-cost.js'
 import { httpWorkload } from './workloads/http-load.js'
 import { idleMemoryWorkload } from './workloads/idle-memory.js'
 import { membershipWorkload } from './workloads/membership.js'
 import { metricsCostWorkload } from './workloads/metrics-cost.js'
+import { registryWorkload } from './workloads/registry.js'
 import { reloadWorkload } from './workloads/reload.js'
 import { scalingWorkload } from './workloads/scaling.js'
 import type { Workload } from './workloads/workload.js'
@@ -15,6 +20,7 @@ import type { Workload } from './workloads/workload.js'
 export const WORKLOAD_IMPLS: Readonly<Record<WorkloadId, Workload>> = {
   'bulk-1': bulkWorkload('bulk-1', 1),
   'bulk-8': bulkWorkload('bulk-8', 8),
+  registry: registryWorkload,
   'conn-close': httpWorkload('conn-close', true),
   'keep-alive': httpWorkload('keep-alive', false),
   'idle-memory': idleMemoryWorkload,
@@ -24,4 +30,8 @@ export const WORKLOAD_IMPLS: Readonly<Record<WorkloadId, Workload>> = {
   scaling: scalingWorkload,
   'metrics-cost-close': metricsCostWorkload('metrics-cost-close', true),
   'metrics-cost-keepalive': metricsCostWorkload('metrics-cost-keepalive', false),
+  'coordination-propagation': coordinationPropagationWorkload,
+  'coordination-scale-1': coordinationScaleWorkload('coordination-scale-1', 1),
+  'coordination-scale-2': coordinationScaleWorkload('coordination-scale-2', 2),
+  'coordination-scale-3': coordinationScaleWorkload('coordination-scale-3', 3),
 }

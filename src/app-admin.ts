@@ -124,10 +124,12 @@ export function memberOperations(
           unavailable(err)
         }
       }
-      const r = result(id)
+      // An idle member is removed at once (the coordinator already applied the write):
+      // answer with its last view, draining.
+      const last = cp.pool.get(id)
+      const r = last === undefined ? undefined : cp.memberJson(last)
       cp.membershipChanged(false)
-      // Removed at once when idle: answer with the last view.
-      return r
+      return { ok: true, member: r ?? { id, state: 'draining', removing: true } }
     },
   }
 }

@@ -1,7 +1,7 @@
 // Composition root: builds every object from a Config and wires events to logs and
 // metrics. The decisions live in pool/ (pure); this file only connects the shells.
 import type { Logger } from 'pino'
-import { AggregatorRegistry, Registry } from 'prom-client'
+import { Registry } from 'prom-client'
 import type { Clock } from './clock.js'
 import { diffConfig } from './config/diff.js'
 import type { Config } from './config/load.js'
@@ -30,6 +30,7 @@ import {
   recordPool,
   type Metrics,
 } from './metrics/registry.js'
+import { mergeProcessMetrics } from './metrics/merge.js'
 import { RelayStatsExporter } from './metrics/relay-export.js'
 import { Pool, type PoolOptions } from './pool/pool.js'
 import {
@@ -47,6 +48,7 @@ import {
   type PickerSettings,
 } from './proxy/data-path.js'
 import { ClusterDataPath } from './proxy/workers.js'
+import { chooseDataPath, type DataPathChoice } from './proxy/native-loader.js'
 import type { RelayStats } from './proxy/stats.js'
 
 /** What the app needs from outside: a logger, a clock, a version string. */
@@ -61,6 +63,8 @@ export interface AppDeps {
    * benchmark turns them off, to measure what metrics cost the data path.
    */
   readonly dataPathHistograms?: boolean
+  /** Extra environment for data-path worker processes (`workers` ≥ 1); default none. */
+  readonly workerEnv?: Readonly<Record<string, string>>
 }
 
 /** Where the app ended up listening. */
@@ -121,6 +125,7 @@ export class App {
   #listening = false
   #closing: Promise<{ forced: number }> | undefined
   readonly #relayExporter: RelayStatsExporter
+  readonly #dataPathChoice: DataPathChoice
   /** Shares the pool through Redis; undefined when the pool lives in memory. */
   readonly coordinator: Coordinator | undefined
   readonly #coordinationMetrics: CoordinationMetrics
@@ -160,7 +165,20 @@ export class App {
       events.connectDuration = noop
       events.connectionDuration = noop
     }
+    // Resolved once here; workers load the same addon (and fall back to JS on their own
+    // if it fails there, which only a broken install could cause).
+    const choice = chooseDataPath(config.dataPath)
+    this.#dataPathChoice = choice
+    this.metrics.dataPathInfo.set({ path: choice.path }, 1)
+    if (choice.path === 'native') this.#log.info({ dataPath: 'native' }, 'data path')
+    else if (config.dataPath === 'js') this.#log.info({ dataPath: 'js' }, 'data path')
+    else
+      this.#log.warn(
+        { dataPath: 'js', reason: choice.reason },
+        'native data path unavailable',
+      )
     const dataOptions = {
+      dataPath: choice.path,
       listeners: config.listeners,
       connectTimeoutMs: config.timeouts.connectMs,
       idleTimeoutMs: config.timeouts.idleMs,
@@ -171,7 +189,7 @@ export class App {
       config.workers > 0
         ? new ClusterDataPath(
             dataOptions,
-            { workers: config.workers, log: this.#log },
+            { workers: config.workers, log: this.#log, env: deps.workerEnv ?? {} },
             events,
           )
         : new LocalDataPath(dataOptions, this.#clock, events)
@@ -367,11 +385,17 @@ export class App {
     this.metrics.configReloads.inc({ result: 'failure' })
   }
 
-  /** SIGTERM: stop accepting, let connections finish up to timeouts.shutdown, stop checks. */
-  close(): Promise<{ forced: number }> {
+  /**
+   * SIGTERM: stop accepting, let connections finish up to timeouts.shutdown, stop checks.
+   * `stoppedAccepting` runs once no process accepts new connections (first call only).
+   */
+  close(stoppedAccepting?: () => void): Promise<{ forced: number }> {
     this.#closing ??= (async () => {
       this.#listening = false
-      const closing = this.#dataPath.close(this.#config.timeouts.shutdownMs)
+      const closing = this.#dataPath.close(
+        this.#config.timeouts.shutdownMs,
+        stoppedAccepting,
+      )
       await this.#checker.close()
       const result = await closing
       await this.coordinator?.close()
@@ -535,6 +559,9 @@ export class App {
         activeConnections: this.#dataPath.activeConnections,
         workers: this.#config.workers,
         loadsSynced: this.#dataPath.loadsSynced,
+        dataPath: this.#dataPathChoice.path,
+        dataPathReason: this.#dataPathChoice.reason,
+        poolSynced: this.#dataPath.poolSynced,
         coordination: coordinationDocument(
           this.coordinator?.status(),
           this.#fencing?.check(),
@@ -554,13 +581,13 @@ export class App {
     if (created) this.#warnIfEven()
   }
 
-  /** The exposition: this process's registry, plus the workers' summed in (cluster mode). */
+  /** The exposition: this process's registry, plus the workers' merged in (merge.ts). */
   async #metricsText(): Promise<{ contentType: string; body: string }> {
     const contentType = this.register.contentType
     const workers = (await this.#dataPath.workerMetrics?.()) ?? []
     if (workers.length === 0) return { contentType, body: await this.register.metrics() }
     const own = await this.register.getMetricsAsJSON()
-    const merged = AggregatorRegistry.aggregate([own, ...workers])
+    const merged = mergeProcessMetrics(own, workers)
     return { contentType, body: await merged.metrics() }
   }
 

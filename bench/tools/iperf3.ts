@@ -3,14 +3,23 @@
 import type { RunContext } from '../context.js'
 import { runCommand } from '../procs.js'
 
-/** Receiver-side throughput of one iperf3 run, bits per second. */
-export function parseIperfJson(stdout: string): number {
+/** Receiver-side totals of one iperf3 run. */
+export interface IperfResult {
+  readonly bitsPerSecond: number
+  /** Bytes the receiver got (the proxy relayed them: the per-GB figures divide by it). */
+  readonly bytes: number
+}
+
+/** Receiver-side throughput and bytes of one iperf3 run, from its -J report. */
+export function parseIperfJson(stdout: string): IperfResult {
   const doc: unknown = JSON.parse(stdout)
   const error = field(doc, ['error'])
   if (typeof error === 'string') throw new Error(`iperf3: ${error}`)
   const bps = field(doc, ['end', 'sum_received', 'bits_per_second'])
-  if (typeof bps !== 'number') throw new Error('iperf3 -J output has no end.sum_received')
-  return bps
+  const bytes = field(doc, ['end', 'sum_received', 'bytes'])
+  if (typeof bps !== 'number' || typeof bytes !== 'number')
+    throw new Error('iperf3 -J output has no end.sum_received')
+  return { bitsPerSecond: bps, bytes }
 }
 
 function field(doc: unknown, path: readonly string[]): unknown {
@@ -32,12 +41,12 @@ export interface IperfLoad {
   readonly record: boolean
 }
 
-/** Runs `iperf3 -c` (on the load core) and returns receiver bits per second. */
+/** Runs `iperf3 -c` (on the load core) and returns the receiver's totals. */
 export async function runIperf(
   ctx: RunContext,
   iperf3: string,
   load: IperfLoad,
-): Promise<number> {
+): Promise<IperfResult> {
   const args = ['-c', '127.0.0.1', '-p', String(load.port)]
   const seconds = 'seconds' in load.amount ? load.amount.seconds : 10
   if ('seconds' in load.amount) args.push('-t', String(load.amount.seconds))

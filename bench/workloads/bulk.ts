@@ -6,7 +6,7 @@ import { freePort } from '../ports.js'
 import { measureCpu } from '../proc-stats.js'
 import { startSystem } from '../systems.js'
 import { runIperf } from '../tools/iperf3.js'
-import { corePercent, type Metrics, type Workload } from './workload.js'
+import { corePercent, perGigabyte, type Metrics, type Workload } from './workload.js'
 
 /** What a smoke run sends (iperf3 -n): enough to exercise the path, well under a second. */
 export const SMOKE_BYTES = '256M'
@@ -36,10 +36,14 @@ async function runBulk(ctx: RunContext, streams: number): Promise<Metrics> {
   const load = { port: system.port, streams, record: false }
   if (!ctx.smoke) await runIperf(ctx, iperf3, { ...load, amount: { seconds: 1 } }) // JIT warm-up
   const amount = ctx.smoke ? { bytes: SMOKE_BYTES } : { seconds: ctx.durationS }
-  const { result, cpuSeconds, wallSeconds } = await measureCpu(system.pid, () =>
-    runIperf(ctx, iperf3, { ...load, amount, record: true }),
+  const { result, cpuSeconds, minorFaults, wallSeconds } = await measureCpu(
+    system.pid,
+    () => runIperf(ctx, iperf3, { ...load, amount, record: true }),
   )
-  const metrics: Record<string, number> = { gbps: result / 1e9 }
-  if (system.pid !== undefined) metrics.proxyCpuPct = corePercent(cpuSeconds, wallSeconds)
+  const metrics: Record<string, number> = { gbps: result.bitsPerSecond / 1e9 }
+  if (system.pid !== undefined) {
+    metrics.proxyCpuPct = corePercent(cpuSeconds, wallSeconds)
+    Object.assign(metrics, perGigabyte(result.bytes, cpuSeconds, minorFaults))
+  }
   return metrics
 }

@@ -36,7 +36,11 @@ export const scalingWorkload: Workload = {
     const load = { port: bulk.port, streams: 8, record: false }
     if (!ctx.smoke) await runIperf(ctx, iperf3, { ...load, amount: { seconds: 1 } })
     const amount = ctx.smoke ? { bytes: SMOKE_BYTES } : { seconds: ctx.durationS }
-    const bps = await runIperf(ctx, iperf3, { ...load, amount, record: true })
+    const { bitsPerSecond: bps } = await runIperf(ctx, iperf3, {
+      ...load,
+      amount,
+      record: true,
+    })
     await bulk.stop()
     const http = await startSystem(
       ctx.system,

@@ -22,3 +22,17 @@ export function corePercent(cpuSeconds: number | undefined, wallSeconds: number)
     ? NaN
     : (cpuSeconds / wallSeconds) * 100
 }
+
+/**
+ * Proxy CPU seconds and minor page faults per GB (10^9 bytes) relayed: stable across runs
+ * when throughput is not (a slow round costs more per byte, and shows it).
+ */
+export function perGigabyte(
+  bytes: number,
+  cpuSeconds: number | undefined,
+  minorFaults: number | undefined,
+): { cpuSPerGB: number; faultsPerGB: number } {
+  const gb = bytes / 1e9
+  const per = (x: number | undefined) => (x === undefined || gb <= 0 ? NaN : x / gb)
+  return { cpuSPerGB: per(cpuSeconds), faultsPerGB: per(minorFaults) }
+}

@@ -12,6 +12,8 @@ export class AdminRequestError extends CorralError {
       | 'STORE_UNAVAILABLE',
     message: string,
     readonly details?: readonly string[],
+    /** With a 405: the methods the path allows (the `Allow` header). */
+    readonly allow?: readonly string[],
   ) {
     super(code, message)
   }

@@ -11,6 +11,7 @@ import { CorralError } from '../errors.js'
 import { hasBearerToken, isLoopbackHost } from './auth.js'
 import { AdminRequestError } from './errors.js'
 import { parseMemberBody } from './member-body.js'
+import { describeTarget, parseRequestTarget } from './request-target.js'
 
 /** Result of a member operation, as the control plane reports it. */
 export type MemberOpResult =
@@ -50,6 +51,8 @@ interface Reply {
   readonly status: number
   readonly body: unknown
   readonly contentType?: string
+  /** Methods allowed on the path, sent as `Allow` with a 405 (RFC 9110 §15.5.6). */
+  readonly allow?: readonly string[]
 }
 
 interface Route {
@@ -83,16 +86,27 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_BODY_BYTES) {
-      throw new AdminRequestError(
-        413,
-        'ADMIN_BAD_REQUEST',
-        `request body over ${MAX_BODY_BYTES} bytes`,
-      )
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (size > MAX_BODY_BYTES) {
+        throw new AdminRequestError(
+          413,
+          'ADMIN_BAD_REQUEST',
+          `request body over ${MAX_BODY_BYTES} bytes`,
+        )
+      }
+      chunks.push(chunk)
     }
-    chunks.push(chunk)
+  } catch (err) {
+    if (err instanceof AdminRequestError) throw err
+    // The client aborted mid-body: its fault, not ours; the answer goes nowhere anyway.
+    throw new AdminRequestError(
+      400,
+      'ADMIN_BAD_REQUEST',
+      'request body incomplete',
+      undefined,
+    )
   }
   const text = Buffer.concat(chunks).toString('utf8')
   try {
@@ -279,13 +293,16 @@ export class AdminServer {
       reply = await this.#dispatch(req)
     } catch (err) {
       if (err instanceof AdminRequestError) {
-        reply = json(err.status, {
-          error: {
-            code: err.code,
-            message: err.message,
-            ...(err.details ? { details: err.details } : {}),
-          },
-        })
+        reply = {
+          ...json(err.status, {
+            error: {
+              code: err.code,
+              message: err.message,
+              ...(err.details ? { details: err.details } : {}),
+            },
+          }),
+          ...(err.allow ? { allow: err.allow } : {}),
+        }
       } else {
         this.#onError(err, req)
         reply = json(500, {
@@ -301,19 +318,20 @@ export class AdminServer {
       'content-type': reply.contentType ?? 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(text),
       'cache-control': 'no-store',
+      ...(reply.allow ? { allow: reply.allow.join(', ') } : {}),
     })
     res.end(text)
   }
 
   async #dispatch(req: IncomingMessage): Promise<Reply> {
-    const url = new URL(req.url ?? '/', 'http://admin')
-    const path = url.pathname
+    // Route on the raw path: new URL() would read "//x" as a host and "%zz" as an error.
+    const { path } = parseRequestTarget(req.url ?? '/')
     const method = req.method ?? 'GET'
-    let pathMatched = false
+    const allowed: string[] = []
     for (const route of this.#routes) {
       const match = route.pattern.exec(path)
       if (match === null) continue
-      pathMatched = true
+      allowed.push(...(route.method === 'GET' ? ['GET', 'HEAD'] : [route.method]))
       if (route.method !== method && !(method === 'HEAD' && route.method === 'GET'))
         continue
       const token = this.#options.token
@@ -330,17 +348,19 @@ export class AdminServer {
       }
       return route.handler(req, match.slice(1))
     }
-    if (pathMatched) {
+    if (allowed.length > 0) {
       throw new AdminRequestError(
         405,
         'ADMIN_BAD_REQUEST',
-        `${method} is not allowed on ${path}`,
+        `${method} is not allowed on ${describeTarget(path)} (allowed: ${allowed.join(', ')})`,
+        undefined,
+        allowed,
       )
     }
     throw new AdminRequestError(
       404,
       'ADMIN_NOT_FOUND',
-      `no such endpoint: ${method} ${path}`,
+      `no such endpoint: ${method} ${describeTarget(path)}`,
     )
   }
 }

@@ -6,6 +6,7 @@ import { monotonicClock } from '../clock.js'
 import { loadConfigFile } from '../config/load.js'
 import { ConfigError, CorralError } from '../errors.js'
 import { createLogger, type LogLevel } from '../log.js'
+import { hasDataPathTunables, mergeGlibcTunables } from '../proxy/malloc-tunables.js'
 import { reportConfigError, type CommandIo } from './check-config.js'
 
 /** Flags of `corral lb`. */
@@ -50,6 +51,17 @@ function makeLogger(options: LbOptions): Logger {
   return createLogger(options.logLevel)
 }
 
+/**
+ * The environment data-path workers get on top of ours: GLIBC_TUNABLES with the malloc
+ * settings of malloc-tunables.ts merged into the operator's (theirs win). The benchmark
+ * switch CORRAL_BENCH_NO_MALLOC_TUNABLES=1 leaves the variable as it is, to measure what
+ * the settings change.
+ */
+export function workerEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  if (env.CORRAL_BENCH_NO_MALLOC_TUNABLES === '1') return {}
+  return { GLIBC_TUNABLES: mergeGlibcTunables(env.GLIBC_TUNABLES) }
+}
+
 /** `corral lb`: runs until SIGTERM/SIGINT; SIGHUP reloads the config file. Resolves the exit code. */
 export async function runLb(options: LbOptions, io: CommandIo): Promise<number> {
   let config
@@ -69,7 +81,17 @@ export async function runLb(options: LbOptions, io: CommandIo): Promise<number> 
     version: corralVersion(),
     // Benchmark-only switch (bench/ measures what per-connection metrics cost).
     dataPathHistograms: process.env.CORRAL_BENCH_NO_HISTOGRAMS !== '1',
+    workerEnv: workerEnv(process.env),
   })
+  if (config.workers === 0 && !hasDataPathTunables(process.env.GLIBC_TUNABLES)) {
+    // glibc reads GLIBC_TUNABLES at process start: too late to set it for ourselves.
+    log.info(
+      { glibcTunables: mergeGlibcTunables(process.env.GLIBC_TUNABLES) },
+      'workers: 0 runs the data path in this process without the malloc settings ' +
+        'workers get: start corral with GLIBC_TUNABLES set to glibcTunables to keep ' +
+        'bulk transfers from churning the heap (docs/performance.md)',
+    )
+  }
   try {
     const addresses = await app.start()
     log.info(
@@ -120,13 +142,14 @@ export async function runLb(options: LbOptions, io: CommandIo): Promise<number> 
         return
       }
       stopping = true
-      // close() stops accepting before it returns (in a single process), so the log line
-      // below is never ahead of the fact it states.
-      const closing = app.close()
-      log.info(
-        { signal, shutdownTimeoutMs: app.config.timeouts.shutdownMs },
-        'shutting down: no new connections',
-      )
+      // Logged once no process accepts any more: at once in a single process, one IPC
+      // round trip later with workers, so the line is never ahead of the fact it states.
+      const closing = app.close(() => {
+        log.info(
+          { signal, shutdownTimeoutMs: app.config.timeouts.shutdownMs },
+          'shutting down: no new connections',
+        )
+      })
       void closing.then(({ forced }) => {
         log.info(
           { forced },

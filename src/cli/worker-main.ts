@@ -28,8 +28,11 @@ await runWorker(
     },
   },
   monotonicClock,
-  // Benchmark-only switch, as in lb.ts.
-  { histograms: process.env.CORRAL_BENCH_NO_HISTOGRAMS !== '1' },
+  {
+    // Benchmark-only switch, as in lb.ts.
+    histograms: process.env.CORRAL_BENCH_NO_HISTOGRAMS !== '1',
+    slot: process.env.CORRAL_WORKER_SLOT ?? id,
+  },
 )
 // Drained: the primary is waiting for this exit.
 process.exit(0)

@@ -24,8 +24,11 @@ export const redisSchema = mapping(
           'expected a key prefix of letters, digits, ":", ".", "_", "-" (≤ 100 chars)',
       })
       .default('corral'),
-    /** Password (use "${REDIS_PASSWORD}"); overrides one in the URL. Never logged. */
-    password: z.string({ error: 'expected a string' }).min(1).max(512).optional(),
+    /**
+     * Password (use "${REDIS_PASSWORD}"); overrides one in the URL; "" means none (so
+     * "${REDIS_PASSWORD:-}" works unset). Never logged.
+     */
+    password: z.string({ error: 'expected a string' }).max(512).optional(),
     /** Redis Sentinel instead of url: [{host, port}], with `name`. */
     sentinels: z
       .array(

@@ -16,6 +16,7 @@ export type OtherConfigKey =
   | 'workers'
   | 'redis'
   | 'coordination'
+  | 'dataPath'
 
 /**
  * How each top-level Config key is applied on reload. Listeners and the admin API own bound
@@ -36,6 +37,7 @@ export const APPLY_MODE: { readonly [K in keyof Config]: ApplyMode } = {
   // The store connection and instance identity are fixed at start (docs/coordination.md).
   redis: 'restart',
   coordination: 'restart',
+  dataPath: 'restart',
 }
 
 const OTHER_KEYS: readonly OtherConfigKey[] = [
@@ -46,6 +48,7 @@ const OTHER_KEYS: readonly OtherConfigKey[] = [
   'workers',
   'redis',
   'coordination',
+  'dataPath',
 ]
 
 /** What reloading from `old` to `next` changes, and what of it waits for a restart. */

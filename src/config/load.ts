@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { LineCounter, parseDocument, visit } from 'yaml'
 import { ConfigError } from '../errors.js'
@@ -81,6 +81,8 @@ export interface Config {
   }
   /** Data-path processes (resolved: "auto" is the number of cores). */
   readonly workers: number
+  /** Who moves relayed bytes (resolved per process: "auto" = native where it loads). */
+  readonly dataPath: 'auto' | 'native' | 'js'
   /** The shared pool store; undefined = in memory (one instance). */
   readonly redis?: RedisConfig
   /** How instances sharing a pool combine their views (probes resolved). */
@@ -88,6 +90,9 @@ export interface Config {
     readonly probes: 'shared' | 'all'
   }
 }
+
+/** Largest config file read: 1 MiB, ten times a file of MAX_MEMBERS members. */
+export const MAX_CONFIG_BYTES = 1024 * 1024
 
 /** What loading reads besides the config text; both injectable for tests. */
 export interface LoadOptions {
@@ -298,6 +303,7 @@ function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
       ...(admin.token !== undefined ? { token: admin.token } : {}),
     },
     workers: parsed.workers === 'auto' ? availableParallelism() : parsed.workers,
+    dataPath: parsed.dataPath,
     ...(parsed.redis !== undefined ? { redis: parsed.redis } : {}),
     coordination: {
       ...parsed.coordination,
@@ -313,13 +319,24 @@ function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
  * problem, one line each, as `<key path>: expected …, got …`.
  */
 export function parseConfig(text: string, options: LoadOptions = {}): Config {
+  const nul = text.indexOf('\0')
+  if (nul >= 0) {
+    throw new ConfigError('CONFIG_INVALID', [
+      `(top level): expected YAML text, got a NUL byte at offset ${nul} (is this a binary file?)`,
+    ])
+  }
+  const parsed = parseYaml(text)
+  // An empty file is almost always a mistake (wrong path, a template that rendered
+  // nothing) and would start on 0.0.0.0:80 and :443 with no members: refuse it.
+  if (parsed === null || parsed === undefined) {
+    throw new ConfigError('CONFIG_INVALID', [
+      '(top level): the file is empty (or holds only comments); expected a mapping of ' +
+        'config keys such as "listeners:" and "members:" (write "members: []" to start ' +
+        'with no members)',
+    ])
+  }
   const problems: EnvProblems = { issues: [], keys: new Set() }
-  const expanded = expandEnv(
-    parseYaml(text) ?? {},
-    options.env ?? process.env,
-    [],
-    problems,
-  )
+  const expanded = expandEnv(parsed, options.env ?? process.env, [], problems)
   if (!isRecord(expanded)) {
     throw new ConfigError('CONFIG_INVALID', [
       `(top level): expected a mapping of config keys, got ${describeValue(expanded)}`,
@@ -360,8 +377,15 @@ export function parseYamlWithEnv(text: string, env: NodeJS.ProcessEnv): unknown 
 export function loadConfigFile(path: string, options: LoadOptions = {}): Config {
   let text: string
   try {
+    const size = statSync(path).size
+    if (size > MAX_CONFIG_BYTES) {
+      throw new ConfigError('CONFIG_INVALID', [
+        `(top level): expected a config file of at most ${MAX_CONFIG_BYTES} bytes (1 MiB), got ${size} bytes`,
+      ])
+    }
     text = readFileSync(path, 'utf8')
   } catch (err) {
+    if (err instanceof ConfigError) throw err
     const message = err instanceof Error ? err.message : String(err)
     throw new ConfigError(
       'CONFIG_UNREADABLE',

@@ -363,6 +363,9 @@ function crossFieldIssues(config: unknown): CrossFieldIssue[] {
   return issues
 }
 
+/** Most members a config file may list: the pool size measured in docs/performance.md. */
+export const MAX_MEMBERS = 1000
+
 /** The whole config file. */
 export const configSchema = mapping(
   {
@@ -372,7 +375,13 @@ export const configSchema = mapping(
       .min(1, { error: 'expected at least one listener, got an empty list' })
       .prefault(DEFAULT_LISTENERS),
     /** The replicas connections are spread over. Default: none. */
-    members: z.array(memberSchema, { error: 'expected a list of members' }).default([]),
+    members: z
+      .array(memberSchema, { error: 'expected a list of members' })
+      .max(MAX_MEMBERS, {
+        error: issue =>
+          `expected at most ${MAX_MEMBERS} members (the size corral is measured at, see docs/performance.md), got ${Array.isArray(issue.input) ? issue.input.length : 'more'}`,
+      })
+      .default([]),
     health: healthSchema,
     balance: balanceSchema,
     /** Weight ramp after readmission (HAProxy slowstart); "0s" disables. Default 0s. */
@@ -397,6 +406,14 @@ export const configSchema = mapping(
       .union([z.literal('auto'), integer(0, 64)], {
         error: 'expected "auto" or an integer 0-64',
       })
+      .default('auto'),
+    /**
+     * Who moves the bytes of a relay: "native" (the optional splice(2) relay thread of
+     * native/, built by `npm run build:native`), "js", or "auto" (default: native where
+     * the addon loaded on Linux). Without the addon corral runs on the JS path and says so.
+     */
+    dataPath: z
+      .enum(['auto', 'native', 'js'], { error: 'expected "auto", "native" or "js"' })
       .default('auto'),
   },
   'a mapping of config keys',

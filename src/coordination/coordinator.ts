@@ -10,7 +10,12 @@ import type { ProbeKind } from '../health/checker.js'
 import type { Pool } from '../pool/pool.js'
 import type { AdminState, Health, MemberEndpoint } from '../pool/types.js'
 import { isRoutable } from '../pool/member-state.js'
-import { RECORD_VERSION, type MemberRecord } from './codec.js'
+import {
+  RECORD_VERSION,
+  type DrainLease,
+  type MemberRecord,
+  type Observation,
+} from './codec.js'
 import { factsFor } from './facts.js'
 import { membershipOps } from './membership.js'
 import {
@@ -96,6 +101,9 @@ export class Coordinator {
     { health: Health; probe: ProbeKind; reason: string }
   >()
   readonly #kinds = new Map<string, ProbeKind>()
+  readonly #dirty = new Set<string>()
+  #publishTimer: NodeJS.Timeout | undefined
+  #noticeTimer: NodeJS.Timeout | undefined
   /** Invalid keys already logged (one line per key per distinct error). */
   readonly #logged = new Map<string, string>()
 
@@ -127,7 +135,12 @@ export class Coordinator {
         this.#onStatus(connected, error)
       },
       notice: () => {
-        this.#scheduleSync()
+        // Notices come in bursts (a peer's batch, several peers at once): one re-read
+        // per NOTICE_DEBOUNCE_MS is enough, and well inside the 1 s propagation budget.
+        this.#noticeTimer ??= setTimeout(() => {
+          this.#noticeTimer = undefined
+          this.#scheduleSync()
+        }, NOTICE_DEBOUNCE_MS)
       },
     })
     if (!store.connected) {
@@ -140,7 +153,11 @@ export class Coordinator {
     }
     const c = this.#o.coordination
     this.#timers.push(setInterval(() => void this.#heartbeat(), c.heartbeat))
-    this.#timers.push(setInterval(() => this.#scheduleSync(true), c.resync))
+    this.#timers.push(
+      setInterval(() => {
+        this.#scheduleSync(true)
+      }, c.resync),
+    )
     for (const t of this.#timers) t.unref()
   }
 
@@ -149,6 +166,8 @@ export class Coordinator {
     if (this.#closed) return
     this.#closed = true
     for (const t of this.#timers) clearInterval(t)
+    clearTimeout(this.#publishTimer)
+    clearTimeout(this.#noticeTimer)
     await this.#syncing
     if (this.#d.store.connected) {
       await this.#d.store.leave(this.#o.instanceId).catch((err: unknown) => {
@@ -244,7 +263,7 @@ export class Coordinator {
   drainBudget(exclude?: string): number {
     const views = this.#d.pool.views()
     const n = views.length
-    const leases = this.#last?.drains ?? new Map()
+    const leases = this.#last?.drains ?? new Map<string, DrainLease>()
     let out = 0
     for (const v of views) {
       if (v.id === exclude || leases.has(v.id)) continue
@@ -253,13 +272,21 @@ export class Coordinator {
     return Math.max(0, Math.floor((n - 1) / 2) - out)
   }
 
-  /** This instance's own verdict on a member changed, or its probe kind did: publish it. */
+  /**
+   * This instance's own verdict on a member changed, or its probe kind did: publish it.
+   * Changes within PUBLISH_BATCH_MS go out together (one script, one notice): a restart
+   * with 1,000 members must not send 1,000 notices to every peer.
+   */
   observed(member: string, health: Health, reason: string): void {
     const probe = this.#kinds.get(member) ?? 'http'
     const last = this.#published.get(member)
     if (last?.health === health && last.probe === probe) return
     this.#published.set(member, { health, probe, reason })
-    void this.#publish(member)
+    this.#dirty.add(member)
+    this.#publishTimer ??= setTimeout(() => {
+      this.#publishTimer = undefined
+      void this.#publishDirty()
+    }, PUBLISH_BATCH_MS)
   }
 
   /** For the pool API and metrics. */
@@ -282,7 +309,7 @@ export class Coordinator {
         this.#lastSyncAt === undefined
           ? null
           : Math.round(this.#d.clock.now() - this.#lastSyncAt),
-      drains: [...(s?.drains ?? new Map())].map(([member, d]) => ({
+      drains: [...(s?.drains ?? new Map<string, DrainLease>())].map(([member, d]) => ({
         member,
         holder: d.holder,
         expiresAt: new Date(d.expiresAt).toISOString(),
@@ -300,26 +327,34 @@ export class Coordinator {
     return this.#last?.observations ?? new Map()
   }
 
-  async #publish(member: string): Promise<void> {
-    const p = this.#published.get(member)
-    if (p === undefined || !this.#d.store.connected) return
-    const wall = (this.#d.wallNow ?? Date.now)()
-    try {
-      await this.#d.store.putObservation(
-        this.#o.instanceId,
+  async #publishDirty(): Promise<void> {
+    if (!this.#d.store.connected || this.#closed) return
+    const at = Math.round((this.#d.wallNow ?? Date.now)())
+    const entries: { member: string; observation: Observation }[] = []
+    for (const member of this.#dirty) {
+      const p = this.#published.get(member)
+      if (p === undefined) continue
+      entries.push({
         member,
-        {
+        observation: {
           v: RECORD_VERSION,
           health: p.health,
           probe: p.probe,
           reason: p.reason.slice(0, 500),
-          at: Math.round(wall),
+          at,
         },
+      })
+    }
+    this.#dirty.clear()
+    try {
+      await this.#d.store.putObservations(
+        this.#o.instanceId,
+        entries,
         this.#o.coordination.ttl,
       )
     } catch (err) {
       // The reconnect republishes every verdict; nothing is lost.
-      this.#d.log.debug({ err, member }, 'could not publish an observation')
+      this.#d.log.debug({ err }, 'could not publish observations')
     }
   }
 
@@ -363,7 +398,8 @@ export class Coordinator {
       // A reconnect always starts with a full read and a full republish.
       this.#version = -1
       void this.#heartbeat()
-      for (const member of this.#published.keys()) void this.#publish(member)
+      for (const member of this.#published.keys()) this.#dirty.add(member)
+      void this.#publishDirty()
       this.#scheduleSync(true)
       return
     }
@@ -598,6 +634,10 @@ export class Coordinator {
 }
 
 const STARTED_AT = Date.now()
+/** Own verdict changes within this window are published together. */
+export const PUBLISH_BATCH_MS = 20
+/** Change notices within this window cause one re-read. */
+export const NOTICE_DEBOUNCE_MS = 15
 
 /** Re-exported for the app: the error a membership write throws while the store is down. */
 export { StoreUnavailableError }

@@ -56,8 +56,9 @@ export function membershipOps(
     }
     if (r.removing) {
       if (v?.removing !== true) ops.push({ op: 'request-removal', id })
-    } else if (v === undefined || v.admin !== r.admin || v.removing) {
-      if (r.admin !== 'enabled' || (v !== undefined && v.admin !== 'enabled')) {
+    } else if (v?.admin !== r.admin || v.removing) {
+      // A new member starts enabled: only a different admin state needs an op.
+      if (r.admin !== 'enabled' || (v?.admin ?? 'enabled') !== 'enabled') {
         ops.push({ op: 'admin', id, admin: r.admin, reason })
       }
     }

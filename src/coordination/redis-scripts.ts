@@ -110,6 +110,22 @@ redis.call('PUBLISH', KEYS[3], ARGV[5])
 return 1
 `
 
+/**
+ * KEYS: observations key, verdicts, events. ARGV: ttl ms, notice JSON, then triples of
+ * member, observation JSON, verdict JSON.
+ */
+export const PUT_OBSERVATIONS = `${PRELUDE}
+ensure(KEYS[1], 'hash')
+ensure(KEYS[2], 'hash')
+for i = 3, #ARGV, 3 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PUBLISH', KEYS[3], ARGV[2])
+return 1
+`
+
 /** KEYS: sidecars, events. ARGV: member, record JSON (or "" to delete), notice JSON. */
 export const PUT_SIDECAR = `${PRELUDE}
 ensure(KEYS[1], 'hash')

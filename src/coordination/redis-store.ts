@@ -87,6 +87,7 @@ interface Commands {
     ttl: string,
     notice: string,
   ): Promise<number>
+  putObservations(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>
   putSidecar(
     k1: string,
     k2: string,
@@ -133,6 +134,7 @@ const SCRIPTS: Record<keyof Commands, { lua: string; numberOfKeys: number }> = {
   heartbeat: { lua: scripts.HEARTBEAT, numberOfKeys: 3 },
   leave: { lua: scripts.LEAVE, numberOfKeys: 4 },
   putObservation: { lua: scripts.PUT_OBSERVATION, numberOfKeys: 3 },
+  putObservations: { lua: scripts.PUT_OBSERVATIONS, numberOfKeys: 3 },
   putSidecar: { lua: scripts.PUT_SIDECAR, numberOfKeys: 2 },
   acquireDrain: { lua: scripts.ACQUIRE_DRAIN, numberOfKeys: 2 },
   releaseDrain: { lua: scripts.RELEASE_DRAIN, numberOfKeys: 2 },
@@ -156,7 +158,9 @@ function connectionOptions(config: RedisConfig): RedisOptions {
     connectTimeout: COMMAND_TIMEOUT_MS * 2,
     retryStrategy: times =>
       Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS),
-    ...(config.password !== undefined ? { password: config.password } : {}),
+    ...(config.password !== undefined && config.password !== ''
+      ? { password: config.password }
+      : {}),
   }
   if (config.sentinels !== undefined) {
     return {
@@ -379,6 +383,33 @@ export class RedisStore implements PoolStore {
         JSON.stringify(verdict),
         String(ttlMs),
         notice('observations', instance),
+      ),
+    )
+  }
+
+  async putObservations(
+    instance: string,
+    entries: readonly { readonly member: string; readonly observation: Observation }[],
+    ttlMs: number,
+  ): Promise<void> {
+    if (entries.length === 0) return
+    const k = this.#keys
+    const argv = [String(ttlMs), notice('observations', instance)]
+    for (const { member, observation } of entries) {
+      const verdict: Verdict = {
+        v: RECORD_VERSION,
+        health: observation.health,
+        by: instance,
+        at: observation.at,
+      }
+      argv.push(member, JSON.stringify(observation), JSON.stringify(verdict))
+    }
+    await this.#run(() =>
+      this.#client.putObservations(
+        k.observations(instance),
+        k.verdicts,
+        k.events,
+        ...argv,
       ),
     )
   }

@@ -125,6 +125,12 @@ export interface PoolStore {
     observation: Observation,
     ttlMs: number,
   ): Promise<void>
+  /** Publishes several verdicts at once (one round trip, one notice). */
+  putObservations(
+    instance: string,
+    entries: readonly { readonly member: string; readonly observation: Observation }[],
+    ttlMs: number,
+  ): Promise<void>
   /** A sidecar's heartbeat with its member's verdict. */
   putSidecar(member: string, record: SidecarRecord): Promise<void>
   deleteSidecar(member: string): Promise<void>

@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js'
 import type { CheckResult, FailureReason } from '../pool/types.js'
 
 function reasonOf(code: string | undefined): FailureReason {
-  switch (code) {
+  switch (code ?? '') {
     case 'ECONNREFUSED':
       return 'refused'
     case 'ECONNRESET':

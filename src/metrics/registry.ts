@@ -80,6 +80,10 @@ export interface PoolStateLabels {
 export interface BuildInfoLabels {
   readonly version: string
 }
+/** Labels of corral_data_path_info. */
+export interface DataPathLabels {
+  readonly path: 'native' | 'js'
+}
 /** Labels of corral_config_reloads_total. */
 export interface ReloadLabels {
   readonly result: ReloadResult
@@ -116,8 +120,15 @@ export interface MetricsOptions {
   readonly version?: string
 }
 
-/** Handles for every corral metric, all on one Registry. */
-export interface Metrics {
+/** Runs `hook` once per scrape before values are read; returns a function removing it. */
+export type AddCollectHook = (hook: CollectHook) => () => void
+
+/**
+ * The control plane's families: the pool, its members, checks, reloads, the store and
+ * the build. There is one control plane (the primary process), so they are registered
+ * only there; a worker's copy would be summed into the primary's (issue #9).
+ */
+export interface ControlPlaneMetrics {
   /** corral_member_up: 1 while the member takes new connections (state up), else 0. */
   readonly memberUp: GaugeHandle<MemberLabels>
   /** corral_member_state: 1 for the member's current state, 0 for the others. */
@@ -130,16 +141,6 @@ export interface Metrics {
   readonly transitions: CounterHandle<TransitionLabels>
   /** corral_member_down_seconds: seconds since the member left up, 0 while up. */
   readonly memberDownSeconds: GaugeHandle<MemberLabels>
-  /** corral_connections_active: relays open now. */
-  readonly connectionsActive: GaugeHandle<ConnectionLabels>
-  /** corral_connections_total: client connections by outcome. */
-  readonly connections: CounterHandle<ConnectionOutcomeLabels>
-  /** corral_connection_duration_seconds: client connection lifetime, observed at close. */
-  readonly connectionDuration: HistogramHandle<ListenerLabels>
-  /** corral_connect_duration_seconds: time to establish the member leg. */
-  readonly connectDuration: HistogramHandle<MemberLabels>
-  /** corral_bytes_total: add a relay's bytes at close, and open relays' deltas in a hook. */
-  readonly bytes: CounterHandle<BytesLabels>
   /** corral_pool_members: members per visible state. */
   readonly poolMembers: GaugeHandle<PoolStateLabels>
   /** corral_pool_size: members in the pool, whatever their state. */
@@ -152,17 +153,54 @@ export interface Metrics {
   readonly coordinationStoreUp: ScalarGauge
   /** corral_build_info: 1, labelled with the running version. */
   readonly buildInfo: GaugeHandle<BuildInfoLabels>
+  /** corral_data_path_info: 1 for the data path that moves relayed bytes. */
+  readonly dataPathInfo: GaugeHandle<DataPathLabels>
   /** corral_config_reloads_total: reload attempts by result. */
   readonly configReloads: CounterHandle<ReloadLabels>
   /** Runs `hook` once per scrape before values are read; returns a function removing it. */
-  addCollectHook(hook: CollectHook): () => void
+  readonly addCollectHook: AddCollectHook
 }
 
 /**
- * Declares every corral metric on `register` plus Node's default process metrics
- * (unprefixed, so stock Node.js dashboards work); call once per Registry.
+ * The data path's families: whichever process relays registers them, and with workers
+ * the primary sums the workers' series (each worker counts its own connections).
  */
-export function createMetrics(register: Registry, options: MetricsOptions = {}): Metrics {
+export interface DataPathMetrics {
+  /** corral_connections_active: relays open now. */
+  readonly connectionsActive: GaugeHandle<ConnectionLabels>
+  /** corral_connections_total: client connections by outcome. */
+  readonly connections: CounterHandle<ConnectionOutcomeLabels>
+  /** corral_connection_duration_seconds: client connection lifetime, observed at close. */
+  readonly connectionDuration: HistogramHandle<ListenerLabels>
+  /** corral_connect_duration_seconds: time to establish the member leg. */
+  readonly connectDuration: HistogramHandle<MemberLabels>
+  /** corral_bytes_total: add a relay's bytes at close, and open relays' deltas in a hook. */
+  readonly bytes: CounterHandle<BytesLabels>
+  /** Runs `hook` once per scrape before values are read; returns a function removing it. */
+  readonly addCollectHook: AddCollectHook
+}
+
+/** Handles for every corral metric, all on one Registry (a single process, or the primary). */
+export type Metrics = ControlPlaneMetrics & DataPathMetrics
+
+/** Names of the data-path families: the only corral_* families a worker exports. */
+export const DATA_PATH_FAMILIES: ReadonlySet<string> = new Set([
+  'corral_connections_active',
+  'corral_connections_total',
+  'corral_connection_duration_seconds',
+  'corral_connect_duration_seconds',
+  'corral_bytes_total',
+])
+
+/** The label a worker puts on its Node default metrics: its slot, "1" to "N". */
+export const WORKER_LABEL = 'worker'
+
+interface Hooks {
+  readonly on: { readonly registers: Registry[]; readonly collect: () => void }
+  readonly addCollectHook: AddCollectHook
+}
+
+function collectHooks(register: Registry): Hooks {
   const hooks = new Set<CollectHook>()
   let ranThisScrape = false
   // prom-client reads a scrape by calling every metric's collect() synchronously, in one
@@ -178,9 +216,20 @@ export function createMetrics(register: Registry, options: MetricsOptions = {}):
     })
     for (const hook of hooks) hook()
   }
-  const on = { registers: [register], collect }
+  return {
+    on: { registers: [register], collect },
+    addCollectHook: hook => {
+      hooks.add(hook)
+      return () => hooks.delete(hook)
+    },
+  }
+}
 
-  const metrics: Metrics = {
+function controlPlaneFamilies(
+  { on, addCollectHook }: Hooks,
+  options: MetricsOptions,
+): ControlPlaneMetrics {
+  const metrics: ControlPlaneMetrics = {
     memberUp: new Gauge({
       name: 'corral_member_up',
       help: '1 when the member takes new connections (state up), else 0.',
@@ -218,38 +267,6 @@ export function createMetrics(register: Registry, options: MetricsOptions = {}):
       labelNames: ['member'] as const,
       ...on,
     }),
-    connectionsActive: new Gauge({
-      name: 'corral_connections_active',
-      help: 'Client connections currently relayed, by listener and member.',
-      labelNames: ['listener', 'member'] as const,
-      ...on,
-    }),
-    connections: new Counter({
-      name: 'corral_connections_total',
-      help: 'Client connections by outcome; member is empty when none was picked.',
-      labelNames: ['listener', 'member', 'outcome'] as const,
-      ...on,
-    }),
-    connectionDuration: new Histogram({
-      name: 'corral_connection_duration_seconds',
-      help: 'Lifetime of a client connection, from accept to close, in seconds.',
-      labelNames: ['listener'] as const,
-      buckets: [...CONNECTION_DURATION_BUCKETS_SECONDS],
-      ...on,
-    }),
-    connectDuration: new Histogram({
-      name: 'corral_connect_duration_seconds',
-      help: 'Time to establish the connection to the member, in seconds.',
-      labelNames: ['member'] as const,
-      buckets: [...CONNECT_BUCKETS_SECONDS],
-      ...on,
-    }),
-    bytes: new Counter({
-      name: 'corral_bytes_total',
-      help: 'Bytes relayed, by direction (to_member, to_client).',
-      labelNames: ['listener', 'member', 'direction'] as const,
-      ...on,
-    }),
     poolMembers: new Gauge({
       name: 'corral_pool_members',
       help: 'Members of the pool in each state.',
@@ -282,32 +299,97 @@ export function createMetrics(register: Registry, options: MetricsOptions = {}):
       labelNames: ['version'] as const,
       ...on,
     }),
+    dataPathInfo: new Gauge({
+      name: 'corral_data_path_info',
+      help: 'Always 1; the path label says who moves relayed bytes (native splice thread or js).',
+      labelNames: ['path'] as const,
+      ...on,
+    }),
     configReloads: new Counter({
       name: 'corral_config_reloads_total',
       help: 'Config reload attempts by result (success, failure).',
       labelNames: ['result'] as const,
       ...on,
     }),
-    addCollectHook(hook) {
-      hooks.add(hook)
-      return () => hooks.delete(hook)
-    },
+    addCollectHook,
   }
-
   // Known label values start at 0 so rate() and increase() see the first event.
   for (const result of ['success', 'failure'] as const)
     metrics.configReloads.inc({ result }, 0)
   recordPool(metrics, { up: 0, down: 0, draining: 0, disabled: 0 })
   if (options.version !== undefined)
     metrics.buildInfo.set({ version: options.version }, 1)
+  return metrics
+}
 
+function dataPathFamilies({ on, addCollectHook }: Hooks): DataPathMetrics {
+  return {
+    connectionsActive: new Gauge({
+      name: 'corral_connections_active',
+      help: 'Client connections currently relayed, by listener and member.',
+      labelNames: ['listener', 'member'] as const,
+      ...on,
+    }),
+    connections: new Counter({
+      name: 'corral_connections_total',
+      help: 'Client connections by outcome; member is empty when none was picked.',
+      labelNames: ['listener', 'member', 'outcome'] as const,
+      ...on,
+    }),
+    connectionDuration: new Histogram({
+      name: 'corral_connection_duration_seconds',
+      help: 'Lifetime of a client connection, from accept to close, in seconds.',
+      labelNames: ['listener'] as const,
+      buckets: [...CONNECTION_DURATION_BUCKETS_SECONDS],
+      ...on,
+    }),
+    connectDuration: new Histogram({
+      name: 'corral_connect_duration_seconds',
+      help: 'Time to establish the connection to the member, in seconds.',
+      labelNames: ['member'] as const,
+      buckets: [...CONNECT_BUCKETS_SECONDS],
+      ...on,
+    }),
+    bytes: new Counter({
+      name: 'corral_bytes_total',
+      help: 'Bytes relayed, by direction (to_member, to_client).',
+      labelNames: ['listener', 'member', 'direction'] as const,
+      ...on,
+    }),
+    addCollectHook,
+  }
+}
+
+/**
+ * Declares every corral metric on `register` plus Node's default process metrics
+ * (unprefixed, so stock Node.js dashboards work); call once per Registry. This is the
+ * registry of a single process (`workers: 0`) and of the primary with workers, where the
+ * data-path families stay empty and the workers' series are merged in (merge.ts).
+ */
+export function createMetrics(register: Registry, options: MetricsOptions = {}): Metrics {
+  const hooks = collectHooks(register)
+  const metrics: Metrics = {
+    ...controlPlaneFamilies(hooks, options),
+    ...dataPathFamilies(hooks),
+  }
   collectDefaultMetrics({ register })
+  return metrics
+}
+
+/**
+ * Declares a data-path worker's metrics on `register`: the data-path families only, plus
+ * Node's default metrics labelled `worker="<worker>"` so the primary can show each
+ * process's CPU, memory and event loop beside its own instead of summing them.
+ */
+export function createWorkerMetrics(register: Registry, worker: string): DataPathMetrics {
+  const metrics = dataPathFamilies(collectHooks(register))
+  collectDefaultMetrics({ register, labels: { [WORKER_LABEL]: worker } })
   return metrics
 }
 
 /** Sets corral_member_state (1 for `state`, 0 for the rest) and corral_member_up together. */
 export function recordMemberState(
-  metrics: Metrics,
+  metrics: ControlPlaneMetrics,
   member: string,
   state: MemberState,
 ): void {
@@ -328,7 +410,7 @@ export function forgetMember(metrics: Metrics, member: string): void {
 
 /** Sets every corral_pool_* gauge from the number of members in each visible state. */
 export function recordPool(
-  metrics: Metrics,
+  metrics: ControlPlaneMetrics,
   counts: Readonly<Record<MemberState, number>>,
 ): void {
   let size = 0

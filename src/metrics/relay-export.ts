@@ -1,15 +1,15 @@
 // Moves the data path's plain-number counters into prom-client at scrape time. The hot
 // path only bumps numbers; label hashing happens here, once per scrape.
 import { CONNECTION_OUTCOMES, type RelayStats } from '../proxy/stats.js'
-import type { Metrics } from './registry.js'
+import type { DataPathMetrics } from './registry.js'
 
 /** Exports RelayStats into corral_connections_*, corral_bytes_total by deltas. */
 export class RelayStatsExporter {
-  readonly #metrics: Metrics
+  readonly #metrics: DataPathMetrics
   /** Counter totals already exported, by "listener|member|what". */
   readonly #exported = new Map<string, number>()
 
-  constructor(metrics: Metrics) {
+  constructor(metrics: DataPathMetrics) {
     this.#metrics = metrics
   }
 

@@ -32,7 +32,9 @@ export interface MemberHealth {
   readonly upSince?: number
   /** Whether the member was ever up; its first pass is admission, not readmission. */
   readonly wasUp: boolean
+  /** Why the member is in its health state: set by transitions, not by every result. */
   readonly reason: string
+  /** The last RECENT_RESULTS results, newest last: the latest check is the last entry. */
   readonly recent: readonly CheckRecord[]
 }
 
@@ -138,10 +140,18 @@ export function observe(
       reason,
     }
   }
-  const reason = h.health === 'down' ? `still failing: ${describeResult(r)}` : h.reason
+  // `reason` says why the member is in its state, so later failures leave it alone (the
+  // latest result is recent's last entry). A member's very first failure replaces
+  // "awaiting first check", which would otherwise claim it was never checked.
+  const firstFailure = !h.wasUp && h.recent.length === 0
   const change: StepChange = h.health === 'up' ? 'pending' : 'unchanged'
   return {
-    health: { ...h, counter, recent, reason: h.health === 'down' ? reason : h.reason },
+    health: {
+      ...h,
+      counter,
+      recent,
+      reason: firstFailure ? `first check failed: ${describeResult(r)}` : h.reason,
+    },
     change,
     reason: describeResult(r),
   }

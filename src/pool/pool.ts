@@ -54,6 +54,27 @@ function sameEndpoint(a: MemberEndpoint, b: MemberEndpoint): boolean {
   return a.address === b.address && ports(a) === ports(b)
 }
 
+/** Whether two fact sets say the same (a resync re-reads them unchanged most of the time). */
+function sameFacts(a: SharedFacts | undefined, b: SharedFacts | undefined): boolean {
+  if (a === b) return true
+  if (a === undefined || b === undefined) return false
+  if (a.peers.length !== b.peers.length || a.authorities.length !== b.authorities.length)
+    return false
+  for (let i = 0; i < a.peers.length; i++) if (a.peers[i] !== b.peers[i]) return false
+  for (let i = 0; i < a.authorities.length; i++) {
+    const x = a.authorities[i]
+    const y = b.authorities[i]
+    if (
+      x?.kind !== y?.kind ||
+      x?.source !== y?.source ||
+      x?.health !== y?.health ||
+      x?.reason !== y?.reason
+    )
+      return false
+  }
+  return true
+}
+
 function verdictOf(e: Entry, policy: VerdictPolicy): { health: Health; reason: string } {
   return effectiveHealth(
     { health: e.health.health, reason: e.health.reason },
@@ -104,7 +125,7 @@ export class Pool {
     // Upserting cancels a pending removal and the drain that removal started: left
     // draining with `removing` cleared, the member would get no traffic and never go.
     const admin: AdminState = old === undefined || old.removing ? 'enabled' : old.admin
-    const unchecked = old !== undefined && old.health.recent.length === 0
+    const unchecked = old?.health.recent.length === 0
     if (
       old !== undefined &&
       sameEndpoint(old.endpoint, endpoint) &&
@@ -190,9 +211,17 @@ export class Pool {
    */
   setSharedFacts(id: string, facts: SharedFacts | undefined, now: number): void {
     const e = this.#entries.get(id)
-    if (e === undefined) return
-    const { facts: _old, ...rest } = e
-    const next: Entry = facts === undefined ? rest : { ...rest, facts }
+    if (e === undefined || sameFacts(e.facts, facts)) return
+    const next: Entry =
+      facts === undefined
+        ? {
+            endpoint: e.endpoint,
+            health: e.health,
+            admin: e.admin,
+            removing: e.removing,
+            stateSince: e.stateSince,
+          }
+        : { ...e, facts }
     this.#set(id, next, now, verdictOf(next, this.#policy).reason)
   }
 

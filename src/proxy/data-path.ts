@@ -35,6 +35,11 @@ export interface DataPath {
   readonly activeConnections: number
   /** Whether every process routes with the latest connection counts (always in one process). */
   readonly loadsSynced: boolean
+  /**
+   * Whether every process routes with the last published pool (always in one process;
+   * with workers, false for one IPC round trip after each publish).
+   */
+  readonly poolSynced: boolean
   /** Whether the last published snapshot is failing open (no member up). */
   readonly failingOpen: boolean
   /** Per-(listener, member) counters, across every process (latest known). */
@@ -42,7 +47,15 @@ export interface DataPath {
   closeConnectionsTo(member: string): void
   /** Metrics of worker processes (aggregated into /metrics); absent in a single process. */
   workerMetrics?(): Promise<MetricObjectWithValues<MetricValue<string>>[][]>
-  close(deadlineMs: number): Promise<{ readonly forced: number }>
+  /**
+   * Stops accepting and drains open connections up to `deadlineMs`; calls
+   * `stoppedAccepting` once no process accepts a new connection any more (at once in one
+   * process, after an IPC round trip with workers).
+   */
+  close(
+    deadlineMs: number,
+    stoppedAccepting?: () => void,
+  ): Promise<{ readonly forced: number }>
 }
 
 /** Removes what only the control plane needs from a view before it is published. */
@@ -105,6 +118,9 @@ export class LocalDataPath implements DataPath {
   /** One process: its counts are always the counts it routes with. */
   readonly loadsSynced = true
 
+  /** One process: a publish applies at once. */
+  readonly poolSynced = true
+
   stats(): readonly RelayStats[] {
     return this.#plane.stats()
   }
@@ -113,7 +129,13 @@ export class LocalDataPath implements DataPath {
     this.#plane.closeConnectionsTo(member)
   }
 
-  close(deadlineMs: number): Promise<{ readonly forced: number }> {
-    return this.#plane.close(deadlineMs)
+  close(
+    deadlineMs: number,
+    stoppedAccepting?: () => void,
+  ): Promise<{ readonly forced: number }> {
+    // DataPlane.close stops accepting before its first await.
+    const closing = this.#plane.close(deadlineMs)
+    stoppedAccepting?.()
+    return closing
   }
 }

@@ -7,6 +7,9 @@ import { CorralError } from '../errors.js'
 import type { Picker } from '../pool/picker.js'
 import type { CheckResult } from '../pool/types.js'
 import { Relay, type RelayContext } from './relay.js'
+import { sharedNativeEngine, type NativeEngine } from './native-engine.js'
+import { loadNativeAddon, type DataPathKind } from './native-loader.js'
+import { NativeRelay, type NativeRelayContext } from './native-relay.js'
 import { RelayList } from './relay-list.js'
 import { newRelayStats, type ConnectionOutcome, type RelayStats } from './stats.js'
 
@@ -18,6 +21,11 @@ export interface DataPlaneOptions {
   readonly connectAttempts: number
   /** Most open client connections in this process; more are closed at once. */
   readonly maxConnections: number
+  /**
+   * Who moves the bytes: "native" (the relay thread of native/, if it loads in this
+   * process; else JS) or "js". Default "js". Fixed at construction.
+   */
+  readonly dataPath?: DataPathKind
 }
 
 /** What the data plane reports to its owner. */
@@ -45,7 +53,7 @@ export interface BoundListener {
 interface ListenerRuntime {
   readonly config: ListenerConfig
   readonly server: Server
-  readonly ctx: RelayContext
+  readonly ctx: RelayContext & NativeRelayContext
   /** Stats for connections no member took (member ""). */
   readonly unrouted: RelayStats
 }
@@ -56,7 +64,11 @@ export class DataPlane {
   readonly #deps: DataPlaneDeps
   #picker: Picker
   readonly #listeners: ListenerRuntime[] = []
-  readonly #relays = new RelayList<Relay>()
+  readonly #relays = new RelayList<Relay | NativeRelay>()
+  /** The native relay thread, when this data plane uses it. */
+  readonly #engine: NativeEngine | undefined
+  /** Why the native data path is not used (undefined when it is). */
+  readonly jsReason: string | undefined
   #sweeper: NodeJS.Timeout | undefined = undefined
   readonly #load = new Map<string, number>()
   readonly #stats = new Map<string, RelayStats>()
@@ -67,6 +79,19 @@ export class DataPlane {
     this.#options = options
     this.#deps = deps
     this.#picker = deps.picker
+    const native = options.dataPath === 'native' ? loadNativeAddon() : undefined
+    if (native !== undefined && 'addon' in native) {
+      this.#engine = sharedNativeEngine(native.addon)
+      this.jsReason = undefined
+    } else {
+      this.#engine = undefined
+      this.jsReason = native?.error ?? 'dataPath: js'
+    }
+  }
+
+  /** The data path this plane runs (native only if the addon loaded here). */
+  get dataPath(): DataPathKind {
+    return this.#engine === undefined ? 'js' : 'native'
   }
 
   /** Replaces the routing decision for new connections; open relays are unaffected. */
@@ -234,7 +259,7 @@ export class DataPlane {
     const load = this.#load
     const relays = this.#relays
     // One context per listener, shared by its relays (no per-connection closures for it).
-    const ctx: RelayContext = {
+    const ctx: RelayContext & NativeRelayContext = {
       listener: config.name,
       listenerPort: config.port,
       connectTimeoutMs: this.#options.connectTimeoutMs,
@@ -255,7 +280,7 @@ export class DataPlane {
       },
       passiveFailure: deps.passiveFailure,
       connectDuration: deps.connectDuration ?? noop,
-      closed: relay => {
+      closed: (relay: Relay | NativeRelay) => {
         relays.remove(relay)
         accountBytes(relay)
         deps.connectionDuration?.(config.name, (clock.now() - relay.startedAt) / 1000)
@@ -267,7 +292,12 @@ export class DataPlane {
       },
     }
     const unrouted = newRelayStats(config.name, '')
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: false })
+    const engine = this.#engine
+    // Native: no byte may reach JS before the relay thread takes the fd (native-relay.ts).
+    const server = createServer({
+      allowHalfOpen: true,
+      pauseOnConnect: engine !== undefined,
+    })
     server.on('connection', (client: Socket) => {
       if (this.#closing) {
         client.destroy()
@@ -280,7 +310,10 @@ export class DataPlane {
         unrouted.outcomes.rejected_limit++
         return
       }
-      const relay = new Relay(client, ctx)
+      const relay =
+        engine === undefined
+          ? new Relay(client, ctx)
+          : new NativeRelay(client, ctx, engine)
       const rejected: ConnectionOutcome | undefined = relay.start()
       if (rejected !== undefined) {
         unrouted.outcomes[rejected]++
@@ -303,12 +336,12 @@ export function sweepPeriodMs(options: {
 }
 
 /** Moves the bytes a relay moved since last time into its stats record. */
-function accountBytes(relay: Relay): void {
+function accountBytes(relay: Relay | NativeRelay): void {
   const stats = relay.stats
   if (stats === null || !relay.established) return
-  const client = relay.client
-  const toMember = client.bytesRead
-  const toClient = client.bytesWritten
+  const native = relay instanceof NativeRelay
+  const toMember = native ? relay.movedToMember : relay.client.bytesRead
+  const toClient = native ? relay.movedToClient : relay.client.bytesWritten
   stats.bytesToMember += toMember - relay.countedToMember
   stats.bytesToClient += toClient - relay.countedToClient
   relay.countedToMember = toMember

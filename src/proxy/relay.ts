@@ -1,7 +1,8 @@
 // One client connection joined to one member connection: pick, connect (retrying other
 // members), then copy bytes both ways with back-pressure and half-close, under an idle
-// timeout. The hot path is two 'data' handlers and two 'drain' handlers per relay:
-// PERF-NOTES.md measured manual write()/drain as cheaper than pipe() or pipeline().
+// timeout. The hot path is one 'data' handler and one 'drain' handler (client → member)
+// and one onread callback into a reused buffer (member → client) per relay: PERF-NOTES.md
+// measured manual write()/drain as cheaper than pipe() or pipeline().
 import { connect, type Socket } from 'node:net'
 import type { CheckResult, MemberView } from '../pool/types.js'
 import type { Picker, PickRequest } from '../pool/picker.js'
@@ -29,6 +30,18 @@ export interface RelayContext {
   /** Called once when the relay is fully closed. */
   closed(relay: Relay): void
 }
+
+/** Size of the member leg's read buffer: what Node reads per call by default. */
+export const READ_BUFFER_BYTES = 65_536
+
+/** Bytes a relay reads from its member before it gets a read buffer of its own. */
+export const OWN_BUFFER_AFTER_BYTES = 1_048_576
+
+/**
+ * Where member legs without their own buffer read; what lands here is copied out at once
+ * (#onMemberRead), and reads run one at a time on this thread, so one per process is safe.
+ */
+const SHARED_READ_BUFFER = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)
 
 /** Outcome of a connection rejected before any member was tried. */
 export type Rejection = 'rejected_no_member' | 'rejected_limit'
@@ -77,6 +90,12 @@ export class Relay implements PickRequest {
   #clientEnded = false
   #upstreamClosed = true
   #finished = false
+  /** This relay's own member-leg read buffer once it has one; see #memberReadBuffer. */
+  #readBuffer: Buffer | null = null
+  /** Member-leg reading is stopped until the client write of #readBuffer completes. */
+  #awaitingWrite = false
+  /** Bytes read from the member leg so far. */
+  #fromMember = 0
 
   constructor(client: Socket, ctx: RelayContext) {
     this.client = client
@@ -161,7 +180,13 @@ export class Relay implements PickRequest {
     this.#upstreamClosed = false
     this.#connectStartedAt = this.now
     const port = member.ports[ctx.listener] ?? ctx.listenerPort
-    const upstream = connect({ host: member.address, port, allowHalfOpen: true })
+    const upstream = connect({
+      host: member.address,
+      port,
+      allowHalfOpen: true,
+      // The member leg reads into one reused buffer (issue #13): see #onMemberRead.
+      onread: { buffer: this.#memberReadBuffer, callback: this.#onMemberRead },
+    })
     this.upstream = upstream
     this.#connectTimeoutMs = ctx.connectTimeoutMs
     upstream.on('connect', this.#onConnect)
@@ -187,14 +212,54 @@ export class Relay implements PickRequest {
       if (!upstream.write(chunk)) client.pause()
     })
     upstream.on('drain', () => client.resume())
-    upstream.on('data', (chunk: Buffer) => {
-      this.activity++
-      if (!client.write(chunk)) upstream.pause()
-    })
-    client.on('drain', () => upstream.resume())
+    // Member → client is #onMemberRead (onread); its back-pressure is per write.
     // Half-close: each side's FIN is passed on; the other direction keeps flowing.
     upstream.on('end', () => client.end())
     if (this.#clientEnded) upstream.end()
+  }
+
+  /**
+   * The member leg's read buffer; Node asks at connect and again after every read. A
+   * relay starts on the process-wide SHARED_READ_BUFFER, whose bytes #onMemberRead copies
+   * out before returning (so an idle or short connection holds no 64 KiB of its own),
+   * and gets its own buffer once it has relayed OWN_BUFFER_AFTER_BYTES from the member.
+   * An own buffer is never shared: a write still queued from it must not see another
+   * connection's read land in it.
+   */
+  #memberReadBuffer = (): Buffer => {
+    if (this.#readBuffer !== null) return this.#readBuffer
+    if (this.#fromMember < OWN_BUFFER_AFTER_BYTES) return SHARED_READ_BUFFER
+    return (this.#readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES))
+  }
+
+  /**
+   * A read of the member leg landed in `buffer` (with its own buffer, no allocation per
+   * read: a fresh 64 KiB malloc per read made glibc's heap churn, issue #13). The write
+   * below does not copy an own buffer: if the kernel does not take it all at once, libuv
+   * queues the rest still pointing into it, so reading stops (return false) until
+   * #onClientWritten sees the queue empty; otherwise the next read would overwrite bytes
+   * not yet sent. This is also the back-pressure of this direction. Data arrives only
+   * after 'connect', once the client leg exists.
+   */
+  #onMemberRead = (n: number, buffer: Buffer): boolean => {
+    this.activity++
+    this.#fromMember += n
+    const client = this.client
+    // The shared buffer is the next read's, whichever relay does it: send a copy.
+    const chunk =
+      buffer === SHARED_READ_BUFFER
+        ? Buffer.from(buffer.subarray(0, n))
+        : buffer.subarray(0, n)
+    client.write(chunk, this.#onClientWritten)
+    if (client.writableLength === 0) return true
+    this.#awaitingWrite = true
+    return false
+  }
+
+  #onClientWritten = (): void => {
+    if (!this.#awaitingWrite || this.client.writableLength !== 0) return
+    this.#awaitingWrite = false
+    this.upstream?.resume()
   }
 
   #onClientEnd = (): void => {

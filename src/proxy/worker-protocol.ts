@@ -8,8 +8,10 @@ import type { LiveDataOptions, PickerSettings } from './data-path.js'
 /** Primary → worker. */
 export type ToWorker =
   | { readonly t: 'init'; readonly options: DataPlaneOptions }
+  /** A pool snapshot to route with; `seq` is acked. */
   | {
       readonly t: 'pool'
+      readonly seq: number
       readonly members: readonly MemberView[]
       readonly settings: PickerSettings
     }
@@ -38,9 +40,13 @@ export type FromWorker =
       readonly id: number
       readonly metrics: readonly MetricObjectWithValues<MetricValue<string>>[]
     }
+  /** The worker closed its listening sockets (sent right after 'shutdown' arrived). */
+  | { readonly t: 'stopped-accepting' }
   | { readonly t: 'closed'; readonly forced: number }
   /** The worker applied the 'loads' broadcast `seq`. */
   | { readonly t: 'loads-ack'; readonly seq: number }
+  /** The worker routes with the 'pool' snapshot `seq`. */
+  | { readonly t: 'pool-ack'; readonly seq: number }
 
 const TO_WORKER = new Set([
   'init',
@@ -53,12 +59,14 @@ const TO_WORKER = new Set([
 ])
 const FROM_WORKER = new Set([
   'loads-ack',
+  'pool-ack',
   'ready',
   'listening',
   'listen-error',
   'passive',
   'load',
   'metrics',
+  'stopped-accepting',
   'closed',
 ])
 

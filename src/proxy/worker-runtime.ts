@@ -4,7 +4,7 @@
 import { Registry } from 'prom-client'
 import type { Clock } from '../clock.js'
 import { RelayStatsExporter } from '../metrics/relay-export.js'
-import { createMetrics } from '../metrics/registry.js'
+import { createWorkerMetrics } from '../metrics/registry.js'
 import { buildPicker } from '../pool/picker.js'
 import { DataPlane } from './data-plane.js'
 import type { FromWorker, ToWorker } from './worker-protocol.js'
@@ -19,17 +19,24 @@ export interface WorkerChannel {
   onMessage(handler: (message: ToWorker) => void): void
 }
 
+/** How a worker runs: per-connection histograms on or off (benchmark), and its slot. */
+export interface WorkerOptions {
+  readonly histograms: boolean
+  /** The worker's place in the group, "1" to "N", kept by its replacement: a metrics label. */
+  readonly slot: string
+}
+
 /** Runs a worker until the primary says shutdown; resolves when its data plane is closed. */
 export function runWorker(
   channel: WorkerChannel,
   clock: Clock,
-  options: { readonly histograms: boolean } = { histograms: true },
+  options: WorkerOptions = { histograms: true, slot: channel.id },
 ): Promise<void> {
   return new Promise(resolve => {
     let plane: DataPlane | undefined
     let remote: ReadonlyMap<string, number> = new Map()
     const register = new Registry()
-    const metrics = createMetrics(register)
+    const metrics = createWorkerMetrics(register, options.slot)
     const exporter = new RelayStatsExporter(metrics)
     metrics.addCollectHook(() => {
       if (plane !== undefined) exporter.export(plane.stats())
@@ -91,6 +98,7 @@ export function runWorker(
         }
         case 'pool':
           plane?.setPicker(buildPicker(message.members, { ...message.settings, load }))
+          channel.send({ t: 'pool-ack', seq: message.seq })
           break
         case 'options':
           plane?.setOptions(message.options)
@@ -116,15 +124,20 @@ export function runWorker(
           break
         case 'shutdown':
           if (plane === undefined) {
+            channel.send({ t: 'stopped-accepting' })
             channel.send({ t: 'closed', forced: 0 })
             resolve()
             break
           }
+          // close() closes the listening sockets before its first await; the message
+          // follows cluster's own 'close' on the same channel, so when the primary reads
+          // it, it has released its copy of the shared socket too.
           void plane.close(message.deadlineMs).then(({ forced }) => {
             if (loadTimer !== undefined) clearTimeout(loadTimer)
             channel.send({ t: 'closed', forced })
             resolve()
           })
+          channel.send({ t: 'stopped-accepting' })
           break
         default: {
           const unknown: never = message

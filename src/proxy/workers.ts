@@ -36,6 +36,11 @@ export const RESPAWN_DELAY_MS = 500
 export interface ClusterOptions {
   readonly workers: number
   readonly log: Logger
+  /**
+   * Extra environment for every worker, on top of the primary's (cli/lb.ts puts the
+   * glibc malloc settings of malloc-tunables.ts here). Default none.
+   */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 interface WorkerState {
@@ -43,6 +48,10 @@ interface WorkerState {
   loads: Map<string, number>
   /** The last 'loads' broadcast this worker applied. */
   ackedSeq: number
+  /** The last 'pool' snapshot this worker routes with. */
+  poolAckedSeq: number
+  /** Set by close(): called when the worker says it stopped accepting. */
+  stoppedAccepting?: () => void
 }
 
 /** Runs the data path in `workers` child processes; see the file comment. */
@@ -51,7 +60,9 @@ export class ClusterDataPath implements DataPath {
   readonly #cluster: ClusterOptions
   readonly #events: DataPathEvents
   readonly #workers = new Map<number, WorkerState>()
-  #latest: { members: readonly MemberView[]; settings: PickerSettings } | undefined
+  #latest:
+    { seq: number; members: readonly MemberView[]; settings: PickerSettings } | undefined
+  #poolSeq = 0
   #failingOpen = false
   #stopping = false
   #loadsTimer: NodeJS.Timeout | undefined
@@ -83,7 +94,7 @@ export class ClusterDataPath implements DataPath {
   /** Forks the workers; resolves once every one of them is listening. */
   async listen(): Promise<readonly BoundListener[]> {
     const started = await Promise.all(
-      Array.from({ length: this.#cluster.workers }, () => this.#fork()),
+      Array.from({ length: this.#cluster.workers }, (_, i) => this.#fork(i + 1)),
     )
     const first = started[0]
     if (first === undefined) throw new Error('no workers')
@@ -93,10 +104,11 @@ export class ClusterDataPath implements DataPath {
 
   publish(members: readonly MemberView[], settings: PickerSettings): void {
     const views = members.map(routingView)
-    this.#latest = { members: views, settings }
+    const latest = { seq: ++this.#poolSeq, members: views, settings }
+    this.#latest = latest
     const anyUp = members.some(m => isRoutable(m.state))
     this.#failingOpen = !anyUp && settings.allDown === 'fail-open'
-    this.#broadcast({ t: 'pool', members: views, settings })
+    this.#broadcast({ t: 'pool', ...latest })
   }
 
   setOptions(options: LiveDataOptions): void {
@@ -123,6 +135,13 @@ export class ClusterDataPath implements DataPath {
   get loadsSynced(): boolean {
     if (this.#loadsTimer !== undefined) return false
     for (const w of this.#workers.values()) if (w.ackedSeq < this.#loadsSeq) return false
+    return true
+  }
+
+  /** Whether every worker acknowledged the last published pool snapshot. */
+  get poolSynced(): boolean {
+    for (const w of this.#workers.values())
+      if (w.poolAckedSeq < this.#poolSeq) return false
     return true
   }
 
@@ -167,11 +186,32 @@ export class ClusterDataPath implements DataPath {
     return results
   }
 
-  /** Tells every worker to stop accepting and drain; resolves when all have exited. */
-  async close(deadlineMs: number): Promise<{ readonly forced: number }> {
+  /**
+   * Tells every worker to stop accepting and drain; calls `stoppedAccepting` once each
+   * has closed its listening sockets (or exited); resolves when all have exited.
+   */
+  async close(
+    deadlineMs: number,
+    stoppedAccepting?: () => void,
+  ): Promise<{ readonly forced: number }> {
     this.#stopping = true
     if (this.#loadsTimer !== undefined) clearTimeout(this.#loadsTimer)
-    const exits = [...this.#workers.values()].map(
+    const states = [...this.#workers.values()]
+    const stopped = states.map(
+      state =>
+        new Promise<void>(resolve => {
+          if (state.worker.isDead()) {
+            resolve()
+            return
+          }
+          state.stoppedAccepting = resolve
+          state.worker.once('exit', () => {
+            resolve()
+          })
+        }),
+    )
+    void Promise.all(stopped).then(() => stoppedAccepting?.())
+    const exits = states.map(
       ({ worker }) =>
         new Promise<void>(resolve => {
           if (worker.isDead()) {
@@ -194,9 +234,14 @@ export class ClusterDataPath implements DataPath {
     return { forced }
   }
 
-  #fork(): Promise<readonly BoundListener[]> {
-    const worker = cluster.fork({ CORRAL_WORKER: '1' })
-    const state: WorkerState = { worker, loads: new Map(), ackedSeq: 0 }
+  /** Forks the worker for `slot` (1 to N; a replacement takes the slot of the dead one). */
+  #fork(slot: number): Promise<readonly BoundListener[]> {
+    const worker = cluster.fork({
+      ...this.#cluster.env,
+      CORRAL_WORKER: '1',
+      CORRAL_WORKER_SLOT: String(slot),
+    })
+    const state: WorkerState = { worker, loads: new Map(), ackedSeq: 0, poolAckedSeq: 0 }
     this.#workers.set(worker.id, state)
     return new Promise((resolve, reject) => {
       let listening = false
@@ -230,7 +275,7 @@ export class ClusterDataPath implements DataPath {
         )
         setTimeout(() => {
           if (this.#stopping) return
-          this.#fork().then(
+          this.#fork(slot).then(
             () => {
               this.#cluster.log.info(
                 { workers: this.#workers.size },
@@ -268,11 +313,17 @@ export class ClusterDataPath implements DataPath {
         }
         break
       }
+      case 'stopped-accepting':
+        state.stoppedAccepting?.()
+        break
       case 'closed':
         this.#closed.set(state.worker.id, message.forced)
         break
       case 'loads-ack':
         state.ackedSeq = Math.max(state.ackedSeq, message.seq)
+        break
+      case 'pool-ack':
+        state.poolAckedSeq = Math.max(state.poolAckedSeq, message.seq)
         break
       case 'ready':
       case 'listening':

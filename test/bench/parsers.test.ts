@@ -63,12 +63,12 @@ void t.test('wrk times convert to milliseconds', t => {
   for (const [text, ms] of cases) t.equal(parseWrkTime(text), ms, text)
 })
 
-void t.test('iperf3 -J gives receiver bits/s, or its error', t => {
-  t.equal(
+void t.test('iperf3 -J gives receiver bits/s and bytes, or its error', t => {
+  t.strictSame(
     parseIperfJson(
-      JSON.stringify({ end: { sum_received: { bits_per_second: 1.5e10 } } }),
+      JSON.stringify({ end: { sum_received: { bits_per_second: 1.5e10, bytes: 2e10 } } }),
     ),
-    1.5e10,
+    { bitsPerSecond: 1.5e10, bytes: 2e10 },
   )
   t.throws(
     () => parseIperfJson(JSON.stringify({ error: 'unable to connect to server' })),
@@ -84,7 +84,7 @@ void t.test('/proc/<pid>/stat is split after the command name', t => {
   // proc(5): state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
   const text =
     '4242 (node (a) b) S 77 4242 4242 0 -1 4194304 100 0 0 0 1234 56 0 0 20 0 11\n'
-  t.strictSame(parseStat(text), { ppid: 77, utime: 1234, stime: 56 })
+  t.strictSame(parseStat(text), { ppid: 77, minflt: 100, utime: 1234, stime: 56 })
   t.equal(parseStat('garbage'), undefined)
   t.end()
 })
@@ -163,7 +163,7 @@ void t.test('HAProxy gets one thread, tcp mode, roundrobin and HTTP checks', t =
 })
 
 void t.test('corral gets the CLI contract config', t => {
-  t.strictSame(corralConfig(SPEC, { adminPort: 40004, workers: 2 }), {
+  t.strictSame(corralConfig(SPEC, { adminPort: 40004, workers: 2, dataPath: 'native' }), {
     listeners: [{ name: 'tcp', bind: '127.0.0.1:40000' }],
     members: [
       { id: 'm1', address: '127.0.0.1', ports: { tcp: 40001 } },
@@ -183,10 +183,11 @@ void t.test('corral gets the CLI contract config', t => {
     timeouts: { shutdown: '1s' },
     admin: { bind: '127.0.0.1:40004' },
     workers: 2,
+    dataPath: 'native',
   })
   const perMember = corralConfig(
     { ...SPEC, healthPort: 'member' },
-    { adminPort: 1, workers: 1 },
+    { adminPort: 1, workers: 1, dataPath: 'js' },
   )
   t.notOk(
     'port' in (perMember.health as object),
@@ -233,9 +234,9 @@ void t.test('a member id is found anywhere in the pool JSON', t => {
 
 void t.test('flags parse with defaults and reject what they do not know', t => {
   const defaults = parseOptions([])
-  t.equal(defaults.rounds, 3)
+  t.equal(defaults.rounds, undefined, 'each workload its own default')
   t.equal(defaults.durationS, 10)
-  t.equal(defaults.only.length, 11)
+  t.equal(defaults.only.length, 12)
   t.ok(defaults.systems.includes('corral-nometrics'), 'every system by default')
   const smoke = parseOptions(['--smoke'])
   t.equal(smoke.rounds, 1)
@@ -244,7 +245,7 @@ void t.test('flags parse with defaults and reject what they do not know', t => {
     smoke.only.includes('metrics-cost-keepalive'),
     'smoke runs a code path once: metrics-cost-close covers metrics-cost-keepalive',
   )
-  t.equal(smoke.only.length, 10)
+  t.equal(smoke.only.length, 11)
   t.strictSame(
     parseOptions(['--smoke', '--only', 'metrics-cost-keepalive']).only,
     ['metrics-cost-keepalive'],

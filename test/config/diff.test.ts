@@ -51,6 +51,7 @@ const BASE: Config = {
   },
   admin: { host: '127.0.0.1', port: 9901, token: 'old-secret' },
   workers: 1,
+  dataPath: 'auto',
   coordination: {
     policy: 'quorum',
     probes: 'shared',

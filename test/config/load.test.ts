@@ -83,6 +83,7 @@ const DEFAULTS: Config = {
   },
   admin: { host: '127.0.0.1', port: 9901 },
   workers: availableParallelism(),
+  dataPath: 'auto',
   coordination: {
     policy: 'quorum',
     probes: 'shared',
@@ -187,6 +188,7 @@ const FULL_CONFIG: Config = {
   },
   admin: { host: '127.0.0.1', port: 9902, token: 's3cret' },
   workers: 2,
+  dataPath: 'auto',
   coordination: {
     policy: 'quorum',
     probes: 'shared',
@@ -199,6 +201,8 @@ const FULL_CONFIG: Config = {
   },
 }
 
+const EMPTY_FILE =
+  '(top level): the file is empty (or holds only comments); expected a mapping of config keys such as "listeners:" and "members:" (write "members: []" to start with no members)'
 const UNKNOWN = 'unknown key (remove it or check its spelling)'
 const DURATION = 'expected a duration such as "250ms", "2s" or "1m"'
 const BIND = 'expected "host:port" with a port 0-65535, e.g. "0.0.0.0:443"'
@@ -621,8 +625,20 @@ health:
       expect: [[{ name: 'web', host: '::1', port: 0 }], { host: '::1', port: 9901 }],
     },
     {
-      name: 'a comment-only file is all defaults',
+      name: 'a comment-only file is refused as empty',
       yaml: '# nothing configured yet\n',
+      select: c => c,
+      expect: [EMPTY_FILE],
+    },
+    {
+      name: 'a whitespace-only file is refused as empty',
+      yaml: ' \n\t\n',
+      select: c => c,
+      expect: [EMPTY_FILE],
+    },
+    {
+      name: 'an explicit members: [] is all defaults',
+      yaml: 'members: []\n',
       select: c => c,
       expect: DEFAULTS,
     },
@@ -634,8 +650,8 @@ health:
   }
 })
 
-void t.test('an empty file is all defaults: http :80 and https :443, no members', t => {
-  t.strictSame(parseConfig('', isolated()), DEFAULTS)
+void t.test('an empty file is refused, not started on :80 and :443', t => {
+  t.strictSame(outcome('', isolated()), { ok: false, issues: [EMPTY_FILE] })
   t.end()
 })
 

@@ -29,7 +29,9 @@ void t.test('malformed shared pool contents are survived and healed', async t =>
   for (const lb of [lb1, lb2]) await waitForPool(lb, all3, 15_000, 'three members up')
 
   const cli = new Redis(redis.url)
-  t.teardown(() => cli.disconnect())
+  t.teardown(() => {
+    cli.disconnect()
+  })
   const poison = async (): Promise<void> => {
     await cli.hset('h:members', 'bad1', 'not json {')
     await cli.hset('h:members', 'bad2', JSON.stringify({ v: 99, member: {} }))
@@ -77,7 +79,9 @@ void t.test('malformed shared pool contents are survived and healed', async t =>
       /^corral_coordination_invalid_entries_total\{kind="(\w+)"\} (\d+)/gm,
     ),
   ]
-  const byKind = Object.fromEntries(invalid.map(m => [m[1], Number(m[2])]))
+  const byKind: Record<string, number> = Object.fromEntries(
+    invalid.map(m => [m[1] ?? '', Number(m[2])]),
+  )
   t.ok(
     (byKind.member ?? 0) > 0,
     `member entries counted as invalid (${JSON.stringify(byKind)})`,

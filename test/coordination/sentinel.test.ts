@@ -65,7 +65,9 @@ void t.test(
       port: sentinels[0]?.port ?? 0,
       lazyConnect: true,
     })
-    t.teardown(() => s0.disconnect())
+    t.teardown(() => {
+      s0.disconnect()
+    })
     await s0.connect()
     const started = performance.now()
     let promoted = false

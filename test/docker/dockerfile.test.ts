@@ -2,6 +2,7 @@
 // outside Docker in CI. This test keeps the two in step and checks the image's contract.
 import { readFileSync } from 'node:fs'
 import t from 'tap'
+import { mergeGlibcTunables } from '../../src/proxy/malloc-tunables.js'
 
 const dockerfile = readFileSync('Dockerfile', 'utf8')
 const replay = readFileSync('.ci/dockerfile-steps', 'utf8')
@@ -22,7 +23,22 @@ void t.test(
       /^ENTRYPOINT \["node", "dist\/src\/cli\/main\.js"\]$/m,
       'node is PID 1 (exec form)',
     )
-    t.match(dockerfile, /cap_net_bind_service/, 'documents binding 80/443 unprivileged')
+    t.match(
+      dockerfile,
+      /ip_unprivileged_port_start/,
+      'documents binding 80/443 unprivileged',
+    )
+    t.end()
+  },
+)
+
+void t.test(
+  'the image sets the data-path malloc settings and gives node no file capability',
+  t => {
+    const env = /^ENV GLIBC_TUNABLES=(\S+)$/m.exec(dockerfile)?.[1]
+    t.equal(env, mergeGlibcTunables(undefined), 'the values workers get')
+    // A file capability puts glibc in secure mode: it would ignore GLIBC_TUNABLES.
+    t.notMatch(dockerfile, /^\s*(RUN|&&).*setcap /m, 'no setcap on node')
     t.end()
   },
 )

@@ -1,5 +1,7 @@
 // Drain / enable / add / remove through the admin API take effect on the next connection;
 // bad requests get 4xx JSON errors; mutations need the bearer token when one is set.
+// Mutations that must reach the data path run in both workers modes; the rest in the
+// default mode only (the API lives in the primary either way).
 import t, { type Test } from 'tap'
 import { startReplica, type Replica } from '../../src/demo/replica.js'
 import {
@@ -8,7 +10,17 @@ import {
   type CorralProcess,
 } from '../helpers/corral-process.js'
 import { adminRequest, httpRequest } from '../helpers/http-client.js'
-import { lbYaml, stateChanged } from '../helpers/lb-config.js'
+import {
+  WORKER_MODES,
+  lbYaml,
+  modeName,
+  stateChanged,
+  type WorkersMode,
+} from '../helpers/lb-config.js'
+
+// Tests here run once per workers mode: up to twice the corral starts of a one-mode file,
+// on a shared 2-core machine. Above .taprc's 120 s per file, still bounded.
+t.setTimeout(240_000)
 
 const TOKEN = 's3cret-token-for-tests'
 
@@ -17,12 +29,18 @@ async function whoAnswers(port: number, n: number): Promise<Set<string>> {
   return new Set(bodies.map(b => b.body.trim().replace('hello from ', '')))
 }
 
-async function setup(t: Test, extra: { admin?: string; env?: NodeJS.ProcessEnv } = {}) {
+async function setup(
+  t: Test,
+  extra: { admin?: string; env?: NodeJS.ProcessEnv; workers?: WorkersMode } = {},
+) {
   const replicas = await Promise.all(['r1', 'r2', 'r3'].map(id => startReplica(id)))
   t.teardown(() => Promise.all(replicas.map(r => r.kill())))
   const lb = await startCorral(
     t.testdir(),
-    lbYaml(replicas, extra.admin !== undefined ? { admin: extra.admin } : {}),
+    lbYaml(replicas, {
+      ...(extra.admin !== undefined ? { admin: extra.admin } : {}),
+      ...(extra.workers !== undefined ? { workers: extra.workers } : {}),
+    }),
     extra.env !== undefined ? { env: extra.env } : {},
   )
   t.teardown(() => lb.stop())
@@ -36,69 +54,88 @@ interface Setup {
   port: number
 }
 
-void t.test('drain and enable take effect on the next connection', async t => {
-  const { lb, port }: Setup = await setup(t)
-  const drained = await adminRequest(lb.adminPort, 'POST', '/api/v1/members/r2/drain')
-  t.equal(drained.status, 200)
-  t.match(drained.json, { member: { id: 'r2', state: 'draining' } })
-  t.notOk(
-    (await whoAnswers(port, 9)).has('r2'),
-    'a drained member takes no new connection',
+for (const mode of WORKER_MODES) {
+  void t.test(
+    `${modeName(mode)}: drain and enable take effect on the next connection`,
+    async t => {
+      const { lb, port }: Setup = await setup(t, { workers: mode })
+      const drained = await adminRequest(lb.adminPort, 'POST', '/api/v1/members/r2/drain')
+      t.equal(drained.status, 200)
+      t.match(drained.json, { member: { id: 'r2', state: 'draining' } })
+      await lb.poolSynced()
+      t.notOk(
+        (await whoAnswers(port, 9)).has('r2'),
+        'a drained member takes no new connection',
+      )
+      const enabled = await adminRequest(
+        lb.adminPort,
+        'POST',
+        '/api/v1/members/r2/enable',
+      )
+      t.match(enabled.json, { member: { id: 'r2', state: 'up' } })
+      await lb.poolSynced()
+      t.ok(
+        (await whoAnswers(port, 9)).has('r2'),
+        'an enabled member takes connections again',
+      )
+      const disabled = await adminRequest(
+        lb.adminPort,
+        'POST',
+        '/api/v1/members/r3/disable',
+      )
+      t.match(disabled.json, { member: { id: 'r3', state: 'disabled' } })
+      await lb.poolSynced()
+      t.notOk(
+        (await whoAnswers(port, 9)).has('r3'),
+        'a disabled member takes no new connection',
+      )
+    },
   )
-  const enabled = await adminRequest(lb.adminPort, 'POST', '/api/v1/members/r2/enable')
-  t.match(enabled.json, { member: { id: 'r2', state: 'up' } })
-  t.ok((await whoAnswers(port, 9)).has('r2'), 'an enabled member takes connections again')
-  const disabled = await adminRequest(lb.adminPort, 'POST', '/api/v1/members/r3/disable')
-  t.match(disabled.json, { member: { id: 'r3', state: 'disabled' } })
-  t.notOk(
-    (await whoAnswers(port, 9)).has('r3'),
-    'a disabled member takes no new connection',
+
+  void t.test(
+    `${modeName(mode)}: a member added at runtime takes traffic after its first check; removal drains it`,
+    async t => {
+      const { lb, port }: Setup = await setup(t, { workers: mode })
+      const r4 = await startReplica('r4')
+      t.teardown(() => r4.kill())
+      const since = lb.logs.length
+      const put = await adminRequest(lb.adminPort, 'PUT', '/api/v1/members/r4', {
+        address: '127.0.0.1',
+        ports: { http: r4.port },
+      })
+      t.equal(put.status, 201, 'created')
+      t.match(put.json, {
+        member: { id: 'r4', state: 'down', reason: 'awaiting first check' },
+      })
+      await lb.waitForLog(stateChanged('r4', 'up'), 3_000, since)
+      t.ok((await whoAnswers(port, 12)).has('r4'), 'the added member takes connections')
+
+      const replaced = await adminRequest(lb.adminPort, 'PUT', '/api/v1/members/r4', {
+        address: '127.0.0.1',
+        ports: { http: r4.port },
+        weight: 2,
+      })
+      t.equal(replaced.status, 200, 'replacing an existing member answers 200')
+      t.match(
+        replaced.json,
+        { member: { id: 'r4', state: 'up', weight: 2 } },
+        'a weight change keeps its health',
+      )
+
+      const del = await adminRequest(lb.adminPort, 'DELETE', '/api/v1/members/r4')
+      t.equal(del.status, 202)
+      await lb.waitForLog(stateChanged('r4', 'absent'), 3_000)
+      t.notOk(
+        (await whoAnswers(port, 12)).has('r4'),
+        'a removed member takes no connection',
+      )
+      const pool = await adminRequest(lb.adminPort, 'GET', '/api/v1/pool')
+      t.match(pool.json, {
+        summary: { size: 3, up: 3, failuresTolerated: 1, quorum: true },
+      })
+    },
   )
-})
-
-void t.test(
-  'a member added at runtime takes traffic after its first check; removal drains it',
-  async t => {
-    const { lb, port }: Setup = await setup(t)
-    const r4 = await startReplica('r4')
-    t.teardown(() => r4.kill())
-    const since = lb.logs.length
-    const put = await adminRequest(lb.adminPort, 'PUT', '/api/v1/members/r4', {
-      address: '127.0.0.1',
-      ports: { http: r4.port },
-    })
-    t.equal(put.status, 201, 'created')
-    t.match(put.json, {
-      member: { id: 'r4', state: 'down', reason: 'awaiting first check' },
-    })
-    await lb.waitForLog(stateChanged('r4', 'up'), 3_000, since)
-    t.ok((await whoAnswers(port, 12)).has('r4'), 'the added member takes connections')
-
-    const replaced = await adminRequest(lb.adminPort, 'PUT', '/api/v1/members/r4', {
-      address: '127.0.0.1',
-      ports: { http: r4.port },
-      weight: 2,
-    })
-    t.equal(replaced.status, 200, 'replacing an existing member answers 200')
-    t.match(
-      replaced.json,
-      { member: { id: 'r4', state: 'up', weight: 2 } },
-      'a weight change keeps its health',
-    )
-
-    const del = await adminRequest(lb.adminPort, 'DELETE', '/api/v1/members/r4')
-    t.equal(del.status, 202)
-    await lb.waitForLog(stateChanged('r4', 'absent'), 3_000)
-    t.notOk(
-      (await whoAnswers(port, 12)).has('r4'),
-      'a removed member takes no connection',
-    )
-    const pool = await adminRequest(lb.adminPort, 'GET', '/api/v1/pool')
-    t.match(pool.json, {
-      summary: { size: 3, up: 3, failuresTolerated: 1, quorum: true },
-    })
-  },
-)
+}
 
 void t.test('malformed requests get 4xx JSON errors and change nothing', async t => {
   const { lb }: Setup = await setup(t)

@@ -12,6 +12,8 @@ export interface LoadFailure {
 
 /** A running load; stop() ends it and resolves the totals. */
 export interface ClientLoad {
+  /** Connections started so far. */
+  attempts(): number
   stop(): Promise<{ attempts: number; ok: number; failures: readonly LoadFailure[] }>
 }
 
@@ -74,6 +76,7 @@ export function startClientLoad(
     void p.finally(() => inFlight.delete(p))
   }, 1_000 / ratePerSecond)
   return {
+    attempts: () => attempts,
     stop: async () => {
       clearInterval(timer)
       await Promise.all(inFlight)

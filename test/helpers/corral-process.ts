@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { httpRequest } from './http-client.js'
 
 /**
  * Every corral this test process started and has not seen exit. When tap ends a test file
@@ -42,12 +43,19 @@ export interface CorralProcess {
   /**
    * Resolves with the first log line matching at index ≥ `since` (default 0: past lines
    * count too), or rejects after timeoutMs. Pass `lb.logs.length` to wait for a new one.
+   * For a 'member state changed' line it also waits for poolSynced().
    */
   waitForLog(
     match: (line: LogLine) => boolean,
     timeoutMs?: number,
     since?: number,
   ): Promise<LogLine>
+  /**
+   * Resolves once every process routes with the primary's latest pool (the pool API's
+   * summary.poolSynced): with workers, a state change reaches them one IPC hop after
+   * the primary logs it or the admin API answers. Bounded; rejects on timeout.
+   */
+  poolSynced(timeoutMs?: number): Promise<void>
   /** Rewrites the config file (for SIGHUP tests). */
   writeConfig(yaml: string): void
   /** Sends a signal and resolves with the exit code (kills after timeoutMs). */
@@ -149,14 +157,43 @@ export async function startCorral(
     })
   }
 
+  let adminPortSeen = 0
+  const poolSynced = async (timeoutMs = 5_000): Promise<void> => {
+    const signal = AbortSignal.timeout(timeoutMs)
+    for (;;) {
+      const res = await httpRequest(adminPortSeen, '/api/v1/pool', { timeoutMs })
+      if (res.body.includes('"poolSynced": true')) return
+      if (signal.aborted)
+        throw new Error(`pool never synced to the workers in ${timeoutMs}ms: ${res.body}`)
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
+  }
+  // A member state change holds for routing only once every process has it.
+  const waitForLogSynced = async (
+    match: (l: LogLine) => boolean,
+    timeoutMs?: number,
+    since?: number,
+  ): Promise<LogLine> => {
+    const line = await waitForLog(match, timeoutMs, since)
+    if (line.msg === 'member state changed' && adminPortSeen !== 0) await poolSynced()
+    return line
+  }
+
+  // A corral that never got ready is killed here: the caller has no handle to stop it.
   const ready = await waitForLog(
     l => l.msg === (options.readyMsg ?? 'corral ready'),
-    options.readyTimeoutMs ?? 10_000,
-  )
+    // Generous: with the default workers the CLI forks a process per core, and the
+    // machine running the suite is shared.
+    options.readyTimeoutMs ?? 30_000,
+  ).catch((err: unknown) => {
+    proc.kill('SIGKILL')
+    throw err
+  })
   const listeners = Array.isArray(ready.listeners)
     ? (ready.listeners as { name: string; port: number }[])
     : []
   const adminPort = typeof ready.adminPort === 'number' ? ready.adminPort : 0
+  adminPortSeen = adminPort
   return {
     proc,
     configPath,
@@ -164,7 +201,8 @@ export async function startCorral(
     adminPort,
     adminUrl: `http://127.0.0.1:${adminPort}`,
     logs,
-    waitForLog,
+    waitForLog: waitForLogSynced,
+    poolSynced,
     writeConfig: text => {
       writeFileSync(configPath, text)
     },

@@ -48,6 +48,14 @@ export interface ProxyHarness {
   waitForFailures(count: number, signal: AbortSignal): Promise<void>
 }
 
+/**
+ * The data path tests run on: CORRAL_DATA_PATH=js|native (CI runs the proxy and e2e
+ * tests once per path); default native, which is JS where the addon is not built.
+ */
+export function testDataPath(): 'native' | 'js' {
+  return process.env.CORRAL_DATA_PATH === 'js' ? 'js' : 'native'
+}
+
 /** Starts a DataPlane on 127.0.0.1:0 routing to `views` (round-robin by default). */
 export async function startProxy(
   t: Teardown,
@@ -64,6 +72,7 @@ export async function startProxy(
       idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
       connectAttempts: options.connectAttempts ?? 3,
       maxConnections: options.maxConnections ?? 1_000,
+      dataPath: options.dataPath ?? testDataPath(),
     },
     {
       clock: monotonicClock,

@@ -114,7 +114,7 @@ export async function admin(
       : {}),
   })
   const text = await res.text()
-  let json: Record<string, unknown> = {}
+  let json: Record<string, unknown>
   try {
     json = JSON.parse(text) as Record<string, unknown>
   } catch {

@@ -35,6 +35,7 @@ const FAMILIES: Readonly<Record<string, readonly [MetricType, readonly string[]]
   corral_coordination_store_up: ['gauge', []],
   corral_build_info: ['gauge', ['version']],
   corral_config_reloads_total: ['counter', ['result']],
+  corral_data_path_info: ['gauge', ['path']],
 }
 
 // Node defaults keep their standard names (no corral_ prefix) so stock dashboards work.
@@ -65,6 +66,7 @@ function populate(m: Metrics): void {
   recordPool(m, { up: 1, down: 1, draining: 0, disabled: 0 })
   m.coordinationStoreUp.set(1)
   m.configReloads.inc({ result: 'success' })
+  m.dataPathInfo.set({ path: 'native' }, 1)
 }
 
 /** The value of one series in the registry's JSON view, or undefined if absent. */

@@ -100,6 +100,8 @@ function run(
 
 /** A member that was up and went down: the state where `rise` successes readmit it. */
 const WAS_UP_DOWN = [REFUSED, REFUSED, REFUSED] as const
+/** The reason WAS_UP_DOWN leaves with T23. */
+const EVICTED = '3 failed checks (last refused: connect ECONNREFUSED 10.0.0.11:443)'
 
 void t.test('each (result, now) row moves health and the counter as drawn', t => {
   const cases: SequenceCase[] = [
@@ -439,25 +441,43 @@ void t.test('observe never mutates the health it is given', t => {
 })
 
 void t.test(
-  'a down member keeps the latest failure as its reason; an up one keeps its own',
+  'a down member keeps why it went down as its reason, the latest check apart',
   t => {
     const cases: {
       name: string
       start: Health
       results: CheckResult[]
       reason: string
+      /** The latest check, when the case asserts it (recent's last entry). */
+      last?: CheckResult
     }[] = [
       {
-        name: 'new member failing',
+        name: 'new member failing keeps its first failure',
         start: 'down',
         results: [REFUSED, TIMEOUT],
-        reason: 'still failing: timeout: no answer in 1000ms',
+        reason: 'first check failed: refused: connect ECONNREFUSED 10.0.0.11:443',
+        last: TIMEOUT,
       },
       {
-        name: 'evicted member failing on',
+        name: 'new member failing once says so',
+        start: 'down',
+        results: [BAD_STATUS],
+        reason: 'first check failed: bad-status: status 503',
+        last: BAD_STATUS,
+      },
+      {
+        name: 'evicted member failing on keeps the eviction reason',
         start: 'up',
         results: [...WAS_UP_DOWN, BAD_STATUS],
-        reason: 'still failing: bad-status: status 503',
+        reason: EVICTED,
+        last: BAD_STATUS,
+      },
+      {
+        name: 'evicted member failing differently keeps the eviction reason',
+        start: 'up',
+        results: [...WAS_UP_DOWN, TIMEOUT, BAD_STATUS, REFUSED],
+        reason: EVICTED,
+        last: REFUSED,
       },
       {
         name: 'evicted member one success short keeps the eviction reason',
@@ -475,7 +495,11 @@ void t.test(
     t.plan(cases.length)
     for (const c of cases) {
       const h = run(initialHealth(c.start, T23, 0), c.results, 1, T23)
-      t.strictSame(h.reason, c.reason, c.name)
+      t.strictSame(
+        { reason: h.reason, last: h.recent.at(-1)?.result },
+        { reason: c.reason, last: c.last ?? c.results.at(-1) },
+        c.name,
+      )
     }
   },
 )

@@ -658,3 +658,50 @@ void t.test('onChange returns an unsubscribe function', t => {
   t.strictSame(seen, ['a:down'])
   t.end()
 })
+
+void t.test('a member view keeps why it went down while later checks fail on', t => {
+  const TIMEOUT: CheckResult = {
+    ok: false,
+    reason: 'timeout',
+    detail: 'no answer in 1000ms',
+  }
+  const EVICTED = '3 failed checks (last refused: connect ECONNREFUSED)'
+  const cases: {
+    name: string
+    admin: AdminState
+    results: CheckResult[]
+    reason: string
+  }[] = [
+    {
+      name: 'evicted, then timing out',
+      admin: 'enabled',
+      results: [OK, REFUSED, REFUSED, REFUSED, TIMEOUT, TIMEOUT],
+      reason: EVICTED,
+    },
+    {
+      name: 'evicted, then draining, then timing out',
+      admin: 'draining',
+      results: [OK, REFUSED, REFUSED, REFUSED, TIMEOUT],
+      reason: `draining by operator; health down: ${EVICTED}`,
+    },
+    {
+      name: 'never up: the first failure, not the latest',
+      admin: 'enabled',
+      results: [REFUSED, TIMEOUT, TIMEOUT],
+      reason: 'first check failed: refused: connect ECONNREFUSED',
+    },
+  ]
+  t.plan(cases.length)
+  for (const c of cases) {
+    const pool = new Pool(OPTIONS)
+    pool.upsert(endpoint('a'), 0)
+    if (c.admin !== 'enabled') pool.setAdmin('a', c.admin, 0, 'test')
+    c.results.forEach((r, i) => pool.observe('a', r, i + 1))
+    const view = pool.get('a')
+    t.strictSame(
+      { reason: view?.reason, last: view?.recent.at(-1)?.result },
+      { reason: c.reason, last: c.results.at(-1) },
+      c.name,
+    )
+  }
+})

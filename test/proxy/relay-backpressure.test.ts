@@ -5,8 +5,8 @@ import t from 'tap'
 import { monotonicClock } from '../../src/clock.js'
 import { receiveHashed, sendRandom } from '../helpers/byte-stream.js'
 import { startProxy } from '../helpers/proxy-harness.js'
-import { openClient } from '../helpers/tcp-client.js'
-import { stalled, startTcpMember } from '../helpers/tcp-member.js'
+import { openClient, readToEnd } from '../helpers/tcp-client.js'
+import { manual, stalled, startTcpMember } from '../helpers/tcp-member.js'
 import { upMember } from '../helpers/views.js'
 
 const MiB = 1024 * 1024
@@ -93,5 +93,40 @@ void t.test(
     const got = await received
     t.equal(got.bytes, TOTAL_BYTES, 'every byte arrived after the client read again')
     t.equal(got.sha256, await sending.sha256, 'bytes intact')
+  },
+)
+
+// The member leg reads into one reused buffer (issue #13): a client write the kernel does
+// not take at once must stop reading until it completes, or the next read overwrites
+// bytes still queued. Stop-and-go reading makes many writes queue and complete.
+void t.test(
+  'a client that reads in stops and starts gets every member byte, then the FIN',
+  async t => {
+    const signal = AbortSignal.timeout(30_000)
+    const member = await startTcpMember(t, manual)
+    const proxy = await startProxy(t, [upMember('a', member.port)], {
+      idleTimeoutMs: 30_000,
+    })
+    const client = await openClient(t, proxy.port, signal)
+    const upstream = await member.takeSocket(signal)
+    const received = receiveHashed(client, signal)
+    // Half-close: the member ends its side after the bytes (sendRandom ends it).
+    const sending = sendRandom(upstream, TOTAL_BYTES, signal)
+    const stops = 3
+    for (let i = 0; i < stops; i++) {
+      client.pause()
+      const held = await stalledAt(() => proxy.statsOf('a').bytesToClient, signal)
+      t.ok(held < TOTAL_BYTES, `stop ${i + 1}: proxy held at ${held} bytes to the client`)
+      client.resume()
+    }
+    const got = await received
+    t.equal(got.bytes, TOTAL_BYTES, 'every byte arrived, then end')
+    t.equal(got.sha256, await sending.sha256, 'bytes intact and in order')
+    t.equal(proxy.statsOf('a').bytesToClient, TOTAL_BYTES, 'counted once each')
+
+    // The client can still send after the member's FIN.
+    const upload = readToEnd(upstream, signal)
+    client.end('after the FIN')
+    t.equal((await upload).toString(), 'after the FIN', 'member got the late upload')
   },
 )

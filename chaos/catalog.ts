@@ -1,0 +1,24 @@
+// Every chaos scenario, in issue #12's order.
+import { lbKilled, redisDown, rollingRestart } from './pending.js'
+import type { Scenario } from './scenario.js'
+import { dataPathFaults } from './scenarios/data-path-faults.js'
+import { flappingReplica } from './scenarios/flapping-replica.js'
+import { killReplica } from './scenarios/kill-replica.js'
+import { quorumLost } from './scenarios/quorum-lost.js'
+import { sigstopReplica } from './scenarios/sigstop-replica.js'
+import { slowHealth } from './scenarios/slow-health.js'
+import { slowStreams } from './scenarios/slow-streams.js'
+
+/** The scenarios `npm run chaos` runs, numbered as in issue #12. */
+export const SCENARIOS: readonly Scenario[] = [
+  killReplica,
+  sigstopReplica,
+  quorumLost,
+  slowHealth,
+  dataPathFaults,
+  slowStreams,
+  redisDown,
+  lbKilled,
+  rollingRestart,
+  flappingReplica,
+]

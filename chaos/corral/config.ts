@@ -1,0 +1,86 @@
+// The corral config each chaos load balancer runs: three listeners (http, https and a
+// health listener whose member ports go through their own Toxiproxy proxies, so toxics
+// can hit the health path alone), every member reached through Toxiproxy, and the
+// default workers mode (no `workers:` key).
+
+/** The ports one LB uses to reach one member (each a Toxiproxy proxy, or the replica). */
+export interface MemberPorts {
+  readonly id: string
+  readonly http: number
+  readonly https: number
+  readonly health: number
+}
+
+/** Health-check timing every chaos LB uses; budgets are derived from it. */
+export interface HealthTiming {
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  readonly rise: number
+  readonly fall: number
+  /** Fraction of the interval (config `health.jitter`). */
+  readonly jitter: number
+}
+
+/**
+ * Short intervals keep scenarios quick. The timeout is long on purpose: on a shared 2-core
+ * machine (load average 20 measured while other test suites ran) probes answered in
+ * 250-300 ms and a 250 ms timeout evicted healthy members.
+ */
+export const CHAOS_HEALTH: HealthTiming = {
+  intervalMs: 500,
+  timeoutMs: 1_000,
+  rise: 2,
+  fall: 2,
+  jitter: 0.1,
+}
+
+/** Connect timeout of the chaos LBs (ms). */
+export const CHAOS_CONNECT_TIMEOUT_MS = 1_000
+
+/** Options for lbConfigYaml. */
+export interface LbConfigOptions {
+  readonly members: readonly MemberPorts[]
+  readonly health?: HealthTiming
+  /** `allDown` policy (default reject). */
+  readonly allDown?: 'reject' | 'fail-open'
+  /**
+   * YAML appended at the top level for the shared pool, e.g.
+   * `redis: { url: "redis://127.0.0.1:<toxiproxy port>/0", prefix: chaos }` with the URL
+   * pointing at a Toxiproxy proxy in front of a redis-server the scenario starts (docs/
+   * config.md, `redis` and `coordination`). TODO(#12): scenarios 7 and 8 set it; the
+   * others run independent pools.
+   */
+  readonly coordinationYaml?: string
+}
+
+/** Builds the YAML for one chaos LB. */
+export function lbConfigYaml(options: LbConfigOptions): string {
+  const h = options.health ?? CHAOS_HEALTH
+  const members = options.members
+    .map(
+      m =>
+        `  - { id: ${m.id}, address: 127.0.0.1, ports: { http: ${m.http}, https: ${m.https}, health: ${m.health} } }`,
+    )
+    .join('\n')
+  return `# written by chaos/corral/config.ts
+listeners:
+  - { name: http, bind: "127.0.0.1:0" }
+  - { name: https, bind: "127.0.0.1:0" }
+  - { name: health, bind: "127.0.0.1:0" }
+members:
+${members}
+health:
+  port: health
+  path: /health
+  interval: ${h.intervalMs}ms
+  timeout: ${h.timeoutMs}ms
+  rise: ${h.rise}
+  fall: ${h.fall}
+  jitter: ${h.jitter}
+balance: round-robin
+allDown: ${options.allDown ?? 'reject'}
+timeouts: { connect: ${CHAOS_CONNECT_TIMEOUT_MS}ms, shutdown: 2s }
+admin: { bind: "127.0.0.1:0" }
+${options.coordinationYaml ?? ''}
+`
+}

@@ -1,0 +1,25 @@
+// Scenarios that need the shared pool (#10) or the sidecar (#11): listed in the table as
+// pending, never as passing, until the lead adds them. Each keeps its place and number.
+import type { Scenario } from './scenario.js'
+
+function pending(number: number, name: string, title: string, needs: string): Scenario {
+  return {
+    number,
+    name,
+    title,
+    pending: needs,
+    run: () => Promise.reject(new Error(`${name} is pending ${needs}`)),
+  }
+}
+
+/** Scenario 7: Redis down (killed, and a Toxiproxy timeout partition) for 20 s. */
+export const redisDown = pending(7, 'redis-down', 'Redis down for 20 s', '#10')
+/** Scenario 8: one LB SIGKILLed; the other keeps the pool; the restarted one warm-starts. */
+export const lbKilled = pending(8, 'lb-killed', 'one LB SIGKILLed, warm start', '#10')
+/** Scenario 9: rolling restart of every replica through its sidecar. */
+export const rollingRestart = pending(
+  9,
+  'rolling-restart',
+  'rolling restart via sidecars',
+  '#11',
+)

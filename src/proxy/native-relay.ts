@@ -1,0 +1,268 @@
+// One client connection relayed by the native data path: JS picks and connects exactly
+// as relay.ts does (retry on another member, passive failures, connect timeout), then
+// hands both sockets' fds to the relay thread (native-engine.ts) and destroys the JS
+// sockets. Neither socket ever reads in JS: the client is accepted paused
+// (pauseOnConnect) and the member socket is paused before it connects, so bytes of
+// server-first protocols (banners) wait in the kernel for the relay thread.
+import { connect, type Socket } from 'node:net'
+import type { MemberView } from '../pool/types.js'
+import type { PickRequest } from '../pool/picker.js'
+import type { NativeCloseReason, NativeEngine, NativeOwner } from './native-engine.js'
+import type { Rejection, RelayContext } from './relay.js'
+import type { RelayStats } from './stats.js'
+
+/** The relay context, closing with a NativeRelay (data-plane.ts passes one object for both kinds). */
+export type NativeRelayContext = Omit<RelayContext, 'closed'> & {
+  closed(relay: NativeRelay): void
+}
+
+/** A relay whose bytes move in the native relay thread once its member leg is up. */
+export class NativeRelay implements PickRequest, NativeOwner {
+  readonly client: Socket
+  readonly ctx: NativeRelayContext
+  readonly engine: NativeEngine
+  readonly startedAt: number
+  /** PickRequest: when the current pick happens. */
+  now = 0
+  /** PickRequest: members already tried (undefined until a retry). */
+  exclude: Set<string> | undefined = undefined
+  /** RelayList slot (-1 when not listed). */
+  slot = -1
+  member: MemberView | null = null
+  stats: RelayStats | null = null
+  /** Whether a member leg was ever established (only then do bytes count for `member`). */
+  established = false
+  /** Bytes already added to `stats` (the rest is added on close or at scrape). */
+  countedToMember = 0
+  countedToClient = 0
+  #upstream: Socket | null = null
+  #clientAddress: string | undefined = undefined
+  /** Engine slot while the relay thread owns the connection, else -1. */
+  #engineSlot = -1
+  /** Final byte counts (set when the relay thread reports the close). */
+  #toMember = 0
+  #toClient = 0
+  /** Fallback when the engine cannot take the connection: JS pipes it. */
+  #piped = false
+  #attempts = 0
+  #acquired = false
+  #connecting = false
+  #connectStartedAt = 0
+  #connectTimeoutMs = 0
+  #finished = false
+
+  constructor(client: Socket, ctx: NativeRelayContext, engine: NativeEngine) {
+    this.client = client
+    this.ctx = ctx
+    this.engine = engine
+    this.startedAt = ctx.now()
+    client.on('error', onIgnoredError)
+  }
+
+  /** The client's address, asked of the kernel only when a pick needs it (consistent hash). */
+  get clientAddress(): string {
+    return (this.#clientAddress ??= this.client.remoteAddress ?? '')
+  }
+
+  /** Bytes relayed client → member so far. */
+  get movedToMember(): number {
+    if (this.#engineSlot >= 0) return this.engine.bytesAToB(this.#engineSlot)
+    return this.#piped ? this.client.bytesRead : this.#toMember
+  }
+
+  /** Bytes relayed member → client so far. */
+  get movedToClient(): number {
+    if (this.#engineSlot >= 0) return this.engine.bytesBToA(this.#engineSlot)
+    return this.#piped ? this.client.bytesWritten : this.#toClient
+  }
+
+  /** Starts routing; returns the outcome if the connection was rejected outright. */
+  start(): Rejection | undefined {
+    return this.#attempt()
+  }
+
+  /**
+   * Enforces the connect timeout (the relay thread enforces the idle timeout), and, as
+   * the paused client cannot tell JS of a reset, asks the kernel while connecting: a
+   * client that reset is leaving, so everything is freed (not a member failure). A FIN
+   * is a half-close and waits for the member leg like any other byte.
+   */
+  sweep(now: number): void {
+    if (!this.#connecting) return
+    if (now - this.#connectStartedAt >= this.#connectTimeoutMs) {
+      this.#connectFailed(undefined, true)
+      return
+    }
+    const fd = socketFd(this.client)
+    if (fd !== undefined && this.engine.hasFailed(fd)) this.destroy()
+  }
+
+  /** Closes both legs now (drain deadline, close-connections). */
+  destroy(): void {
+    if (this.#finished) return
+    if (this.#engineSlot >= 0) {
+      this.engine.close(this.#engineSlot) // nativeClosed follows
+      return
+    }
+    const upstream = this.#upstream
+    this.client.destroy()
+    upstream?.destroy()
+    if (!this.#piped) this.#finish()
+  }
+
+  /** The relay thread closed the connection: final bytes, then the usual bookkeeping. */
+  nativeClosed(
+    _reason: NativeCloseReason,
+    _errno: number,
+    aToB: number,
+    bToA: number,
+  ): void {
+    this.#engineSlot = -1
+    this.#toMember = aToB
+    this.#toClient = bToA
+    this.#finish()
+  }
+
+  #attempt(): Rejection | undefined {
+    const ctx = this.ctx
+    this.now = ctx.now()
+    const picked = ctx.picker().pick(this)
+    if (typeof picked === 'string') {
+      this.client.destroy()
+      if (this.#attempts > 0) {
+        // Every member we could try failed to connect.
+        if (this.stats !== null) this.stats.outcomes.failed++
+        this.#finish()
+        return undefined
+      }
+      return picked === 'limit' ? 'rejected_limit' : 'rejected_no_member'
+    }
+    this.#attempts++
+    const member = picked
+    const stats = ctx.stats(member.id)
+    this.member = member
+    this.stats = stats
+    ctx.acquire(member.id)
+    stats.active++
+    this.#acquired = true
+    this.#connecting = true
+    this.#connectStartedAt = this.now
+    this.#connectTimeoutMs = ctx.connectTimeoutMs
+    const port = member.ports[ctx.listener] ?? ctx.listenerPort
+    const upstream = connect({ host: member.address, port, allowHalfOpen: true })
+    // Paused before the connect completes: net's afterConnect then starts no read, so a
+    // member's banner stays in the kernel for the relay thread.
+    upstream.pause()
+    this.#upstream = upstream
+    upstream.on('connect', this.#onConnect)
+    upstream.on('error', this.#onUpstreamError)
+    return undefined
+  }
+
+  #onConnect = (): void => {
+    const { stats, member, client, ctx } = this
+    const upstream = this.#upstream
+    if (upstream === null || stats === null || member === null) return
+    this.#connecting = false
+    this.established = true
+    ctx.connectDuration(member.id, (ctx.now() - this.#connectStartedAt) / 1000)
+    stats.outcomes[this.#attempts > 1 ? 'retried' : 'ok']++
+    const clientFd = socketFd(client)
+    const upstreamFd = socketFd(upstream)
+    const slot =
+      clientFd === undefined || upstreamFd === undefined
+        ? 'no fd on a socket'
+        : this.engine.adopt(clientFd, upstreamFd, ctx.idleTimeoutMs, this)
+    if (typeof slot === 'number') {
+      this.#engineSlot = slot
+      // The relay thread holds dup()s: these close only the JS copies.
+      upstream.removeListener('error', this.#onUpstreamError)
+      upstream.on('error', onIgnoredError)
+      client.destroy()
+      upstream.destroy()
+      return
+    }
+    this.#pipe(upstream)
+  }
+
+  /** The engine is full (or failed): relay in JS, with half-close, and no idle timeout. */
+  #pipe(upstream: Socket): void {
+    const client = this.client
+    this.#piped = true
+    let open = 2
+    const closed = (): void => {
+      if (--open === 0) this.#finish()
+    }
+    client.on('close', hadError => {
+      if (hadError) upstream.destroy()
+      closed()
+    })
+    upstream.on('close', hadError => {
+      if (hadError) client.destroy()
+      closed()
+    })
+    client.pipe(upstream)
+    upstream.pipe(client)
+    client.resume()
+    upstream.resume()
+  }
+
+  #onUpstreamError = (err: Error): void => {
+    if (this.#connecting) this.#connectFailed(err, false)
+  }
+
+  #connectFailed(err: (Error & { code?: string }) | undefined, timedOut: boolean): void {
+    const { member, stats, ctx } = this
+    const upstream = this.#upstream
+    if (upstream === null || member === null || stats === null) return
+    upstream.destroy()
+    this.#upstream = null
+    this.#connecting = false
+    this.#releaseMember()
+    stats.outcomes.connect_error++
+    const port = member.ports[ctx.listener] ?? ctx.listenerPort
+    const where = `${member.address}:${port}`
+    ctx.passiveFailure(member.id, {
+      ok: false,
+      reason: 'passive-connect',
+      detail: timedOut
+        ? `connect timeout ${where}`
+        : `connect ${err?.code ?? 'error'} ${where}`,
+    })
+    if (this.#attempts >= ctx.connectAttempts) {
+      stats.outcomes.failed++
+      this.client.destroy()
+      this.#finish()
+      return
+    }
+    ;(this.exclude ??= new Set()).add(member.id)
+    this.#attempt()
+  }
+
+  #releaseMember(): void {
+    if (!this.#acquired || this.member === null || this.stats === null) return
+    this.#acquired = false
+    this.stats.active--
+    this.ctx.release(this.member.id)
+  }
+
+  #finish(): void {
+    if (this.#finished) return
+    this.#finished = true
+    this.#connecting = false
+    this.#releaseMember()
+    this.ctx.closed(this)
+  }
+}
+
+/** The OS fd under a connected net.Socket (libuv's TCP handle), if it has one. */
+export function socketFd(socket: Socket): number | undefined {
+  const handle: unknown = Reflect.get(socket, '_handle')
+  if (typeof handle !== 'object' || handle === null) return undefined
+  const fd: unknown = Reflect.get(handle, 'fd')
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined
+}
+
+function onIgnoredError(): void {
+  // Errors on sockets handed to the relay thread or being destroyed carry no news.
+}

@@ -1,0 +1,480 @@
+// One table of PoolStore behaviours, run against both implementations: MemoryStore (an
+// injected clock) and RedisStore (a real redis-server on a free port). Whatever one does,
+// the other must do too.
+import { Redis } from 'ioredis'
+import t from 'tap'
+import { redisSchema } from '../../src/config/coordination-schema.js'
+import type { InstanceRecord, Observation } from '../../src/coordination/codec.js'
+import { MemoryStore } from '../../src/coordination/memory-store.js'
+import { RedisStore } from '../../src/coordination/redis-store.js'
+import {
+  StoreUnavailableError,
+  type MemberWrite,
+  type PoolStore,
+  type StoreEvents,
+  type StoreNotice,
+} from '../../src/coordination/store.js'
+import { startRedis } from '../helpers/redis-server.js'
+
+const TTL = 5_000
+
+/** What a behaviour needs from its implementation. */
+interface Harness {
+  /** A started store on a fresh, empty pool. */
+  readonly store: PoolStore
+  /** Another started handle on the same pool (RedisStore: a second connection). */
+  peer(events?: Partial<StoreEvents>): Promise<PoolStore>
+  /** A store that was never connected. */
+  unreachable(): PoolStore
+  /** The store's clock now (wall ms). */
+  now(): number
+  /**
+   * Lets `ms` of store time pass until `check` holds: the memory clock jumps, Redis is
+   * polled against its own clock (bounded, generous for a loaded machine).
+   */
+  after(ms: number, check: () => Promise<boolean>): Promise<boolean>
+}
+
+const write = (id: string, extra: Partial<MemberWrite> = {}): MemberWrite => ({
+  member: { id, address: '10.0.0.1', ports: { web: 8080 }, weight: 1 },
+  admin: 'enabled',
+  removing: false,
+  reason: 'test',
+  ...extra,
+})
+
+const instance = (id: string): InstanceRecord => ({
+  v: 1,
+  id,
+  host: 'h',
+  pid: 1,
+  version: '0.1.0',
+  startedAt: 0,
+  appliedVersion: 0,
+  loads: {},
+  routable: [],
+  fenced: false,
+})
+
+const obs = (at: number): Observation => ({
+  v: 1,
+  health: 'down',
+  probe: 'http',
+  reason: 'status 503',
+  at,
+})
+
+const noEvents: StoreEvents = { status: () => undefined, notice: () => undefined }
+
+/** Resolves with the first notice `store` delivers to a new subscriber, or rejects in time. */
+async function nextNotice(h: Harness): Promise<() => Promise<StoreNotice>> {
+  let resolve: (n: StoreNotice) => void = () => undefined
+  const got = new Promise<StoreNotice>(r => (resolve = r))
+  await h.peer({
+    notice: n => {
+      resolve(n)
+    },
+  })
+  return () =>
+    Promise.race([
+      got,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => {
+          reject(new Error('no notice within 5s'))
+        }, 5_000).unref(),
+      ),
+    ])
+}
+
+interface Behaviour {
+  name: string
+  run(h: Harness): Promise<unknown>
+  want: unknown
+}
+
+const BEHAVIOURS: Behaviour[] = [
+  {
+    name: 'a fresh pool is empty, unseeded, at version 0',
+    run: async h => {
+      const s = await h.store.snapshot(TTL)
+      return {
+        version: s.version,
+        seeded: s.seeded,
+        members: [...(s.members?.keys() ?? [])],
+        membersMissing: s.membersMissing,
+        instances: s.instances.size,
+        invalid: s.invalid,
+      }
+    },
+    want: {
+      version: 0,
+      seeded: false,
+      members: [],
+      membersMissing: true,
+      instances: 0,
+      invalid: [],
+    },
+  },
+  {
+    name: 'seed writes only once; the first membership stays',
+    run: async h => {
+      const first = await h.store.seed([write('a'), write('b')], 'lb1')
+      const second = await h.store.seed([write('c')], 'lb2')
+      const s = await h.store.snapshot(TTL)
+      const a = s.members?.get('a')
+      return {
+        first,
+        second,
+        version: s.version,
+        seeded: s.seeded,
+        members: [...(s.members?.keys() ?? [])].sort(),
+        a: { rev: a?.rev, by: a?.by, admin: a?.admin, removing: a?.removing },
+      }
+    },
+    want: {
+      first: true,
+      second: false,
+      version: 1,
+      seeded: true,
+      members: ['a', 'b'],
+      a: { rev: 1, by: 'lb1', admin: 'enabled', removing: false },
+    },
+  },
+  {
+    name: 'a forced seed replaces the whole membership (repair)',
+    run: async h => {
+      await h.store.seed([write('a'), write('b')], 'lb1')
+      const forced = await h.store.seed([write('c')], 'lb2', true)
+      const s = await h.store.snapshot(TTL)
+      return {
+        forced,
+        version: s.version,
+        members: [...(s.members?.keys() ?? [])],
+        by: s.members?.get('c')?.by,
+      }
+    },
+    want: { forced: true, version: 2, members: ['c'], by: 'lb2' },
+  },
+  {
+    name: 'putMember bumps the version, returns it as rev and marks the pool seeded',
+    run: async h => {
+      const r1 = await h.store.putMember(write('a'), 'lb1')
+      const r2 = await h.store.putMember(write('a', { admin: 'draining' }), 'lb2')
+      const s = await h.store.snapshot(TTL)
+      const stored = s.members?.get('a')
+      return {
+        revs: [r1.rev, r2.rev],
+        version: s.version,
+        seeded: s.seeded,
+        stored: { rev: stored?.rev, admin: stored?.admin, by: stored?.by },
+        returnedMatchesStored: JSON.stringify(stored) === JSON.stringify(r2),
+        seedAfter: await h.store.seed([write('z')], 'lb3'),
+      }
+    },
+    want: {
+      revs: [1, 2],
+      version: 2,
+      seeded: true,
+      stored: { rev: 2, admin: 'draining', by: 'lb2' },
+      returnedMatchesStored: true,
+      seedAfter: false,
+    },
+  },
+  {
+    name: 'a known version skips re-reading the members',
+    run: async h => {
+      await h.store.putMember(write('a'), 'lb1')
+      const same = await h.store.snapshot(TTL, 1)
+      const older = await h.store.snapshot(TTL, 0)
+      return {
+        same: same.members === undefined,
+        older: [...(older.members?.keys() ?? [])],
+      }
+    },
+    want: { same: true, older: ['a'] },
+  },
+  {
+    name: 'deleteMember returns the new version (undefined if absent) and drops its lease',
+    run: async h => {
+      await h.store.putMember(write('a'), 'lb1')
+      await h.store.acquireDrain('a', 'lb1', 'deploy', TTL, 1)
+      const deleted = await h.store.deleteMember('a', 'lb1')
+      const absent = await h.store.deleteMember('a', 'lb1')
+      const s = await h.store.snapshot(TTL)
+      return {
+        deleted,
+        absent,
+        version: s.version,
+        membersMissing: s.membersMissing,
+        drains: s.drains.size,
+      }
+    },
+    want: { deleted: 2, absent: undefined, version: 2, membersMissing: true, drains: 0 },
+  },
+  {
+    name: 'every started subscriber hears a membership change',
+    run: async h => {
+      const first = await nextNotice(h)
+      const second = await nextNotice(h)
+      await h.store.putMember(write('a'), 'lb1')
+      return await Promise.all([first(), second()])
+    },
+    want: [
+      { kind: 'members', from: 'lb1' },
+      { kind: 'members', from: 'lb1' },
+    ],
+  },
+  {
+    name: 'a heartbeat makes an instance live with its observations; leave removes it',
+    run: async h => {
+      await h.store.heartbeat(instance('lb1'), TTL)
+      await h.store.heartbeat(instance('lb2'), TTL)
+      await h.store.putObservation('lb1', 'a', obs(7), TTL)
+      const s = await h.store.snapshot(TTL)
+      await h.store.leave('lb1')
+      const after = await h.store.snapshot(TTL)
+      return {
+        live: [...s.instances.keys()].sort(),
+        record: s.instances.get('lb1')?.host,
+        lb1: [...(s.observations.get('lb1')?.entries() ?? [])],
+        lb2: [...(s.observations.get('lb2')?.entries() ?? [])],
+        verdict: s.verdicts.get('a'),
+        liveAfterLeave: [...after.instances.keys()],
+        observationsAfterLeave: [...after.observations.keys()],
+      }
+    },
+    want: {
+      live: ['lb1', 'lb2'],
+      record: 'h',
+      lb1: [['a', obs(7)]],
+      lb2: [],
+      verdict: { v: 1, health: 'down', by: 'lb1', at: 7 },
+      liveAfterLeave: ['lb2'],
+      observationsAfterLeave: ['lb2'],
+    },
+  },
+  {
+    name: 'observations of an instance that never heartbeats are not listed',
+    run: async h => {
+      await h.store.putObservation('ghost', 'a', obs(1), TTL)
+      const s = await h.store.snapshot(TTL)
+      return {
+        observations: [...s.observations.keys()],
+        verdict: s.verdicts.get('a')?.by,
+      }
+    },
+    want: { observations: [], verdict: 'ghost' },
+  },
+  {
+    name: 'an instance whose heartbeat is older than the TTL is no longer live',
+    run: async h => {
+      await h.store.heartbeat(instance('lb1'), 300)
+      const before = (await h.store.snapshot(300)).instances.size
+      const expired = await h.after(
+        300,
+        async () => (await h.store.snapshot(300)).instances.size === 0,
+      )
+      return { before, expired }
+    },
+    want: { before: 1, expired: true },
+  },
+  {
+    name: 'observations expire with their TTL while the instance stays live',
+    run: async h => {
+      await h.store.heartbeat(instance('lb1'), 60_000)
+      await h.store.putObservation('lb1', 'a', obs(1), 300)
+      const expired = await h.after(300, async () => {
+        const s = await h.store.snapshot(60_000)
+        return s.instances.has('lb1') && s.observations.get('lb1')?.size === 0
+      })
+      return { expired }
+    },
+    want: { expired: true },
+  },
+  {
+    name: 'sidecars are listed until their own TTL, and deleted on request',
+    run: async h => {
+      const now = h.now()
+      await h.store.putSidecar('a', {
+        v: 1,
+        id: 'sc-a',
+        health: 'up',
+        reason: 'ok',
+        at: now,
+        ttlMs: 60_000,
+      })
+      await h.store.putSidecar('b', {
+        v: 1,
+        id: 'sc-b',
+        health: 'down',
+        reason: 'stale',
+        at: now - 10_000,
+        ttlMs: 1_000,
+      })
+      const s = await h.store.snapshot(TTL)
+      await h.store.deleteSidecar('a')
+      const after = await h.store.snapshot(TTL)
+      return { listed: [...s.sidecars.keys()], afterDelete: [...after.sidecars.keys()] }
+    },
+    want: { listed: ['a'], afterDelete: [] },
+  },
+  {
+    name: 'drain leases respect the budget; only the holder releases',
+    run: async h => {
+      const a = await h.store.acquireDrain('a', 'lb1', 'deploy', TTL, 1)
+      const b = await h.store.acquireDrain('b', 'lb2', 'deploy', TTL, 1)
+      const renew = await h.store.acquireDrain('a', 'lb1', 'still deploying', TTL, 1)
+      await h.store.releaseDrain('a', 'lb2')
+      const stillHeld = [...(await h.store.snapshot(TTL)).drains.keys()]
+      await h.store.releaseDrain('a', 'lb1')
+      const b2 = await h.store.acquireDrain('b', 'lb2', 'deploy', TTL, 1)
+      const two = await h.store.acquireDrain('c', 'lb1', 'deploy', TTL, 2)
+      return {
+        a: a.ok && {
+          holder: a.lease.holder,
+          token: a.lease.token,
+          reason: a.lease.reason,
+        },
+        b: !b.ok && { budget: b.budget, holders: b.holders.map(x => x.member) },
+        renew: renew.ok && renew.lease.reason,
+        stillHeld,
+        b2: b2.ok,
+        two: two.ok,
+        drains: [...(await h.store.snapshot(TTL)).drains.keys()].sort(),
+      }
+    },
+    want: {
+      a: { holder: 'lb1', token: 'lb1', reason: 'deploy' },
+      b: { budget: 1, holders: ['a'] },
+      renew: 'still deploying',
+      stillHeld: ['a'],
+      b2: true,
+      two: true,
+      drains: ['b', 'c'],
+    },
+  },
+  {
+    name: 'an expired drain lease frees its unit of budget',
+    run: async h => {
+      const a = await h.store.acquireDrain('a', 'lb1', 'deploy', 300, 1)
+      const freed = await h.after(
+        300,
+        async () => (await h.store.acquireDrain('b', 'lb2', 'deploy', TTL, 1)).ok,
+      )
+      return { a: a.ok, freed }
+    },
+    want: { a: true, freed: true },
+  },
+  {
+    name: 'an unreachable store fails fast with StoreUnavailableError',
+    run: async h => {
+      const s = h.unreachable()
+      const results = await Promise.allSettled([
+        s.snapshot(TTL),
+        s.putMember(write('a'), 'lb1'),
+        s.seed([write('a')], 'lb1'),
+        s.heartbeat(instance('lb1'), TTL),
+      ])
+      return {
+        connected: s.connected,
+        errors: results.map(r =>
+          r.status === 'rejected' && r.reason instanceof StoreUnavailableError
+            ? r.reason.code
+            : r.status,
+        ),
+      }
+    },
+    want: {
+      connected: false,
+      errors: [
+        'STORE_UNAVAILABLE',
+        'STORE_UNAVAILABLE',
+        'STORE_UNAVAILABLE',
+        'STORE_UNAVAILABLE',
+      ],
+    },
+  },
+]
+
+/** Polls `check` every 25 ms until it holds or the deadline passes. */
+async function poll(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return true
+    if (Date.now() > deadline) return false
+    await new Promise(r => setTimeout(r, 25))
+  }
+}
+
+void t.test('MemoryStore', async t => {
+  t.plan(BEHAVIOURS.length)
+  for (const b of BEHAVIOURS) {
+    let now = 1_700_000_000_000
+    const clock = { now: () => now }
+    const store = new MemoryStore(clock)
+    await store.start(noEvents)
+    const h: Harness = {
+      store,
+      peer: async events => {
+        await store.start({ ...noEvents, ...events })
+        return store
+      },
+      unreachable: () => new MemoryStore(clock),
+      now: () => now,
+      after: async (ms, check) => {
+        now += ms + 1
+        return await check()
+      },
+    }
+    t.strictSame(await b.run(h), b.want, b.name)
+  }
+})
+
+void t.test('RedisStore', async t => {
+  const redis = await startRedis()
+  t.teardown(() => redis.kill())
+  t.plan(BEHAVIOURS.length)
+  let n = 0
+  for (const b of BEHAVIOURS) {
+    const config = redisSchema.parse({ url: redis.url, prefix: `s${n++}` })
+    const opened: PoolStore[] = []
+    const open = async (events: StoreEvents): Promise<PoolStore> => {
+      const s = new RedisStore(config)
+      opened.push(s)
+      await s.start(events)
+      return s
+    }
+    const store = await open(noEvents)
+    const h: Harness = {
+      store,
+      peer: async events => {
+        const s = await open({ ...noEvents, ...events })
+        // The subscription is set up asynchronously: wait until it counts (bounded).
+        await poll(
+          async () =>
+            (await redisNumsub(redis.port, `${config.prefix}:events`)) >= opened.length,
+          5_000,
+        )
+        return s
+      },
+      unreachable: () => new RedisStore(config),
+      now: () => Date.now(),
+      after: (ms, check) => poll(check, ms + 5_000),
+    }
+    t.strictSame(await b.run(h), b.want, b.name)
+    await Promise.all(opened.map(s => s.close()))
+  }
+})
+
+/** PUBSUB NUMSUB for one channel, on a short-lived connection. */
+async function redisNumsub(port: number, channel: string): Promise<number> {
+  const c = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await c.connect()
+    const reply = await c.pubsub('NUMSUB', channel)
+    const count = reply[1]
+    return typeof count === 'number' ? count : Number(count)
+  } finally {
+    c.disconnect()
+  }
+}
