@@ -15,6 +15,8 @@ import { AdminServer, type AdminApi } from './admin/server.js'
 import { renderStatusPage } from './admin/status-page.js'
 import { memberOperations } from './app-admin.js'
 import { Coordinator } from './coordination/coordinator.js'
+import { fencingFor, recordDrains } from './app-fencing.js'
+import type { FencingMonitor } from './coordination/fencing-monitor.js'
 import { RedisStore } from './coordination/redis-store.js'
 import { HealthChecker, type ProbeKind } from './health/checker.js'
 import {
@@ -127,6 +129,8 @@ export class App {
   /** Shares the pool through Redis; undefined when the pool lives in memory. */
   readonly coordinator: Coordinator | undefined
   readonly #coordinationMetrics: CoordinationMetrics
+  /** Self-fencing (issue #11); undefined without a shared store. */
+  readonly #fencing: FencingMonitor | undefined
 
   constructor(config: Config, deps: AppDeps) {
     this.#config = config
@@ -204,6 +208,12 @@ export class App {
     this.#checker.setMembers(this.pool.views())
     this.coordinator =
       config.redis === undefined ? undefined : this.#coordinatorFor(config)
+    this.#fencing = fencingFor(
+      this.coordinator,
+      this.pool,
+      this.#log,
+      this.#coordinationMetrics,
+    )
     this.metrics.addCollectHook(() => {
       this.#collect()
     })
@@ -238,7 +248,7 @@ export class App {
             this.#checker.setProbeKind(member, kind)
           },
           load: member => this.#dataPath.load(member),
-          fenced: () => false,
+          fenced: () => this.#fencing?.check().fenced ?? false,
           invalid: entry => {
             cm.invalidEntries.inc({ kind: entry.kind })
           },
@@ -505,6 +515,7 @@ export class App {
     recordPool(this.metrics, counts)
     const status = this.coordinator?.status()
     this.#coordinationMetrics.instances.set(status?.instances.length ?? 1)
+    recordDrains(this.#coordinationMetrics, status, this.#fencing, this.coordinator)
     this.#coordinationMetrics.probedMembers.set(
       status?.probing ?? this.pool.views().length,
     )
@@ -551,7 +562,11 @@ export class App {
         dataPath: this.#dataPathChoice.path,
         dataPathReason: this.#dataPathChoice.reason,
         poolSynced: this.#dataPath.poolSynced,
-        coordination: coordinationDocument(this.coordinator?.status()),
+        coordination: coordinationDocument(
+          this.coordinator?.status(),
+          this.#fencing?.check(),
+          this.coordinator?.drainBudget(),
+        ),
       },
       members: views.map(v => memberDocument(v, ctx)),
     }
@@ -581,6 +596,8 @@ export class App {
       pool: () => this.#poolJson(),
       ready: () => {
         if (!this.#listening) return { ready: false, reason: 'not listening' }
+        const fence = this.#fencing?.check()
+        if (fence?.fenced === true) return { ready: false, reason: fence.reason }
         const up = this.pool.views().filter(v => v.state === 'up').length
         return up > 0
           ? { ready: true, reason: `${up} member(s) up` }

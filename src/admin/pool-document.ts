@@ -83,6 +83,8 @@ export function poolSummary(views: readonly MemberView[]): Record<string, unknow
 /** The coordination part of the summary (store in use, connected, live instances). */
 export function coordinationDocument(
   status: CoordinationStatus | undefined,
+  fence?: { readonly fenced: boolean; readonly reason: string },
+  drainBudget?: number,
 ): Record<string, unknown> {
   if (status === undefined) {
     return { store: 'memory', connected: true, instances: 1, instanceIds: [] }
@@ -100,5 +102,7 @@ export function coordinationDocument(
     probing: status.probing,
     lastSyncAgoMs: status.lastSyncAgoMs,
     drains: status.drains,
+    ...(drainBudget !== undefined ? { drainBudget } : {}),
+    ...(fence !== undefined ? { fenced: fence.fenced, fenceReason: fence.reason } : {}),
   }
 }

@@ -45,6 +45,12 @@ const dur = s => s < 90 ? s.toFixed(0) + 's' : s < 5400 ? (s / 60).toFixed(0) + 
 function card(label, value, cls) {
   return '<div class="card ' + (cls || '') + '" data-testid="' + esc(label) + '"><span class="muted">' + esc(label) + '</span><b>' + esc(value) + '</b></div>'
 }
+function coordinationCards(c) {
+  if (!c || c.store !== 'redis') return ''
+  const drains = (c.drains || []).length
+  return card('drains', drains + ' / ' + (c.drainBudget === undefined ? '?' : c.drainBudget), drains > 0 ? 'warn' : '') +
+    card('fenced', c.fenced ? 'YES' : 'no', c.fenced ? 'bad' : '')
+}
 function render(pool) {
   const s = pool.summary
   const margin = s.failuresTolerated
@@ -53,8 +59,12 @@ function render(pool) {
     card('up', s.up + ' / ' + s.size, s.up === 0 && s.size > 0 ? 'bad' : s.up < s.size ? 'warn' : '') +
     card('failures tolerated', margin, margin < 0 ? 'bad' : margin === 0 ? 'warn' : '') +
     card('quorum', s.quorum ? 'yes' : 'LOST', s.quorum ? '' : 'bad') +
-    card('active connections', s.activeConnections)
+    card('active connections', s.activeConnections) +
+    coordinationCards(s.coordination)
   const notes = []
+  const c = s.coordination || {}
+  if (c.fenced) notes.push('This instance is fenced (unready): ' + c.fenceReason)
+  for (const d of c.drains || []) notes.push('Drain budget held by ' + d.holder + ' for ' + d.member + ' (until ' + d.expiresAt + ').')
   if (s.evenSize) notes.push('Even pool size: ' + s.size + ' members tolerate no more failures than ' + (s.size - 1) + '.')
   if (s.failingOpen) notes.push('No member is up: failing open to every enabled member.')
   document.getElementById('notes').textContent = notes.join(' ')

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { LOG_LEVELS, type LogLevel } from '../log.js'
 import { checkConfig, type CommandIo } from './check-config.js'
 import { corralVersion, runLb } from './lb.js'
+import { runSidecar } from './sidecar.js'
 
 const DEFAULT_CONFIG = 'corral.yaml'
 
@@ -52,6 +53,34 @@ export async function runCli(argv: readonly string[], io?: CommandIo): Promise<n
         exitCode = await runLb(opts, out)
       },
     )
+
+  program
+    .command('sidecar')
+    .description(
+      'Run beside one replica: check it, register it in the shared pool, drain it on SIGTERM.',
+    )
+    .option('-c, --config <file>', 'sidecar YAML config file')
+    .option(
+      '--set <key=value>',
+      'override a config key, e.g. --set member.address=10.0.0.11 (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
+    .addOption(
+      new Option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`)
+        .default('info')
+        .argParser(logLevel),
+    )
+    .action(async (opts: { config?: string; set: string[]; logLevel: LogLevel }) => {
+      exitCode = await runSidecar(
+        {
+          ...(opts.config !== undefined ? { config: opts.config } : {}),
+          set: opts.set,
+          logLevel: opts.logLevel,
+        },
+        out,
+      )
+    })
 
   program
     .command('check-config')

@@ -362,6 +362,17 @@ export function parseConfig(text: string, options: LoadOptions = {}): Config {
   return deepFreeze(resolve(result.data, ca.caPem))
 }
 
+/**
+ * Parses YAML text with ${VAR} substitution into plain data for another schema (the
+ * sidecar's); throws ConfigError for YAML syntax errors and missing variables.
+ */
+export function parseYamlWithEnv(text: string, env: NodeJS.ProcessEnv): unknown {
+  const problems: EnvProblems = { issues: [], keys: new Set() }
+  const expanded = expandEnv(parseYaml(text) ?? {}, env, [], problems)
+  if (problems.issues.length > 0) throw new ConfigError('CONFIG_INVALID', problems.issues)
+  return expanded
+}
+
 /** Reads and parses a config file; see parseConfig. */
 export function loadConfigFile(path: string, options: LoadOptions = {}): Config {
   let text: string

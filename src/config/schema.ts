@@ -119,7 +119,8 @@ const statusRangesSchema = z
     return ranges
   })
 
-const healthSchema = mapping(
+/** `health:`: the active check (also the sidecar's check of its own replica). */
+export const healthSchema = mapping(
   {
     /** Listener name whose member port is probed, or a port number. Default: the first listener. */
     port: z

@@ -15,6 +15,12 @@ export interface CoordinationMetrics {
   readonly syncs: Counter<'result'>
   /** corral_coordination_probed_members: members whose /health this instance probes. */
   readonly probedMembers: Gauge
+  /** corral_fenced: 1 while this instance has fenced itself (unready; see coordination/fencing.ts). */
+  readonly fenced: Gauge
+  /** corral_drain_leases{member,holder}: 1 per unexpired drain lease (who holds the budget). */
+  readonly drainLeases: Gauge<'member' | 'holder'>
+  /** corral_drain_budget: drains that may run at once now, leases included. */
+  readonly drainBudget: Gauge
 }
 
 const KINDS: readonly InvalidEntry['kind'][] = [
@@ -56,6 +62,22 @@ export function createCoordinationMetrics(register: Registry): CoordinationMetri
     probedMembers: new Gauge({
       name: 'corral_coordination_probed_members',
       help: 'Members whose /health this instance probes (the others get a reachability check).',
+      registers: [register],
+    }),
+    fenced: new Gauge({
+      name: 'corral_fenced',
+      help: 'Whether this instance fenced itself (1: it alone sees every member down while live peers see them up; /readyz is 503).',
+      registers: [register],
+    }),
+    drainLeases: new Gauge({
+      name: 'corral_drain_leases',
+      help: 'Unexpired drain leases: 1 per member being drained, labelled with who holds that unit of the drain budget.',
+      labelNames: ['member', 'holder'],
+      registers: [register],
+    }),
+    drainBudget: new Gauge({
+      name: 'corral_drain_budget',
+      help: 'Drains the pool can afford at once (a majority stays routable), counting the leases held now.',
       registers: [register],
     }),
   }

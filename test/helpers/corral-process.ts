@@ -71,15 +71,21 @@ export async function startCorral(
     env?: NodeJS.ProcessEnv
     readyTimeoutMs?: number
     args?: readonly string[]
+    /** The CLI command; default "lb". */
+    command?: string
+    /** The log line that means started; default "corral ready". */
+    readyMsg?: string
+    /** The config file's name in `dir`; default corral.yaml. */
+    configName?: string
   } = {},
 ): Promise<CorralProcess> {
-  const configPath = join(dir, 'corral.yaml')
+  const configPath = join(dir, options.configName ?? 'corral.yaml')
   writeFileSync(configPath, yaml)
   const proc = spawn(
     process.execPath,
     [
       CLI_PATH,
-      'lb',
+      options.command ?? 'lb',
       '--config',
       configPath,
       '--log-level',
@@ -175,7 +181,7 @@ export async function startCorral(
 
   // A corral that never got ready is killed here: the caller has no handle to stop it.
   const ready = await waitForLog(
-    l => l.msg === 'corral ready',
+    l => l.msg === (options.readyMsg ?? 'corral ready'),
     // Generous: with the default workers the CLI forks a process per core, and the
     // machine running the suite is shared.
     options.readyTimeoutMs ?? 30_000,
