@@ -737,14 +737,21 @@ void t.test('a YAML alias bomb is a config error, not a hang or a crash', t => {
   t.end()
 })
 
-void t.test('every file in examples/ parses', t => {
+void t.test('every load balancer config in examples/ parses', t => {
   const examples = fileURLToPath(new URL('../../../examples/', import.meta.url))
-  const files = readdirSync(examples).filter(f => f.endsWith('.yaml'))
-  t.ok(files.length >= 2, `found ${files.join(', ')}`)
+  // compose.yaml is a Docker Compose file and sidecar files are `corral sidecar` configs
+  // (checked in test/sidecar/examples.test.ts); compose/lb.yaml is an LB config.
+  const files = [
+    ...readdirSync(examples).filter(
+      f => f.endsWith('.yaml') && f !== 'compose.yaml' && !f.startsWith('sidecar'),
+    ),
+    'compose/lb.yaml',
+  ]
+  t.ok(files.length >= 3, `found ${files.join(', ')}`)
   for (const file of files) {
     const text = readFileSync(join(examples, file), 'utf8')
     const result = outcome(text, {
-      env: { CORRAL_ADMIN_TOKEN: 'example-token' },
+      env: { CORRAL_ADMIN_TOKEN: 'example-token', CORRAL_INSTANCE: 'lb-1' },
       readFile: () => CA_PEM,
     })
     t.strictSame(result.ok ? [] : result.issues, [], file)
