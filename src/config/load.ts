@@ -254,6 +254,40 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
+/**
+ * Resolves a parsed `health` block (durations already in ms) into a HealthConfig; shared
+ * by the load balancer's config and the sidecar's, whose `port` each resolves its own way.
+ */
+export function resolveHealth(
+  h: ParsedConfig['health'],
+  port: string | number,
+  caPem: string | undefined,
+): HealthConfig {
+  return {
+    port,
+    scheme: h.scheme,
+    path: h.path,
+    intervalMs: h.interval,
+    fastIntervalMs: h.fastInterval ?? h.interval,
+    downIntervalMs: h.downInterval ?? h.interval,
+    jitter: h.jitter,
+    timeoutMs: h.timeout,
+    rise: h.rise,
+    fall: h.fall,
+    expectStatus: h.expectStatus,
+    maxBodyBytes: h.maxBodyBytes,
+    headers: h.headers,
+    tls: {
+      insecure: h.tls.insecure,
+      ...(h.tls.ca !== undefined ? { ca: h.tls.ca } : {}),
+      ...(caPem !== undefined ? { caPem } : {}),
+      ...(h.tls.servername !== undefined ? { servername: h.tls.servername } : {}),
+    },
+    initialState: h.initialState,
+    onMarkedDown: h.onMarkedDown,
+  }
+}
+
 function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
   const h = parsed.health
   const firstListener = parsed.listeners[0]?.name ?? 'http'
@@ -265,29 +299,7 @@ function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
       port: l.bind.port,
     })),
     members: parsed.members,
-    health: {
-      port: h.port ?? firstListener,
-      scheme: h.scheme,
-      path: h.path,
-      intervalMs: h.interval,
-      fastIntervalMs: h.fastInterval ?? h.interval,
-      downIntervalMs: h.downInterval ?? h.interval,
-      jitter: h.jitter,
-      timeoutMs: h.timeout,
-      rise: h.rise,
-      fall: h.fall,
-      expectStatus: h.expectStatus,
-      maxBodyBytes: h.maxBodyBytes,
-      headers: h.headers,
-      tls: {
-        insecure: h.tls.insecure,
-        ...(h.tls.ca !== undefined ? { ca: h.tls.ca } : {}),
-        ...(caPem !== undefined ? { caPem } : {}),
-        ...(h.tls.servername !== undefined ? { servername: h.tls.servername } : {}),
-      },
-      initialState: h.initialState,
-      onMarkedDown: h.onMarkedDown,
-    },
+    health: resolveHealth(h, h.port ?? firstListener, caPem),
     balance: parsed.balance,
     slowStartMs: parsed.slowStart,
     allDown: parsed.allDown,

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { redisSchema, type RedisConfig } from '../config/coordination-schema.js'
 import { formatIssues } from '../config/format-issues.js'
-import { parseYamlWithEnv, type HealthConfig } from '../config/load.js'
+import { parseYamlWithEnv, resolveHealth, type HealthConfig } from '../config/load.js'
 import { duration, mapping } from '../config/primitives.js'
 import { healthSchema, memberSchema } from '../config/schema.js'
 import { ConfigError } from '../errors.js'
@@ -111,29 +111,7 @@ function resolve(p: ParsedSidecar, caPem: string | undefined): SidecarConfig {
   return {
     redis: p.redis,
     member: p.member,
-    health: {
-      port,
-      scheme: h.scheme,
-      path: h.path,
-      intervalMs: h.interval,
-      fastIntervalMs: h.fastInterval ?? h.interval,
-      downIntervalMs: h.downInterval ?? h.interval,
-      jitter: h.jitter,
-      timeoutMs: h.timeout,
-      rise: h.rise,
-      fall: h.fall,
-      expectStatus: h.expectStatus,
-      maxBodyBytes: h.maxBodyBytes,
-      headers: h.headers,
-      tls: {
-        insecure: h.tls.insecure,
-        ...(h.tls.ca !== undefined ? { ca: h.tls.ca } : {}),
-        ...(caPem !== undefined ? { caPem } : {}),
-        ...(h.tls.servername !== undefined ? { servername: h.tls.servername } : {}),
-      },
-      initialState: h.initialState,
-      onMarkedDown: h.onMarkedDown,
-    },
+    health: resolveHealth(h, port, caPem),
     heartbeat: { intervalMs: p.heartbeat.interval, ttlMs: p.heartbeat.ttl },
     drain: {
       timeoutMs: p.drain.timeout,
