@@ -65,9 +65,15 @@ async function holdConnectionTo(port: number, member: string): Promise<Socket> {
       })
     })
     if (answer.includes(`hello from ${member}`)) {
-      // Half a request: the replica waits for the rest (headersTimeout 60 s), so the
-      // connection stays open and counted as that member's load.
+      // Half a request, then one more header line a second: the replica waits for the
+      // rest (headersTimeout 60 s), so the connection stays open and counted as that
+      // member's load. Without the trickle Node's keepAliveTimeout (5 s) closed it, and on a
+      // slow run m1's drain found no connection left and released its lease early.
       s.write('GET / HTTP/1.1\r\nHost: x\r\n')
+      const trickle = setInterval(() => s.write('X-Hold: 1\r\n'), 1_000)
+      s.once('close', () => {
+        clearInterval(trickle)
+      })
       return s
     }
     s.destroy()
@@ -106,6 +112,9 @@ void t.test('rolling restart and drain budget through sidecars', async t => {
     const sc = await startSidecar(dir, {
       redisUrl: redis.url,
       member: replica(id),
+      // Generous deadlines: the budget test keeps m1 draining (a held connection) while
+      // m2 waits for the lease; a slow machine must not end either wait early.
+      drain: '{ timeout: 60s, waitForConnections: true, connectionsTimeout: 60s }',
     })
     sidecars.set(id, sc)
     t.teardown(() => sc.stop('SIGKILL'))
@@ -159,16 +168,13 @@ void t.test('rolling restart and drain budget through sidecars', async t => {
 
   await t.test(
     'the drain budget refuses a second concurrent drain on a 3-pool',
-    // Failed 1 run in 4 (the first sidecar's drain finished before the second request,
-    // its held connection not pinning m1 under workers): skipped until fixed, TODO(#11).
-    { skip: 'flaky: the held connection does not always pin m1 (TODO(#11))' },
     async t => {
       const held = await holdConnectionTo(lb1.ports.http ?? 0, 'm1')
       t.teardown(() => held.destroy())
       const sc1 = sidecars.get('m1')
       const sc2 = sidecars.get('m2')
       if (sc1 === undefined || sc2 === undefined) throw new Error('sidecars')
-      const stopping1 = sc1.stop('SIGTERM', 60_000)
+      const stopping1 = sc1.stop('SIGTERM', 150_000)
       await sc1.waitForLog(
         l => l.msg === 'drain lease taken: draining the member',
         15_000,
@@ -195,7 +201,7 @@ void t.test('rolling restart and drain budget through sidecars', async t => {
       t.match(metrics, /corral_drain_leases\{member="m1",holder="sidecar:m1"\} 1/)
 
       const sc2Since = sc2.logs.length
-      const stopping2 = sc2.stop('SIGTERM', 90_000)
+      const stopping2 = sc2.stop('SIGTERM', 150_000)
       const waiting = await sc2.waitForLog(
         l => typeof l.msg === 'string' && l.msg.startsWith('drain budget exhausted'),
         15_000,
