@@ -149,6 +149,9 @@ export function redactUrl(url: string): string {
   })
 }
 
+/** Longest wait for a closed connection's socket to finish (see connectionOptions). */
+const DISCONNECT_TIMEOUT_MS = 100
+
 function connectionOptions(config: RedisConfig): RedisOptions {
   const common: RedisOptions = {
     lazyConnect: true,
@@ -156,6 +159,9 @@ function connectionOptions(config: RedisConfig): RedisOptions {
     maxRetriesPerRequest: 0,
     commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: COMMAND_TIMEOUT_MS * 2,
+    // close() ends the socket and waits this long for it to close before destroying it:
+    // ioredis' 2 s default kept a stopping process alive that long when Redis was down.
+    disconnectTimeout: DISCONNECT_TIMEOUT_MS,
     retryStrategy: times =>
       Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS),
     ...(config.password !== undefined && config.password !== ''

@@ -155,9 +155,10 @@ export class Sidecar {
     if (this.#closed) return
     this.#closed = true
     if (this.#timer !== undefined) clearInterval(this.#timer)
-    await this.#checker.close()
-    await this.#registering
+    // The store first: closing it fails a registration stuck retrying against an
+    // unreachable Redis at once, instead of the exit waiting for that attempt to time out.
     await this.#d.store.close()
+    await Promise.all([this.#checker.close(), this.#registering?.catch(() => undefined)])
   }
 
   #onResult(result: CheckResult): void {
