@@ -44,13 +44,15 @@ export interface LbConfigOptions {
   /** `allDown` policy (default reject). */
   readonly allDown?: 'reject' | 'fail-open'
   /**
-   * YAML appended at the top level for the shared pool, e.g.
-   * `redis: { url: "redis://127.0.0.1:<toxiproxy port>/0", prefix: chaos }` with the URL
-   * pointing at a Toxiproxy proxy in front of a redis-server the scenario starts (docs/
-   * config.md, `redis` and `coordination`). TODO(#12): scenarios 7 and 8 set it; the
-   * others run independent pools.
+   * YAML appended at the top level for the shared pool: `redis: {…}` and `coordination:
+   * {…}` (docs/config.md); absent: an independent pool.
    */
   readonly coordinationYaml?: string
+  /** Fixed ports for the listeners and the admin API (a restarted LB keeps its ports). */
+  readonly binds?: {
+    readonly listeners: Readonly<Record<string, number>>
+    readonly admin: number
+  }
 }
 
 /** Builds the YAML for one chaos LB. */
@@ -62,13 +64,13 @@ export function lbConfigYaml(options: LbConfigOptions): string {
         `  - { id: ${m.id}, address: 127.0.0.1, ports: { http: ${m.http}, https: ${m.https}, health: ${m.health} } }`,
     )
     .join('\n')
+  const port = (name: string): number => options.binds?.listeners[name] ?? 0
   return `# written by chaos/corral/config.ts
 listeners:
-  - { name: http, bind: "127.0.0.1:0" }
-  - { name: https, bind: "127.0.0.1:0" }
-  - { name: health, bind: "127.0.0.1:0" }
-members:
-${members}
+  - { name: http, bind: "127.0.0.1:${port('http')}" }
+  - { name: https, bind: "127.0.0.1:${port('https')}" }
+  - { name: health, bind: "127.0.0.1:${port('health')}" }
+members:${members === '' ? ' []' : `\n${members}`}
 health:
   port: health
   path: /health
@@ -80,7 +82,44 @@ health:
 balance: round-robin
 allDown: ${options.allDown ?? 'reject'}
 timeouts: { connect: ${CHAOS_CONNECT_TIMEOUT_MS}ms, shutdown: 2s }
-admin: { bind: "127.0.0.1:0" }
+admin: { bind: "127.0.0.1:${options.binds?.admin ?? 0}" }
 ${options.coordinationYaml ?? ''}
+`
+}
+
+/** The shared-pool keys every chaos LB uses: fast heartbeats so scenarios stay short. */
+export function coordinationYaml(redisUrl: string, instanceId: string): string {
+  return `redis: { url: "${redisUrl}", prefix: chaos }
+coordination: { instanceId: ${instanceId}, heartbeat: 200ms, ttl: 1s, resync: 1s }
+`
+}
+
+/** Options for sidecarConfigYaml. */
+export interface SidecarConfigOptions {
+  readonly redisUrl: string
+  /** The member as the load balancers reach it (through Toxiproxy). */
+  readonly member: MemberPorts
+  /** The replica's own HTTP port: the sidecar checks it locally, not through Toxiproxy. */
+  readonly localHealthPort: number
+  readonly health?: HealthTiming
+}
+
+/** Builds the YAML for the `corral sidecar` beside one chaos replica. */
+export function sidecarConfigYaml(o: SidecarConfigOptions): string {
+  const h = o.health ?? CHAOS_HEALTH
+  const m = o.member
+  return `# written by chaos/corral/config.ts
+redis: { url: "${o.redisUrl}", prefix: chaos }
+member: { id: ${m.id}, address: 127.0.0.1, ports: { http: ${m.http}, https: ${m.https}, health: ${m.health} } }
+health:
+  port: ${o.localHealthPort}
+  path: /health
+  interval: ${h.intervalMs}ms
+  timeout: ${h.timeoutMs}ms
+  rise: ${h.rise}
+  fall: ${h.fall}
+  jitter: ${h.jitter}
+heartbeat: { interval: 200ms, ttl: 1s }
+drain: { timeout: 20s, waitForConnections: true, connectionsTimeout: 10s }
 `
 }

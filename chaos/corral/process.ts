@@ -1,8 +1,8 @@
-// Runs a corral load balancer the way operators do: the built CLI
-// (`node dist/src/cli/main.js lb --config FILE`), reading its JSON log lines.
+// Runs corral the way operators do: the built CLI (`node dist/src/cli/main.js lb --config
+// FILE`, or `sidecar --config FILE`), reading its JSON log lines.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter, once } from 'node:events'
-import { writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -21,7 +21,41 @@ export interface StateChange {
   readonly timeMs: number
 }
 
-/** A running corral LB. */
+/** What to run: a load balancer (the default) or a sidecar. */
+export interface CorralProcessOptions {
+  readonly command?: 'lb' | 'sidecar'
+}
+
+/** The log line after which each command counts as started. */
+const READY_MSG = {
+  lb: 'corral ready',
+  sidecar: 'member registered in the shared pool',
+} as const
+
+/** Pids whose parent is `pid` (from /proc; empty where there is no /proc). */
+function childPids(pid: number): number[] {
+  const out: number[] = []
+  let entries: string[] = []
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return out
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      // Fields after the command (which may contain spaces) start after the last ')'.
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === pid) out.push(Number(e))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out
+}
+
+/** A running corral LB (or sidecar). */
 export class CorralProcess extends EventEmitter {
   readonly logs: LogLine[] = []
   readonly changes: StateChange[] = []
@@ -30,20 +64,28 @@ export class CorralProcess extends EventEmitter {
   private child: ChildProcess | undefined
   private stderr = ''
 
+  readonly #command: 'lb' | 'sidecar'
+
   constructor(
     readonly name: string,
     private readonly dir: string,
+    options: CorralProcessOptions = {},
   ) {
     super()
+    this.#command = options.command ?? 'lb'
   }
 
-  /** Writes the config and starts the LB; resolves on its 'corral ready' line. */
+  /**
+   * Writes the config and starts the process (again, after it exited: logs and changes
+   * accumulate); resolves on its ready line ('corral ready', or a sidecar's registration).
+   */
   async start(yaml: string, timeoutMs = 60_000): Promise<void> {
     const configPath = join(this.dir, `${this.name}.yaml`)
     writeFileSync(configPath, yaml)
+    this.stderr = ''
     const child = spawn(
       process.execPath,
-      [CLI, 'lb', '--config', configPath, '--log-level', 'info'],
+      [CLI, this.#command, '--config', configPath, '--log-level', 'info'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     this.child = child
@@ -60,7 +102,8 @@ export class CorralProcess extends EventEmitter {
       if (typeof line !== 'object' || line === null) return
       const l = line as LogLine
       this.logs.push(l)
-      if (l.msg === 'corral ready') ready(l)
+      this.emit('log')
+      if (l.msg === READY_MSG[this.#command]) ready(l)
       if (l.msg === 'member state changed') {
         this.changes.push({
           member: String(l.member),
@@ -93,13 +136,77 @@ export class CorralProcess extends EventEmitter {
         ports[String(l.name)] = Number(l.port)
       }
     }
-    this.ports = ports
-    this.adminPort = typeof line.adminPort === 'number' ? line.adminPort : 0
+    if (this.#command === 'lb') {
+      this.ports = ports
+      this.adminPort = typeof line.adminPort === 'number' ? line.adminPort : 0
+    }
+  }
+
+  /** Resolves with the first log line from index `from` on that matches; rejects on timeout. */
+  async waitForLog(
+    match: (line: LogLine) => boolean,
+    timeoutMs: number,
+    from = 0,
+  ): Promise<LogLine> {
+    const signal = AbortSignal.timeout(timeoutMs)
+    for (;;) {
+      const found = this.logs.slice(from).find(match)
+      if (found !== undefined) return found
+      try {
+        await once(this, 'log', { signal })
+      } catch (err) {
+        throw new Error(`${this.name}: no matching log line within ${timeoutMs} ms`, {
+          cause: err,
+        })
+      }
+    }
+  }
+
+  /**
+   * Sends `signal` and resolves with the exit code (null: ended by a signal) once the
+   * process exited; SIGKILLs it and rejects if it has not exited within timeoutMs.
+   */
+  async signalAndWait(signal: NodeJS.Signals, timeoutMs: number): Promise<number | null> {
+    const child = this.child
+    if (child === undefined) throw new Error(`${this.name} was never started`)
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+    const exited = once(child, 'exit') as Promise<[number | null, string | null]>
+    child.kill(signal)
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    const [code, by] = await exited
+    clearTimeout(timer)
+    if (by === 'SIGKILL' && signal !== 'SIGKILL')
+      throw new Error(`${this.name} did not exit within ${timeoutMs} ms of ${signal}`)
+    return code
   }
 
   /** The primary's process id (its workers are its children). */
   get pid(): number | undefined {
     return this.child?.pid
+  }
+
+  /**
+   * SIGKILLs the primary (a crash) and resolves once it and its data-path workers (which
+   * exit when their IPC channel closes) are gone, so its ports can be bound again.
+   */
+  async crash(timeoutMs = 10_000): Promise<void> {
+    const pid = this.pid
+    const workers = pid === undefined ? [] : childPids(pid)
+    await this.signalAndWait('SIGKILL', timeoutMs)
+    const until = performance.now() + timeoutMs
+    const alive = (p: number): boolean => {
+      try {
+        process.kill(p, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    while (workers.some(alive)) {
+      if (performance.now() > until)
+        throw new Error(`${this.name}: workers ${workers.join(',')} outlived the primary`)
+      await new Promise(r => setTimeout(r, 20))
+    }
   }
 
   /** The LB's /metrics text. */
