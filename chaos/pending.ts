@@ -14,10 +14,3 @@ function pending(number: number, name: string, title: string, needs: string): Sc
 
 /** Scenario 7: Redis down (killed, and a Toxiproxy timeout partition) for 20 s. */
 export const redisDown = pending(7, 'redis-down', 'Redis down for 20 s', '#10')
-/** Scenario 9: rolling restart of every replica through its sidecar. */
-export const rollingRestart = pending(
-  9,
-  'rolling-restart',
-  'rolling restart via sidecars',
-  '#11',
-)

@@ -88,6 +88,8 @@ export class Coordinator {
   #version = -1
   /** The version whose membership was last adopted. */
   #adoptedVersion = -2
+  /** Whether the first adoption (the only one that takes warm-start verdicts) is done. */
+  #warmed = false
   #members: ReadonlyMap<string, MemberRecord> = new Map()
   #last: SharedSnapshot | undefined
   #lastSyncAt: number | undefined
@@ -533,7 +535,11 @@ export class Coordinator {
     // An empty, never-seeded pool with no config members: nothing to adopt yet.
     if (!seeded) return
     this.#members = records
-    const warmMs = this.#o.coordination.warmStart
+    // Warm start is for this instance's start only: a member added later (e.g. a replica
+    // re-registered by its sidecar after an upgrade) starts from health.initialState, not
+    // from the verdict of its previous life.
+    const warmMs = this.#warmed ? 0 : this.#o.coordination.warmStart
+    this.#warmed = true
     const warm = (id: string): Health | undefined => {
       const v = snap.verdicts.get(id)
       return v !== undefined && warmMs > 0 && snap.now - v.at <= warmMs

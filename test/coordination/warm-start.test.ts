@@ -3,7 +3,7 @@
 import t from 'tap'
 import { startReplica } from '../../src/demo/replica.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { getPool, startSharedLb, waitForPool } from '../helpers/shared-pool.js'
+import { admin, getPool, startSharedLb, waitForPool } from '../helpers/shared-pool.js'
 
 // initialState up: without a warm start r2 would be routable until its first failed checks.
 const HEALTH =
@@ -65,6 +65,49 @@ void t.test(
       r2cold?.ownHealth ?? r2cold?.health,
       'up',
       `a stale verdict is ignored: lb3's own verdict on r2 starts at the default (${r2cold?.reason})`,
+    )
+  },
+)
+
+void t.test(
+  'a member that leaves and rejoins does not take the verdict of its previous life',
+  async t => {
+    const redis = await startRedis()
+    t.teardown(() => redis.kill())
+    const r1 = await startReplica('r1')
+    t.teardown(() => r1.kill())
+    const lb = await startSharedLb(t.testdir(), [r1], {
+      redisUrl: redis.url,
+      instanceId: 'lb1',
+      health: '{ interval: 300ms, timeout: 1s, rise: 1, fall: 3, jitter: 0 }',
+    })
+    t.teardown(() => lb.stop())
+    await waitForPool(lb, ms => ms.some(m => m.state === 'up'), 10_000, 'r1 up')
+    const removed = await admin(lb, 'DELETE', '/api/v1/members/r1')
+    t.ok(removed.status < 300, `removed (${removed.status})`)
+    await waitForPool(lb, ms => ms.length === 0, 10_000, 'r1 gone')
+    // Its shared verdict (up, seconds old) is still in Redis: a rejoin must not use it.
+    const since = lb.logs.length
+    const added = await admin(lb, 'PUT', '/api/v1/members/r1', {
+      address: '127.0.0.1',
+      ports: { http: r1.port },
+    })
+    t.ok(added.status < 300, `added again (${added.status})`)
+    const line = await lb.waitForLog(
+      l => l.msg === 'member state changed' && l.member === 'r1' && l.from === 'absent',
+      10_000,
+      since,
+    )
+    t.equal(
+      line.to,
+      'down',
+      `rejoined as health.initialState (down): ${String(line.reason)}`,
+    )
+    await waitForPool(
+      lb,
+      ms => ms.some(m => m.state === 'up'),
+      10_000,
+      'up by its own probe',
     )
   },
 )
