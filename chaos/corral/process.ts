@@ -35,7 +35,7 @@ const READY_MSG = {
 /** Pids whose parent is `pid` (from /proc; empty where there is no /proc). */
 function childPids(pid: number): number[] {
   const out: number[] = []
-  let entries: string[] = []
+  let entries: string[]
   try {
     entries = readdirSync('/proc')
   } catch {
