@@ -1,11 +1,11 @@
 // Every chaos scenario, in issue #12's order.
-import { redisDown } from './pending.js'
 import type { Scenario } from './scenario.js'
 import { dataPathFaults } from './scenarios/data-path-faults.js'
 import { flappingReplica } from './scenarios/flapping-replica.js'
 import { killReplica } from './scenarios/kill-replica.js'
 import { lbKilled } from './scenarios/lb-killed.js'
 import { quorumLost } from './scenarios/quorum-lost.js'
+import { redisDown } from './scenarios/redis-down.js'
 import { rollingRestart } from './scenarios/rolling-restart.js'
 import { sigstopReplica } from './scenarios/sigstop-replica.js'
 import { slowHealth } from './scenarios/slow-health.js'

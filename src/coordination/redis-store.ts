@@ -149,6 +149,9 @@ export function redactUrl(url: string): string {
   })
 }
 
+/** Timed-out commands in a row after which the connection counts as stalled. */
+const STALLED_AFTER_TIMEOUTS = 2
+
 /** Longest wait for a closed connection's socket to finish (see connectionOptions). */
 const DISCONNECT_TIMEOUT_MS = 100
 
@@ -207,6 +210,8 @@ export class RedisStore implements PoolStore {
   #connected = false
   #events: StoreEvents | undefined
   #closed = false
+  /** Commands in a row that timed out (see #run). */
+  #timeouts = 0
 
   constructor(config: RedisConfig) {
     this.#prefix = config.prefix
@@ -648,9 +653,23 @@ export class RedisStore implements PoolStore {
       throw new StoreUnavailableError(`redis at ${this.target} is unreachable`)
     }
     try {
-      return await command()
+      const reply = await command()
+      this.#timeouts = 0
+      return reply
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
+      if (message === 'Command timed out' && ++this.#timeouts >= STALLED_AFTER_TIMEOUTS) {
+        // A connection that stopped answering (a partition, a hung server) is not "up":
+        // report the store down and reconnect both connections (ioredis' backoff; the
+        // subscriber re-subscribes), instead of timing out every command on it forever.
+        this.#timeouts = 0
+        this.#setConnected(
+          false,
+          `no reply within ${COMMAND_TIMEOUT_MS} ms, ${STALLED_AFTER_TIMEOUTS} times in a row: reconnecting`,
+        )
+        this.#client.disconnect(true)
+        this.#subscriber.disconnect(true)
+      }
       throw new StoreUnavailableError(`redis at ${this.target}: ${message}`, {
         cause: err,
       })

@@ -129,3 +129,50 @@ void t.test(
     t.same(result.failures, [], `0 failed client connections (of ${result.attempts})`)
   },
 )
+
+void t.test(
+  'a Redis that stops answering (SIGSTOP) counts as down, and reconnects after',
+  async t => {
+    const redis = await startRedis()
+    t.teardown(() => redis.kill())
+    const r1 = await startReplica('r1')
+    t.teardown(() => r1.kill())
+    const lb = await startSharedLb(t.testdir(), [r1], {
+      redisUrl: redis.url,
+      instanceId: 'lb1',
+    })
+    t.teardown(() => lb.stop())
+    await waitForPool(lb, ms => ms.some(m => m.state === 'up'), 15_000, 'r1 up')
+    const since = lb.logs.length
+    // The TCP connection stays open: only timed-out commands tell.
+    redis.pause()
+    t.teardown(() => {
+      redis.resume()
+    })
+    const stalled = await waitForPool(
+      lb,
+      (_m, s) => !(s.coordination as { connected: boolean }).connected,
+      15_000,
+      'store reported down',
+    )
+    t.comment(`a hung Redis reported down after ${Math.round(stalled)} ms`)
+    const line = lb.logs
+      .slice(since)
+      .find(
+        l =>
+          typeof l.msg === 'string' && l.msg.startsWith('shared pool store unreachable'),
+      )
+    t.match(String(line?.error), /no reply within/, 'the log line says why')
+    const metrics = await (await fetch(`${lb.adminUrl}/metrics`)).text()
+    t.match(metrics, /corral_coordination_store_up 0/, 'corral_coordination_store_up 0')
+    redis.resume()
+    await waitForPool(
+      lb,
+      (_m, s) => (s.coordination as { connected: boolean }).connected,
+      15_000,
+      'store connected again',
+    )
+    const ok = await admin(lb, 'POST', '/api/v1/members/r1/disable')
+    t.equal(ok.status, 200, 'changes are accepted again')
+  },
+)
