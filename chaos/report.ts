@@ -1,5 +1,5 @@
-// The chaos table: one row per check (scenario, budget, measured, verdict), pending
-// scenarios as one row each.
+// The chaos table: one row per check (scenario, budget, measured, verdict), and a
+// scenario that errored as one row naming the error.
 import type { Check } from './scenario.js'
 
 /** A scenario's outcome as written to the JSON report. */
@@ -7,8 +7,7 @@ export interface ScenarioReport {
   readonly number: number
   readonly name: string
   readonly title: string
-  readonly verdict: 'pass' | 'fail' | 'error' | 'pending'
-  readonly pending?: string
+  readonly verdict: 'pass' | 'fail' | 'error'
   readonly error?: string
   readonly checks: readonly Check[]
   readonly durationMs: number
@@ -21,10 +20,6 @@ export function formatTable(reports: readonly ScenarioReport[]): string {
   const rows: string[][] = []
   for (const r of reports) {
     const label = `${r.number}. ${r.name}`
-    if (r.verdict === 'pending') {
-      rows.push([label, '-', '-', `pending ${r.pending ?? ''}`.trim()])
-      continue
-    }
     if (r.error !== undefined) rows.push([label, '-', `error: ${r.error}`, 'ERROR'])
     for (const c of r.checks) {
       rows.push([`${label}: ${c.name}`, c.budget, c.measured, c.pass ? 'pass' : 'FAIL'])

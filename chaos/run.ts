@@ -10,6 +10,7 @@ import { formatTable, type ScenarioReport } from './report.js'
 import type { Check } from './scenario.js'
 import { makeChaosCert } from './tls-cert.js'
 import { selectToxiproxy } from './toxiproxy/select.js'
+import { chaosDataPath } from './corral/config.js'
 
 const { values } = parseArgs({
   options: {
@@ -22,9 +23,7 @@ const { values } = parseArgs({
 
 if (values.list) {
   for (const s of SCENARIOS) {
-    process.stdout.write(
-      `${s.number}. ${s.name}: ${s.title}${s.pending === undefined ? '' : ` (pending ${s.pending})`}\n`,
-    )
+    process.stdout.write(`${s.number}. ${s.name}: ${s.title}\n`)
   }
   process.exit(0)
 }
@@ -46,24 +45,13 @@ const log = (m: string): void => {
   process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${m}\n`)
 }
 log(`toxiproxy: ${toxiproxy.kind} at ${toxiproxy.url} (${toxiproxy.version})`)
+log(`corral data path: ${chaosDataPath()} (CORRAL_DATA_PATH=js|native to choose)`)
 const startedAt = new Date().toISOString()
 const reports: ScenarioReport[] = []
 /** A scenario that has not finished by then is an error (its processes are still closed). */
 const SCENARIO_TIMEOUT_MS = values.soak ? 1_800_000 : 150_000
 try {
   for (const s of chosen) {
-    if (s.pending !== undefined) {
-      reports.push({
-        number: s.number,
-        name: s.name,
-        title: s.title,
-        verdict: 'pending',
-        pending: s.pending,
-        checks: [],
-        durationMs: 0,
-      })
-      continue
-    }
     log(`${s.number}. ${s.name}: ${s.title}`)
     const dir = mkdtempSync(join(root, `${s.name}-`))
     const start = performance.now()
@@ -129,6 +117,7 @@ writeFileSync(
       soak: values.soak,
       node: process.version,
       toxiproxy: { kind: toxiproxy.kind, version: toxiproxy.version },
+      dataPath: chaosDataPath(),
       scenarios: reports,
     },
     null,

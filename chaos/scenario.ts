@@ -27,12 +27,11 @@ export interface ScenarioContext {
   attach(key: string, data: unknown): void
 }
 
-/** A scenario; `pending` names the issues it waits on instead of running. */
+/** A scenario, numbered as in issue #12. */
 export interface Scenario {
   readonly number: number
   readonly name: string
   readonly title: string
-  readonly pending?: string
   run(ctx: ScenarioContext): Promise<Check[]>
 }
 

@@ -83,8 +83,15 @@ balance: round-robin
 allDown: ${options.allDown ?? 'reject'}
 timeouts: { connect: ${CHAOS_CONNECT_TIMEOUT_MS}ms, shutdown: 2s }
 admin: { bind: "127.0.0.1:${options.binds?.admin ?? 0}" }
+dataPath: ${chaosDataPath()}
 ${options.coordinationYaml ?? ''}
 `
+}
+
+/** CORRAL_DATA_PATH=js|native picks the LBs' data path (CI runs the suite on both); default auto. */
+export function chaosDataPath(): 'auto' | 'js' | 'native' {
+  const v = process.env.CORRAL_DATA_PATH
+  return v === 'js' || v === 'native' ? v : 'auto'
 }
 
 /** The shared-pool keys every chaos LB uses: fast heartbeats so scenarios stay short. */
