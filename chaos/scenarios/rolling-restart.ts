@@ -1,4 +1,4 @@
-// Scenario 9: a rolling restart of every replica through its sidecar, under load. For
+// Scenario 9: a rolling restart of all five replicas through their sidecars, under load. For
 // each replica in turn: SIGTERM its `corral sidecar` (drain lease, draining on every LB,
 // confirmed through Redis, open connections finished, deregistered, exit 0), then
 // SIGKILL and restart the replica on the same ports and start a new sidecar, which
@@ -27,7 +27,11 @@ export const rollingRestart: Scenario = {
   name: 'rolling-restart',
   title: 'rolling restart via sidecars',
   async run(ctx) {
-    const { topo, load } = await startWithLoad(ctx, { shared: { sidecars: true } })
+    // Five replicas: the 5-replica cluster of issue #12 (a majority is 3).
+    const { topo, load } = await startWithLoad(ctx, {
+      shared: { sidecars: true },
+      replicas: 5,
+    })
     const watch = new PoolWatch(topo.lbs)
     try {
       await hold(ctx.soak ? 10_000 : 2_000)
