@@ -178,7 +178,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
       'fresh image (one random 256 MiB layer, gzip level 0 so skopeo sends it as is) and ' +
       'pulls it back to a dir; wall time of each copy; proxy CPU and minor faults from ' +
       '/proc/PID/stat. Replicas and skopeo share core 1. Smoke: 4 MiB.',
-    systems: WITH_DIRECT,
+    systems: WITH_NATIVE,
     baselines: ['haproxy', 'direct'],
     metrics: [
       metric('pushS', 'push time', 's', 'lower', 2, true),
