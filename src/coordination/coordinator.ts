@@ -260,12 +260,15 @@ export class Coordinator {
   /**
    * How many drains may run at once: a majority of the pool must stay routable, so
    * floor((N-1)/2) for N members (3 → 1, 5 → 2, 7 → 3), less the members already out
-   * for other reasons (down, disabled) that hold no lease.
+   * for other reasons (down, disabled) that hold no lease. N includes members that left
+   * holding a lease (as sharedDrainBudget).
    */
   drainBudget(exclude?: string): number {
     const views = this.#d.pool.views()
-    const n = views.length
     const leases = this.#last?.drains ?? new Map<string, DrainLease>()
+    const ids = new Set(views.map(v => v.id))
+    let n = views.length
+    for (const id of leases.keys()) if (!ids.has(id) && id !== exclude) n++
     let out = 0
     for (const v of views) {
       if (v.id === exclude || leases.has(v.id)) continue

@@ -7,7 +7,9 @@ import type { DrainLease, InstanceRecord, MemberRecord } from './codec.js'
  * floor((N-1)/2) for N members (3 → 1, 5 → 2, 7 → 3), less the members already out
  * without a lease. A member is out if an operator disabled or drained it, or if live load
  * balancers exist and none of them routes to it (down everywhere). `exclude` (the member
- * asking) never counts as out.
+ * asking) never counts as out. N includes members that left the pool holding a lease (a
+ * replica stopped by its sidecar keeps its lease until it is back): otherwise each
+ * departure would shrink N and let the next drains eat into the majority.
  */
 export function sharedDrainBudget(
   members: ReadonlyMap<string, MemberRecord>,
@@ -27,6 +29,7 @@ export function sharedDrainBudget(
     if (isOut) out++
   }
   if (!members.has(exclude)) n++
+  for (const id of leases.keys()) if (!members.has(id) && id !== exclude) n++
   return Math.max(0, Math.floor((n - 1) / 2) - out)
 }
 

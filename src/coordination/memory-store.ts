@@ -154,9 +154,9 @@ export class MemoryStore implements PoolStore {
     })
   }
 
-  deleteMember(id: string, by: string): Promise<number | undefined> {
+  deleteMember(id: string, by: string, keepLease = false): Promise<number | undefined> {
     return this.#run(() => {
-      this.#drains.delete(id)
+      if (!keepLease) this.#drains.delete(id)
       if (!this.#members.delete(id)) return undefined
       this.#version++
       this.#notify('members', by)

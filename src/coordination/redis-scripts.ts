@@ -43,11 +43,14 @@ redis.call('PUBLISH', KEYS[3], ARGV[3])
 return v
 `
 
-/** KEYS: members, version, events, drains. ARGV: id, notice JSON. Returns the new version or -1. */
+/**
+ * KEYS: members, version, events, drains. ARGV: id, notice JSON, "keep" to keep the
+ * member's drain lease. Returns the new version or -1.
+ */
 export const DELETE_MEMBER = `${PRELUDE}
 ensure(KEYS[1], 'hash')
 ensure(KEYS[4], 'hash')
-redis.call('HDEL', KEYS[4], ARGV[1])
+if ARGV[3] ~= 'keep' then redis.call('HDEL', KEYS[4], ARGV[1]) end
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return -1 end
 local v = bump(KEYS[2])
 redis.call('PUBLISH', KEYS[3], ARGV[2])

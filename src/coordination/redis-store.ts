@@ -59,6 +59,7 @@ interface Commands {
     k4: string,
     id: string,
     notice: string,
+    keepLease: string,
   ): Promise<number>
   seed(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>
   heartbeat(
@@ -328,7 +329,11 @@ export class RedisStore implements PoolStore {
     return parsed.value
   }
 
-  async deleteMember(id: string, by: string): Promise<number | undefined> {
+  async deleteMember(
+    id: string,
+    by: string,
+    keepLease = false,
+  ): Promise<number | undefined> {
     const k = this.#keys
     const v = await this.#run(() =>
       this.#client.deleteMember(
@@ -338,6 +343,7 @@ export class RedisStore implements PoolStore {
         k.drains,
         id,
         notice('members', by),
+        keepLease ? 'keep' : '',
       ),
     )
     return v < 0 ? undefined : v

@@ -112,8 +112,12 @@ export interface PoolStore {
   seed(members: readonly MemberWrite[], by: string, force?: boolean): Promise<boolean>
   /** Creates or replaces one member's record; returns it with the new version as rev. */
   putMember(write: MemberWrite, by: string): Promise<MemberRecord>
-  /** Deletes a member's record (and its drain lease); the new version, or undefined if absent. */
-  deleteMember(id: string, by: string): Promise<number | undefined>
+  /**
+   * Deletes a member's record and, unless `keepLease` (a sidecar stopping its replica for
+   * an upgrade: the replica is out until it is back), its drain lease; the new version,
+   * or undefined if absent.
+   */
+  deleteMember(id: string, by: string, keepLease?: boolean): Promise<number | undefined>
   /** Refreshes this instance's heartbeat and the TTL of its observations. */
   heartbeat(record: InstanceRecord, ttlMs: number): Promise<void>
   /** Removes this instance at once (clean shutdown): peers stop counting it now. */

@@ -101,14 +101,16 @@ export class Registration {
     )
   }
 
-  /** Removes the member, the heartbeat and the drain lease; each step attempted. */
+  /**
+   * Removes the member and the heartbeat; each step attempted. The drain lease stays: the
+   * replica is out until its sidecar is back (releaseLease) or the lease expires.
+   */
   async deregister(): Promise<{ readonly failed: readonly string[] }> {
     const id = this.#o.member.id
     const failed: string[] = []
     const steps: [string, () => Promise<unknown>][] = [
-      ['delete the member', () => this.#d.store.deleteMember(id, this.#o.holder)],
+      ['delete the member', () => this.#d.store.deleteMember(id, this.#o.holder, true)],
       ['delete the sidecar record', () => this.#d.store.deleteSidecar(id)],
-      ['release the drain lease', () => this.#d.store.releaseDrain(id, this.#o.holder)],
     ]
     for (const [what, step] of steps) {
       try {
@@ -119,5 +121,10 @@ export class Registration {
       }
     }
     return { failed }
+  }
+
+  /** Releases this sidecar's drain lease on its member, if it holds one (idempotent). */
+  async releaseLease(): Promise<void> {
+    await this.#d.store.releaseDrain(this.#o.member.id, this.#o.holder)
   }
 }

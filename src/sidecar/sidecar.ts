@@ -45,6 +45,8 @@ export class Sidecar {
   #timer: NodeJS.Timeout | undefined
   #closed = false
   #registering: Promise<void> | undefined
+  /** Whether this run released its member's drain lease (see #releaseLeaseOnceUp). */
+  #leaseReleased = false
   readonly #noticeWaiters = new Set<() => void>()
 
   constructor(config: SidecarConfig, deps: SidecarDeps) {
@@ -206,6 +208,23 @@ export class Sidecar {
       await this.#ensureRegistered()
     }
     await this.#publish()
+    await this.#releaseLeaseOnceUp()
+  }
+
+  /**
+   * The lease a previous run of this sidecar kept while its replica was out (see
+   * Registration.deregister) ends once the replica is registered and passes its checks:
+   * only then may the next drain of the budget start.
+   */
+  async #releaseLeaseOnceUp(): Promise<void> {
+    if (this.#leaseReleased || !this.#registered || this.#draining) return
+    if (this.#health.health !== 'up') return
+    try {
+      await this.registration.releaseLease()
+      this.#leaseReleased = true
+    } catch (err) {
+      this.#d.log.debug({ err }, 'could not release the drain lease yet (retried)')
+    }
   }
 
   /** Registers the member unless already done (or draining); one attempt at a time. */

@@ -120,3 +120,32 @@ void t.test(
     t.end()
   },
 )
+
+void t.test(
+  'budget: a member that left holding its lease still counts in N (no erosion)',
+  t => {
+    // A 5-pool whose m1 and m2 were drained and deregistered by their sidecars, each
+    // keeping its lease while its replica is out: N stays 5, the budget 2, and both
+    // leases use it, so m3 must wait (without the absent ones N would be 3 and m3 could
+    // drain, leaving 2 of 5 routable).
+    const present = members(member('m3'), member('m4'), member('m5'))
+    const leases = new Map([
+      ['m1', lease],
+      ['m2', { ...lease, holder: 'sidecar:m2' }],
+    ])
+    const budget = sharedDrainBudget(
+      present,
+      new Map([['lb1', instance(['m3', 'm4', 'm5'])]]),
+      leases,
+      'm3',
+    )
+    t.equal(budget, 2, 'floor((5-1)/2): the absent leased members count')
+    t.ok(leases.size >= budget, 'both leases use the whole budget: m3 is refused')
+    t.equal(
+      sharedDrainBudget(present, new Map(), new Map([['m1', lease]]), 'm3'),
+      1,
+      'one absent leased member: N 4, budget 1',
+    )
+    t.end()
+  },
+)

@@ -212,6 +212,17 @@ const BEHAVIOURS: Behaviour[] = [
     want: { deleted: 2, absent: undefined, version: 2, membersMissing: true, drains: 0 },
   },
   {
+    name: 'deleteMember with keepLease leaves the drain lease (a replica out for upgrade)',
+    run: async h => {
+      await h.store.putMember(write('a'), 'sidecar:a')
+      await h.store.acquireDrain('a', 'sidecar:a', 'upgrade', TTL, 1)
+      await h.store.deleteMember('a', 'sidecar:a', true)
+      const s = await h.store.snapshot(TTL)
+      return { member: s.members?.has('a'), lease: s.drains.get('a')?.holder }
+    },
+    want: { member: false, lease: 'sidecar:a' },
+  },
+  {
     name: 'every started subscriber hears a membership change',
     run: async h => {
       const first = await nextNotice(h)

@@ -216,12 +216,28 @@ void t.test('rolling restart and drain budget through sidecars', async t => {
 
       held.destroy()
       t.equal(await stopping1, 0, 'm1 drained once its last connection closed')
-      // m1's replica comes back (new sidecar): the pool is whole again, so m2 may drain.
+      const out = await getPool(lb2)
+      t.match(
+        out.summary.coordination.drains,
+        [{ member: 'm1', holder: 'sidecar:m1' }],
+        'm1 keeps its lease while its replica is out (the budget does not erode)',
+      )
+      // m1's replica comes back (new sidecar): its lease ends once it passes its checks,
+      // the pool is whole again, so m2 may drain.
       await startSidecarFor('m1')
       t.equal(
         await stopping2,
         0,
         'm2 got the lease after m1 returned, drained and exited 0',
+      )
+      await waitForPool(
+        lb2,
+        (_ms, summary) =>
+          !(summary.coordination as { drains: { member: string }[] }).drains.some(
+            d => d.member === 'm1',
+          ),
+        10_000,
+        "m1's lease released by its new sidecar",
       )
       const order = sc2.logs.slice(sc2Since).map(l => l.msg)
       t.ok(order.includes('drain lease taken: draining the member'))
