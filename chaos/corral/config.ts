@@ -127,6 +127,6 @@ health:
   fall: ${h.fall}
   jitter: ${h.jitter}
 heartbeat: { interval: 200ms, ttl: 1s }
-drain: { timeout: 20s, waitForConnections: true, connectionsTimeout: 10s }
+drain: { timeout: 60s, waitForConnections: true, connectionsTimeout: 10s }
 `
 }
