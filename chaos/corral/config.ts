@@ -71,14 +71,7 @@ listeners:
   - { name: https, bind: "127.0.0.1:${port('https')}" }
   - { name: health, bind: "127.0.0.1:${port('health')}" }
 members:${members === '' ? ' []' : `\n${members}`}
-health:
-  port: health
-  path: /health
-  interval: ${h.intervalMs}ms
-  timeout: ${h.timeoutMs}ms
-  rise: ${h.rise}
-  fall: ${h.fall}
-  jitter: ${h.jitter}
+${healthYaml(h, 'health')}
 balance: round-robin
 allDown: ${options.allDown ?? 'reject'}
 timeouts: { connect: ${CHAOS_CONNECT_TIMEOUT_MS}ms, shutdown: 2s }
@@ -94,10 +87,26 @@ export function chaosDataPath(): 'auto' | 'js' | 'native' {
   return v === 'js' || v === 'native' ? v : 'auto'
 }
 
-/** The shared-pool keys every chaos LB uses: fast heartbeats so scenarios stay short. */
+/** The `health:` block of an LB (port: a listener name) or a sidecar (a port number). */
+function healthYaml(h: HealthTiming, port: string | number): string {
+  return `health:
+  port: ${port}
+  path: /health
+  interval: ${h.intervalMs}ms
+  timeout: ${h.timeoutMs}ms
+  rise: ${h.rise}
+  fall: ${h.fall}
+  jitter: ${h.jitter}`
+}
+
+/** Shared-pool timing of every chaos LB: fast heartbeats so scenarios stay short. */
+export const CHAOS_COORDINATION = { heartbeatMs: 200, ttlMs: 1_000, resyncMs: 1_000 }
+
+/** The shared-pool keys every chaos LB uses (CHAOS_COORDINATION). */
 export function coordinationYaml(redisUrl: string, instanceId: string): string {
+  const c = CHAOS_COORDINATION
   return `redis: { url: "${redisUrl}", prefix: chaos }
-coordination: { instanceId: ${instanceId}, heartbeat: 200ms, ttl: 1s, resync: 1s }
+coordination: { instanceId: ${instanceId}, heartbeat: ${c.heartbeatMs}ms, ttl: ${c.ttlMs}ms, resync: ${c.resyncMs}ms }
 `
 }
 
@@ -118,14 +127,7 @@ export function sidecarConfigYaml(o: SidecarConfigOptions): string {
   return `# written by chaos/corral/config.ts
 redis: { url: "${o.redisUrl}", prefix: chaos }
 member: { id: ${m.id}, address: 127.0.0.1, ports: { http: ${m.http}, https: ${m.https}, health: ${m.health} } }
-health:
-  port: ${o.localHealthPort}
-  path: /health
-  interval: ${h.intervalMs}ms
-  timeout: ${h.timeoutMs}ms
-  rise: ${h.rise}
-  fall: ${h.fall}
-  jitter: ${h.jitter}
+${healthYaml(h, o.localHealthPort)}
 heartbeat: { interval: 200ms, ttl: 1s }
 drain: { timeout: 60s, waitForConnections: true, connectionsTimeout: 10s }
 `

@@ -3,7 +3,7 @@
 // the dead instance once its heartbeat expires; the killed one is restarted on the same
 // ports and warm-starts: every member is up from its first moment (the last shared
 // verdicts, younger than `coordination.warmStart`) instead of waiting `rise` probes.
-import { CHAOS_HEALTH } from '../corral/config.js'
+import { CHAOS_COORDINATION, CHAOS_HEALTH } from '../corral/config.js'
 import { PoolWatch, readPool, upCount, waitForPool } from '../pool-watch.js'
 import {
   between,
@@ -17,9 +17,7 @@ import {
   type Scenario,
 } from '../scenario.js'
 
-/** The chaos LBs' `coordination.ttl` and `resync` (chaos/corral/config.ts). */
-const TTL_MS = 1_000
-const RESYNC_MS = 1_000
+const { ttlMs: TTL_MS, resyncMs: RESYNC_MS } = CHAOS_COORDINATION
 /** An expired heartbeat sends no notice: a peer sees it at its next full re-read. */
 const EXPIRY_BUDGET_MS = TTL_MS + RESYNC_MS + SLACK_MS
 

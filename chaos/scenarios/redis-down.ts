@@ -6,6 +6,11 @@
 //    on its Redis proxy, both directions): lb1 keeps routing and refuses admin changes
 //    (503); lb2 stops counting lb1, and a drain made on lb2 meanwhile reaches lb1 once the
 //    partition heals.
+import {
+  COMMAND_TIMEOUT_MS,
+  MAX_RECONNECT_DELAY_MS,
+} from '../../src/coordination/redis-store.js'
+import { CHAOS_COORDINATION } from '../corral/config.js'
 import { adminCall, readPool, upCount, waitForPool } from '../pool-watch.js'
 import {
   between,
@@ -19,15 +24,10 @@ import {
   type Scenario,
 } from '../scenario.js'
 
-/** The chaos LBs' `coordination.ttl` and `resync` (chaos/corral/config.ts). */
-const TTL_MS = 1_000
-const RESYNC_MS = 1_000
-/** Redis command timeout in corral (src/coordination/redis-store.ts). */
-const COMMAND_TIMEOUT_MS = 1_000
+const { ttlMs: TTL_MS, resyncMs: RESYNC_MS, heartbeatMs } = CHAOS_COORDINATION
 /** A stalled connection counts as down after two timed-out commands in a row. */
-const STALL_BUDGET_MS = 2 * COMMAND_TIMEOUT_MS + 200 + SLACK_MS
-/** Longest reconnect backoff in corral (src/coordination/redis-store.ts). */
-const MAX_RECONNECT_MS = 2_000
+const STALL_BUDGET_MS = 2 * COMMAND_TIMEOUT_MS + heartbeatMs + SLACK_MS
+const MAX_RECONNECT_MS = MAX_RECONNECT_DELAY_MS
 /** From Redis answering again to every LB reconciled: a reconnect, a resync, slack. */
 const RECONCILE_BUDGET_MS = MAX_RECONNECT_MS + RESYNC_MS + SLACK_MS
 /** A change on one LB seen on the other (notice or resync). */
