@@ -6,7 +6,9 @@ import type { BenchResult } from './results.js'
 import { ratio, summarize, type Summary } from './stats.js'
 import { summarizeSamples, type Summaries } from './summary.js'
 import {
+  DATA_PATH_TARGETS,
   TARGETS,
+  compare,
   describeTarget,
   describeVerdict,
   judge,
@@ -41,6 +43,7 @@ export function renderMarkdown(result: BenchResult, options: ReportOptions): str
     '',
     ...quietnessWarning(result),
     ...targetsSection(result, summaries),
+    ...dataPathTargetsSection(result, summaries),
     '',
     `![ratios against targets](${options.chartFile})`,
     '',
@@ -107,6 +110,73 @@ function targetsSection(result: BenchResult, summaries: Summaries): string[] {
     lines.push(`| ${t.label} | ${describeTarget(t)} | ${own} | ${verdict} | ${ref} |`)
   }
   return lines
+}
+
+/**
+ * Issues #13 and #14: each target for its system, the median's verdict and, where the
+ * issue asks for it, every round's own ratio (systems alternate within a round, so a
+ * round's ratio compares runs made under the same conditions).
+ */
+export function dataPathTargetsSection(
+  result: BenchResult,
+  summaries: Summaries,
+): string[] {
+  const ran = new Set(result.samples.map(s => s.workload))
+  const targets = DATA_PATH_TARGETS.filter(t => ran.has(t.workload))
+  if (targets.length === 0) return []
+  const lines = [
+    '',
+    '## Targets (issues #13 and #14): the data path against HAProxy',
+    '',
+    '`corral` is the JS data path, `corral-native` the native one (the default where it builds).',
+    '',
+    '| issue | target | system | goal | median | verdict | per round |',
+    '|---|---|---|---|---|---|---|',
+  ]
+  for (const t of targets) {
+    const v = judge(t, t.subject, summaries.median)
+    const median = v.status === 'not-measured' ? '–' : formatJudged(t, v.value)
+    const rounds = roundRatios(result, t)
+    const perRound =
+      rounds.length === 0
+        ? '–'
+        : `${rounds.map(formatRatio).join(', ')}${
+            t.everyRound
+              ? `: ${rounds.filter(r => compare(r, t.op, t.threshold)).length} of ${rounds.length} met`
+              : ''
+          }`
+    const everyOk = !t.everyRound || rounds.every(r => compare(r, t.op, t.threshold))
+    const verdict =
+      v.status !== 'not-measured' && v.status === 'met' && !everyOk
+        ? 'median met, not every round'
+        : describeVerdict(v, t.unit)
+    lines.push(
+      `| ${t.issue} | ${t.label} | ${t.subject} | ${describeTarget(t)}${t.everyRound ? ' every round' : ''} | ${median} | ${verdict} | ${perRound} |`,
+    )
+  }
+  return lines
+}
+
+/** The subject's ratio to the baseline in each round where both have a value. */
+function roundRatios(result: BenchResult, t: Target & { subject: SystemName }): number[] {
+  const base = t.baseline
+  if (base === undefined) return []
+  const byRound = (system: SystemName): Map<number, number> =>
+    new Map(
+      result.samples
+        .filter(
+          s => s.workload === t.workload && s.metric === t.metric && s.system === system,
+        )
+        .map(s => [s.round, s.value]),
+    )
+  const own = byRound(t.subject)
+  const other = byRound(base)
+  const out: number[] = []
+  for (const [round, value] of [...own].sort((a, b) => a[0] - b[0])) {
+    const r = ratio(value, other.get(round))
+    if (r !== undefined) out.push(r)
+  }
+  return out
 }
 
 /** A judged value in its target's unit. */

@@ -60,6 +60,138 @@ export const TARGETS: readonly Target[] = [
   },
 ]
 
+/** A data-path target (issues #13 and #14), judged for corral on both data paths. */
+export interface DataPathTarget extends Target {
+  readonly issue: '#13' | '#14'
+  /** The system the target is about: the JS path (#13 was written for it) or native. */
+  readonly subject: 'corral' | 'corral-native'
+  /** Whether every round's own ratio must meet it, not only the median (#13's bulk). */
+  readonly everyRound: boolean
+}
+
+function dataPath(
+  issue: '#13' | '#14',
+  subject: 'corral' | 'corral-native',
+  workload: WorkloadId,
+  metric: string,
+  op: Op,
+  threshold: number,
+  what: string,
+  everyRound = false,
+): DataPathTarget {
+  return {
+    ...relative(
+      `${issue}-${subject}-${workload}-${metric}`,
+      workload,
+      metric,
+      op,
+      threshold,
+      what,
+    ),
+    issue,
+    subject,
+    everyRound,
+  }
+}
+
+/**
+ * Issue #13 (bulk transfers at HAProxy's speed; written for the JS path, reported for
+ * both) and issue #14 (the native data path), against HAProxy in the same run.
+ */
+export const DATA_PATH_TARGETS: readonly DataPathTarget[] = (
+  ['corral', 'corral-native'] as const
+)
+  .flatMap(subject => [
+    dataPath('#13', subject, 'bulk-1', 'gbps', '>=', 1.0, 'bulk 1 stream', true),
+    dataPath('#13', subject, 'bulk-8', 'gbps', '>=', 1.0, 'bulk 8 streams', true),
+    dataPath('#13', subject, 'registry', 'pushS', '<=', 1.0, 'registry push time'),
+    dataPath('#13', subject, 'registry', 'pullS', '<=', 1.0, 'registry pull time'),
+    dataPath(
+      '#13',
+      subject,
+      'bulk-1',
+      'cpuSPerGB',
+      '<=',
+      1.0,
+      'bulk 1 stream CPU per GB',
+    ),
+    dataPath(
+      '#13',
+      subject,
+      'bulk-8',
+      'cpuSPerGB',
+      '<=',
+      1.0,
+      'bulk 8 streams CPU per GB',
+    ),
+    dataPath(
+      '#13',
+      subject,
+      'registry',
+      'pushCpuSPerGB',
+      '<=',
+      1.0,
+      'registry push CPU per GB',
+    ),
+    dataPath(
+      '#13',
+      subject,
+      'registry',
+      'pullCpuSPerGB',
+      '<=',
+      1.0,
+      'registry pull CPU per GB',
+    ),
+  ])
+  .concat([
+    dataPath('#14', 'corral-native', 'bulk-1', 'gbps', '>=', 1.3, 'native bulk 1 stream'),
+    dataPath(
+      '#14',
+      'corral-native',
+      'bulk-8',
+      'gbps',
+      '>=',
+      1.3,
+      'native bulk 8 streams',
+    ),
+    dataPath(
+      '#14',
+      'corral-native',
+      'bulk-1',
+      'cpuSPerGB',
+      '<=',
+      0.6,
+      'native bulk 1 stream CPU per GB',
+    ),
+    dataPath(
+      '#14',
+      'corral-native',
+      'bulk-8',
+      'cpuSPerGB',
+      '<=',
+      0.6,
+      'native bulk 8 streams CPU per GB',
+    ),
+    dataPath(
+      '#14',
+      'corral-native',
+      'conn-close',
+      'rps',
+      '>=',
+      1.0,
+      'native new connections/s',
+    ),
+    dataPath(
+      '#14',
+      'corral-native',
+      'conn-close',
+      'p99Ms',
+      '<=',
+      1.0,
+      'native new connection p99',
+    ),
+  ])
+
 function relative(
   id: string,
   workload: WorkloadId,
@@ -151,7 +283,8 @@ export function judge(
   }
 }
 
-function compare(value: number, op: Op, threshold: number): boolean {
+/** Whether `value` meets `op threshold`. */
+export function compare(value: number, op: Op, threshold: number): boolean {
   switch (op) {
     case '>=':
       return value >= threshold
