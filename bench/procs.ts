@@ -62,8 +62,13 @@ export function displayArgv(
   repoRoot: string,
   nodePath: string = process.execPath,
 ): string[] {
+  return argv.map(a => (a === nodePath ? 'node' : withoutRoot(a, repoRoot)))
+}
+
+/** `text` with every `repoRoot/` removed: paths inside the repository become relative. */
+export function withoutRoot(text: string, repoRoot: string): string {
   const prefix = repoRoot.endsWith('/') ? repoRoot : `${repoRoot}/`
-  return argv.map(a => (a === nodePath ? 'node' : a.split(prefix).join('')))
+  return text.split(prefix).join('')
 }
 
 /** A spawned child with line-oriented stdout and a stderr log file. */

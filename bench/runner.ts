@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { roundsFor, workloadDef, type SystemName, type WorkloadId } from './catalog.js'
 import { loadNativeAddon } from '../src/proxy/native-loader.js'
 import { Scope, type Env, type RunContext } from './context.js'
-import { displayArgv, shellQuote } from './procs.js'
+import { displayArgv, shellQuote, withoutRoot } from './procs.js'
 import { systemBusyPercent } from './proc-stats.js'
 import type {
   Background,
@@ -139,7 +139,15 @@ async function runOne(
         })
     },
     attach: (file, text) => {
-      if (round === 1) outcome.configs.push({ workload, system, file, text: clip(text) })
+      // Reports are committed: no path of the machine they ran on (test/bench/procs).
+      const root = resolve(plan.env.benchDir, '..', '..')
+      if (round === 1)
+        outcome.configs.push({
+          workload,
+          system,
+          file: withoutRoot(file, root),
+          text: clip(withoutRoot(text, root)),
+        })
     },
     note,
   }

@@ -1,6 +1,6 @@
 // How the benchmark report shows a command line: relative to the repository, no machine paths.
 import t from 'tap'
-import { displayArgv, shellQuote } from '../../bench/procs.js'
+import { displayArgv, shellQuote, withoutRoot } from '../../bench/procs.js'
 
 void t.test('commands are shown relative to the repository', t => {
   const cases: { name: string; argv: string[]; expect: string }[] = [
@@ -70,5 +70,20 @@ void t.test(
         file,
       )
     }
+  },
+)
+
+void t.test(
+  'attached config texts lose the repository root (registry, coordination)',
+  t => {
+    t.equal(
+      withoutRoot(
+        'rootdirectory: /srv/corral/bench/results/tmp/x/storage\ncert: /srv/corral/c.pem',
+        '/srv/corral',
+      ),
+      'rootdirectory: bench/results/tmp/x/storage\ncert: c.pem',
+    )
+    t.equal(withoutRoot('/etc/hosts', '/srv/corral/'), '/etc/hosts', 'outside paths stay')
+    t.end()
   },
 )
