@@ -5,6 +5,7 @@
  *   add(slot, fdA, fdB, idleMs) -> 0 | -errno   (dup()s both fds; see relay.c)
  *   close(id) -> 0 | -errno                     (a close event follows)
  *   listen(index, fd) -> 0 | -errno             (accept natively on a dup of fd)
+ *   forget(fd) -> boolean                       (was fd in libuv's epoll; now removed)
  *   unlisten(index)                             (stops accepting before it returns)
  *   setTargets(hosts: string[], ports: number[]) (the member table verdicts index)
  *   submit(verdicts: Float64Array, count)       (VERDICT_STRIDE numbers per verdict)
@@ -239,13 +240,13 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
  * also keeps libuv from accepting on it: it never re-registers a watcher it believes
  * registered.
  */
-static void forget_in_libuv(napi_env env, int fd) {
+static bool forget_in_libuv(napi_env env, int fd) {
   uv_loop_t *loop = NULL;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == NULL) return;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == NULL) return false;
   int backend = uv_backend_fd(loop);
   struct epoll_event dummy;
   memset(&dummy, 0, sizeof dummy);
-  if (backend >= 0) epoll_ctl(backend, EPOLL_CTL_DEL, fd, &dummy);
+  return backend >= 0 && epoll_ctl(backend, EPOLL_CTL_DEL, fd, &dummy) == 0;
 }
 
 static napi_value js_add(napi_env env, napi_callback_info info) {
@@ -305,9 +306,22 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int r = relay_engine_listen(st->engine, index, fd);
-  if (r == 0) forget_in_libuv(env, fd);
   napi_value out;
   CHECK(env, napi_create_int32(env, r, &out));
+  return out;
+}
+
+static napi_value js_forget(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, "CORRAL_NATIVE", "forget(fd): fd must be a non-negative integer");
+    return NULL;
+  }
+  napi_value out;
+  CHECK(env, napi_get_boolean(env, forget_in_libuv(env, fd), &out));
   return out;
 }
 
@@ -497,6 +511,7 @@ NAPI_MODULE_INIT() {
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
       {"peek", NULL, js_peek, NULL, NULL, NULL, napi_default, NULL},
       {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
+      {"forget", NULL, js_forget, NULL, NULL, NULL, napi_default, NULL},
       {"unlisten", NULL, js_unlisten, NULL, NULL, NULL, napi_default, NULL},
       {"setTargets", NULL, js_set_targets, NULL, NULL, NULL, napi_default, NULL},
       {"submit", NULL, js_submit, NULL, NULL, NULL, napi_default, NULL},
