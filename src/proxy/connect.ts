@@ -78,7 +78,8 @@ export abstract class RoutedConnection implements PickRequest {
     this.now = ctx.now()
     const picked = ctx.picker().pick(this)
     if (typeof picked === 'string') {
-      if (this.#attempts === 0) return picked === 'limit' ? 'rejected_limit' : 'rejected_no_member'
+      if (this.#attempts === 0)
+        return picked === 'limit' ? 'rejected_limit' : 'rejected_no_member'
       // Every member we could try failed to connect.
       if (this.stats !== null) this.stats.outcomes.failed++
       return 'failed'
@@ -115,7 +116,9 @@ export abstract class RoutedConnection implements PickRequest {
     ctx.passiveFailure(member.id, {
       ok: false,
       reason: 'passive-connect',
-      detail: timedOut ? `connect timeout ${where}` : `connect ${code ?? 'error'} ${where}`,
+      detail: timedOut
+        ? `connect timeout ${where}`
+        : `connect ${code ?? 'error'} ${where}`,
     })
   }
 

@@ -7,7 +7,12 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import type { MemberView } from '../pool/types.js'
-import { memberPort, RoutedConnection, type Rejection, type RoutingContext } from './connect.js'
+import {
+  memberPort,
+  RoutedConnection,
+  type Rejection,
+  type RoutingContext,
+} from './connect.js'
 import {
   errnoName,
   ETIMEDOUT,
@@ -40,7 +45,12 @@ export class NativeAcceptedRelay extends RoutedConnection implements NativeAccep
   #toClient = 0
   #open = true
 
-  constructor(id: number, peer: string, ctx: NativeAcceptedContext, engine: NativeEngine) {
+  constructor(
+    id: number,
+    peer: string,
+    ctx: NativeAcceptedContext,
+    engine: NativeEngine,
+  ) {
     super(ctx)
     this.id = id
     this.clientAddress = peer
@@ -71,7 +81,7 @@ export class NativeAcceptedRelay extends RoutedConnection implements NativeAccep
   }
 
   /** Timeouts are the relay thread's (connect and idle): nothing to do here. */
-  sweep(_now: number): void {
+  sweep(): void {
     // The sweeper visits every relay kind; this one has no JS timers.
   }
 

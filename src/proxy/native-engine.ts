@@ -266,7 +266,8 @@ export class NativeEngine {
             acceptor?.dropped()
             continue
           }
-          const owner = acceptor === undefined ? undefined : acceptor.accepted(id, address)
+          const owner =
+            acceptor === undefined ? undefined : acceptor.accepted(id, address)
           // No owner: rejected (or its listener is gone: reject it here).
           if (owner === undefined) {
             if (acceptor === undefined) this.reject(id)

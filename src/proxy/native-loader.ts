@@ -69,9 +69,7 @@ function isNativeAddon(value: unknown): value is NativeAddon {
     'unlisten',
     'setTargets',
     'submit',
-  ].every(
-    name => typeof Reflect.get(value, name) === 'function',
-  )
+  ].every(name => typeof Reflect.get(value, name) === 'function')
 }
 
 /** Loads the addon once per process; an error string says why it is unavailable. */

@@ -6,7 +6,12 @@
 // (pauseOnConnect) and the member socket is paused before it connects, so bytes of
 // server-first protocols (banners) wait in the kernel for the relay thread.
 import { connect, type Socket } from 'node:net'
-import { memberPort, RoutedConnection, type Rejection, type RoutingContext } from './connect.js'
+import {
+  memberPort,
+  RoutedConnection,
+  type Rejection,
+  type RoutingContext,
+} from './connect.js'
 import type { NativeCloseReason, NativeEngine, NativeOwner } from './native-engine.js'
 
 /** The routing context, closing with a NativeRelay (data-plane.ts passes one object for every kind). */

@@ -4,7 +4,12 @@
 // and one onread callback into a reused buffer (member → client) per relay: PERF-NOTES.md
 // measured manual write()/drain as cheaper than pipe() or pipeline().
 import { connect, type Socket } from 'node:net'
-import { memberPort, RoutedConnection, type Rejection, type RoutingContext } from './connect.js'
+import {
+  memberPort,
+  RoutedConnection,
+  type Rejection,
+  type RoutingContext,
+} from './connect.js'
 
 /** What a relay needs from its data plane: routing (connect.ts) and its close. */
 export interface RelayContext extends RoutingContext {
