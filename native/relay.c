@@ -51,8 +51,6 @@
 #define ACCEPT_BATCH 64
 /* How long a listener rests after accept4 ran out of fds or memory. */
 #define ACCEPT_PAUSE_MS 100
-/* Empty pipes kept for the next connections (a pipe2 + 2 closes saved per direction). */
-#define PIPE_POOL 512
 
 struct conn;
 
@@ -135,8 +133,6 @@ struct relay_engine {
   struct relay_event *out; /* events of this loop iteration */
   uint32_t out_len, out_cap;
   uint32_t min_connect_ms;
-  int pipes[PIPE_POOL][2]; /* empty pipes for reuse */
-  uint32_t pipes_pooled;
   struct conn **by_slot;
   struct conn *live;
   uint32_t live_count;
@@ -190,35 +186,6 @@ static double ms_since(const struct timespec *t0) {
   return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* A pipe for one direction: from the pool, else a new one. 0 or errno. */
-static int take_pipe(struct relay_engine *e, struct direction *d) {
-  int p[2];
-  if (e->pipes_pooled > 0) {
-    e->pipes_pooled--;
-    p[0] = e->pipes[e->pipes_pooled][0];
-    p[1] = e->pipes[e->pipes_pooled][1];
-  } else if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
-    return errno;
-  }
-  d->pipe_r = p[0];
-  d->pipe_w = p[1];
-  return 0;
-}
-
-/* Keeps an empty pipe for the next connection; one still holding bytes is closed. */
-static void give_pipe(struct relay_engine *e, struct direction *d) {
-  if (d->pipe_r < 0) return;
-  if (d->pending == 0 && d->pipe_w >= 0 && e->pipes_pooled < PIPE_POOL) {
-    e->pipes[e->pipes_pooled][0] = d->pipe_r;
-    e->pipes[e->pipes_pooled][1] = d->pipe_w;
-    e->pipes_pooled++;
-  } else {
-    close_quietly(d->pipe_r);
-    close_quietly(d->pipe_w);
-  }
-  d->pipe_r = d->pipe_w = -1;
-}
-
 /*
  * Deregisters (pitfall 2) and closes every fd, reports the close, defers the free (3).
  * Even sockets this thread accepted or connected are DEL'ed: a fork() elsewhere in the
@@ -233,7 +200,8 @@ static void finish(struct relay_engine *e, struct conn *c, enum relay_reason rea
     if (c->ep[i].registered)
       epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->ep[i].fd, NULL);
     close_quietly(c->ep[i].fd);
-    give_pipe(e, &c->d[i]);
+    close_quietly(c->d[i].pipe_r);
+    close_quietly(c->d[i].pipe_w);
   }
   if (c->prev != NULL) c->prev->next = c->next;
   else e->live = c->next;
@@ -491,11 +459,13 @@ static void established(struct relay_engine *e, struct conn *c) {
   struct relay_event *ev = emit(e, RELAY_EV_CONNECTED, c->id);
   if (ev != NULL) ev->connect_ms = ms_since(&c->connect_started);
   for (int i = 0; i < 2; i++) {
-    int err = take_pipe(e, &c->d[i]);
-    if (err != 0) {
-      finish(e, c, RELAY_ERROR, err);
+    int p[2];
+    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+      finish(e, c, RELAY_ERROR, errno);
       return;
     }
+    c->d[i].pipe_r = p[0];
+    c->d[i].pipe_w = p[1];
   }
   note_idle(e, c->idle_ms);
   pump(e, c);
@@ -705,10 +675,6 @@ static void enqueue_list(struct relay_engine *e, struct cmd *first, struct cmd *
 static void enqueue(struct relay_engine *e, struct cmd *cmd) { enqueue_list(e, cmd, cmd); }
 
 static void free_engine(struct relay_engine *e) {
-  for (uint32_t i = 0; i < e->pipes_pooled; i++) {
-    close(e->pipes[i][0]);
-    close(e->pipes[i][1]);
-  }
   close_quietly(e->epfd);
   close_quietly(e->evfd);
   pthread_mutex_destroy(&e->mu);

@@ -73,6 +73,9 @@ const MAX_TARGETS = 4_096
 
 const LOW_16 = 0xffff
 
+/** native/relay.h RELAY_MAX_LISTENERS. */
+const MAX_LISTENERS = 64
+
 /** Per-process owner of the addon's relay thread. */
 export class NativeEngine {
   readonly #addon: NativeAddon
@@ -84,6 +87,7 @@ export class NativeEngine {
   readonly #adoptSlots: number
   #active = 0
   readonly #acceptors: (NativeAcceptor | undefined)[] = []
+  #nextListener = 0
   /** Member address table: "host\0port" → index; pushed to the addon before use. */
   #targets = new Map<string, number>()
   #hosts: string[] = []
@@ -139,9 +143,15 @@ export class NativeEngine {
    * listener index (for unlisten) or why not. The caller keeps its own socket open.
    */
   listen(fd: number, acceptor: NativeAcceptor): number | string {
-    let index = this.#acceptors.indexOf(undefined)
-    if (index < 0) index = this.#acceptors.length
-    if (index >= 64) return 'all 64 native listeners in use'
+    // Round robin over the 64 indexes, not the lowest free one: an accepted event still
+    // on its way for a listener just closed must not reach a new one in the same index.
+    let index = -1
+    for (let k = 0; k < MAX_LISTENERS && index < 0; k++) {
+      const i = (this.#nextListener + k) % MAX_LISTENERS
+      if (this.#acceptors[i] === undefined) index = i
+    }
+    if (index < 0) return `all ${String(MAX_LISTENERS)} native listeners in use`
+    this.#nextListener = (index + 1) % MAX_LISTENERS
     const r = this.#addon.listen(index, fd)
     if (r !== 0) return `native listen failed: ${errnoName(-r)}`
     this.#acceptors[index] = acceptor
