@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -346,15 +347,46 @@ static void accept_cases(void) {
     pthread_mutex_unlock(&mu);
     close(client);
     CHECK(relay_engine_listen(e, 3, lfd) == 0, "listen again");
-  }
-
-  /* 16. Stop with connections waiting, connecting and relaying: each reported stopped. */
-  {
-    int c1 = tcp_connect(lport), c2 = tcp_connect(lport);
-    /* The one queued in 15 comes first: reject it. */
+    /* The one queued meanwhile is accepted now: reject it. */
     struct relay_event old = wait_event(&cursor, RELAY_EV_ACCEPTED, RELAY_NO_ID);
     struct relay_verdict v = reject(old.id);
-    relay_engine_submit(e, &v, 1);
+    CHECK(relay_engine_submit(e, &v, 1) == 0, "submit");
+    wait_event(&cursor, RELAY_EV_CLOSED, old.id);
+  }
+
+  /* 16. Out of fds: accept4 fails with EMFILE; the listener rests (no busy loop on a
+   *      level-triggered fd) and accepts the waiting connection once fds are back. */
+  {
+    int h1 = -1, h2 = -1;
+    for (int fd = 0; fd < 65536 && h2 < 0; fd++) {
+      if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+        if (h1 < 0) h1 = fd;
+        else h2 = fd;
+      }
+    }
+    struct rlimit old_limit, low;
+    CHECK(getrlimit(RLIMIT_NOFILE, &old_limit) == 0, "getrlimit");
+    low = old_limit;
+    low.rlim_cur = (rlim_t)h2; /* only h1 is free below the limit */
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0, "setrlimit");
+    int client = tcp_connect(lport); /* takes h1: the relay thread's accept4 gets EMFILE */
+    usleep(150000);
+    pthread_mutex_lock(&mu);
+    for (int k = cursor; k < nlog; k++)
+      CHECK(event_log[k].type != RELAY_EV_ACCEPTED, "accepted without a free fd");
+    pthread_mutex_unlock(&mu);
+    CHECK(setrlimit(RLIMIT_NOFILE, &old_limit) == 0, "setrlimit restore");
+    struct relay_event acc = wait_event(&cursor, RELAY_EV_ACCEPTED, RELAY_NO_ID);
+    struct relay_verdict v = reject(acc.id);
+    CHECK(relay_engine_submit(e, &v, 1) == 0, "submit");
+    wait_event(&cursor, RELAY_EV_CLOSED, acc.id);
+    close(client);
+  }
+
+  /* 17. Stop with connections waiting, connecting and relaying: each reported stopped. */
+  {
+    int c1 = tcp_connect(lport), c2 = tcp_connect(lport);
+    struct relay_verdict v;
     struct relay_event a1 = wait_event(&cursor, RELAY_EV_ACCEPTED, RELAY_NO_ID);
     wait_event(&cursor, RELAY_EV_ACCEPTED, RELAY_NO_ID);
     v = route_to(a1.id, mport, 2000);
@@ -524,7 +556,7 @@ int main(void) {
 
   for (int s = 0; s < SLOTS; s++) CHECK(closed[s] <= 1, "slot %d closed %d times", s, closed[s]);
   accept_cases();
-  printf("relay_test: all passed (%d relayed connections, then native accept cases 8-16)\n",
+  printf("relay_test: all passed (%d relayed connections, then native accept cases 8-17)\n",
          expected);
   return 0;
 }
