@@ -128,7 +128,7 @@ struct relay_engine {
   uint16_t *gen;          /* generation per slot (accepted connections) */
   uint32_t *free_slots;   /* stack of free accept slots */
   uint32_t free_count;
-  int listeners_paused;
+  int listeners_paused;    /* written by the relay thread under lmu */
   int64_t resume_at_ms;   /* when paused listeners are registered again */
   struct relay_event *out; /* events of this loop iteration */
   uint32_t out_len, out_cap;
@@ -385,8 +385,10 @@ static void pause_listeners(struct relay_engine *e) {
       l->paused = 1;
     }
   }
-  pthread_mutex_unlock(&e->lmu);
+  /* Under lmu: relay_engine_listen reads it to register a new listener or leave it to
+   * resume_listeners. */
   e->listeners_paused = 1;
+  pthread_mutex_unlock(&e->lmu);
   e->resume_at_ms = e->now_ms + ACCEPT_PAUSE_MS;
 }
 
@@ -400,8 +402,8 @@ static void resume_listeners(struct relay_engine *e) {
     }
     l->paused = 0;
   }
-  pthread_mutex_unlock(&e->lmu);
   e->listeners_paused = 0;
+  pthread_mutex_unlock(&e->lmu);
 }
 
 /*
