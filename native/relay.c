@@ -49,6 +49,8 @@
 #define MAX_EVENTS 256
 /* Connections accepted per listener per wakeup before others get a turn. */
 #define ACCEPT_BATCH 64
+/* A relay with no byte either way for this long gives its empty pipes back. */
+#define PIPE_IDLE_MS 1000
 /* How long a listener rests after accept4 ran out of fds or memory. */
 #define ACCEPT_PAUSE_MS 100
 
@@ -252,6 +254,14 @@ static int move(struct relay_engine *e, struct conn *c, int i) {
         if (shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN) return -errno;
       }
       return 0;
+    }
+    /* Pipes are made on first use and dropped again when the connection idles (sweep),
+     * so an idle relay holds its two sockets only (2 fds, not 6). */
+    if (d->pipe_w < 0) {
+      int p[2];
+      if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) return -errno;
+      d->pipe_r = p[0];
+      d->pipe_w = p[1];
     }
     /* The pipe is empty here, so EAGAIN can only mean the source has nothing (5). */
     ssize_t n = splice(src, NULL, d->pipe_w, NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -460,16 +470,7 @@ static void established(struct relay_engine *e, struct conn *c) {
   c->active_at_ms = e->now_ms;
   struct relay_event *ev = emit(e, RELAY_EV_CONNECTED, c->id);
   if (ev != NULL) ev->connect_ms = ms_since(&c->connect_started);
-  for (int i = 0; i < 2; i++) {
-    int p[2];
-    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
-      finish(e, c, RELAY_ERROR, errno);
-      return;
-    }
-    c->d[i].pipe_r = p[0];
-    c->d[i].pipe_w = p[1];
-  }
-  note_idle(e, c->idle_ms);
+  note_idle(e, c->idle_ms); /* pipes come with the first bytes (move) */
   pump(e, c);
 }
 
@@ -596,7 +597,19 @@ static void sweep(struct relay_engine *e) {
     struct conn *next = c->next;
     int64_t quiet = e->now_ms - c->active_at_ms;
     if (c->state == C_RELAYING) {
-      if (c->idle_ms > 0 && quiet >= (int64_t)c->idle_ms) finish(e, c, RELAY_IDLE, 0);
+      if (c->idle_ms > 0 && quiet >= (int64_t)c->idle_ms) {
+        finish(e, c, RELAY_IDLE, 0);
+      } else if (quiet >= PIPE_IDLE_MS) {
+        /* Quiet: give back empty pipes (move makes new ones for the next bytes). */
+        for (int i = 0; i < 2; i++) {
+          struct direction *d = &c->d[i];
+          if (d->pending == 0 && d->pipe_r >= 0) {
+            close(d->pipe_r);
+            close(d->pipe_w);
+            d->pipe_r = d->pipe_w = -1;
+          }
+        }
+      }
     } else if (c->state == C_CONNECTING) {
       if (c->connect_ms > 0 && quiet >= (int64_t)c->connect_ms)
         connect_failed(e, c, ETIMEDOUT);

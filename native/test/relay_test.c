@@ -126,6 +126,14 @@ static void read_exact(int fd, char *buf, size_t n) {
 }
 
 
+/* Open fds of this process. */
+static int open_fds(void) {
+  int n = 0;
+  for (int fd = 0; fd < 65536; fd++)
+    if (fcntl(fd, F_GETFD) >= 0) n++;
+  return n;
+}
+
 /* A listening TCP socket on 127.0.0.1, port chosen by the kernel. */
 static int tcp_listener(int backlog, uint16_t *port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -313,6 +321,31 @@ static void accept_cases(void) {
       close(members[i]);
     }
     for (int i = 0; i < 40; i++) wait_event(&cursor, RELAY_EV_CLOSED, ids[i]);
+  }
+
+  /* 13b. An idle relay gives its pipes back (2 fds left, not 6) and makes new ones
+   *      when bytes come again. */
+  {
+    int client = tcp_connect(lport);
+    struct relay_event acc = wait_event(&cursor, RELAY_EV_ACCEPTED, RELAY_NO_ID);
+    struct relay_verdict v = route_to(acc.id, mport, 2000);
+    CHECK(relay_engine_submit(e, &v, 1) == 0, "submit");
+    int member = accept(mfd, NULL, NULL);
+    wait_event(&cursor, RELAY_EV_CONNECTED, acc.id);
+    char buf[4];
+    CHECK(write(client, "ab", 2) == 2 && write(member, "cd", 2) == 2, "write");
+    read_exact(member, buf, 2);
+    read_exact(client, buf + 2, 2);
+    int busy = open_fds();
+    usleep(1600000); /* PIPE_IDLE_MS (1 s) plus a sweep period */
+    int idle = open_fds();
+    CHECK(idle == busy - 4, "fds %d while busy, %d idle: expected 4 pipe fds back", busy, idle);
+    CHECK(write(client, "ef", 2) == 2, "write again");
+    read_exact(member, buf, 2);
+    CHECK(memcmp(buf, "ef", 2) == 0, "bytes after the pipes came back");
+    close(client);
+    close(member);
+    wait_event(&cursor, RELAY_EV_CLOSED, acc.id);
   }
 
   /* 14. Past the accept slots (56 here) a connection is closed at once, reported
