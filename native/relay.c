@@ -49,8 +49,8 @@
 #define MAX_EVENTS 256
 /* Connections accepted per listener per wakeup before others get a turn. */
 #define ACCEPT_BATCH 64
-/* A relay with no byte either way for this long gives its empty pipes back. */
-#define PIPE_IDLE_MS 1000
+/* Empty pipes kept for reuse while any connection is open (each is 2 fds). */
+#define PIPE_POOL 64
 /* How long a listener rests after accept4 ran out of fds or memory. */
 #define ACCEPT_PAUSE_MS 100
 
@@ -131,6 +131,8 @@ struct relay_engine {
   uint32_t *free_slots;   /* stack of free accept slots */
   uint32_t free_count;
   int listeners_paused;    /* written by the relay thread under lmu */
+  int pool[PIPE_POOL][2];  /* empty pipes: a direction holds one only while bytes wait */
+  uint32_t pooled;
   int64_t resume_at_ms;   /* when paused listeners are registered again */
   struct relay_event *out; /* events of this loop iteration */
   uint32_t out_len, out_cap;
@@ -189,6 +191,47 @@ static double ms_since(const struct timespec *t0) {
 }
 
 /*
+ * Pipes are borrowed per direction only while bytes wait in them: an idle relay holds
+ * its two sockets (2 fds, not 6), and short connections reuse pipes instead of making
+ * and closing two each. pending == 0 means empty: it counts every byte in and out.
+ */
+static int borrow_pipe(struct relay_engine *e, struct direction *d) {
+  if (e->pooled > 0) {
+    e->pooled--;
+    d->pipe_r = e->pool[e->pooled][0];
+    d->pipe_w = e->pool[e->pooled][1];
+    return 0;
+  }
+  int p[2];
+  if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) return errno;
+  d->pipe_r = p[0];
+  d->pipe_w = p[1];
+  return 0;
+}
+
+/* Gives an empty pipe back to the pool; one still holding bytes (an error) is closed. */
+static void return_pipe(struct relay_engine *e, struct direction *d) {
+  if (d->pipe_r < 0) return;
+  if (d->pending == 0 && e->pooled < PIPE_POOL) {
+    e->pool[e->pooled][0] = d->pipe_r;
+    e->pool[e->pooled][1] = d->pipe_w;
+    e->pooled++;
+  } else {
+    close(d->pipe_r);
+    close(d->pipe_w);
+  }
+  d->pipe_r = d->pipe_w = -1;
+}
+
+static void trim_pipes(struct relay_engine *e) {
+  while (e->pooled > 0) {
+    e->pooled--;
+    close(e->pool[e->pooled][0]);
+    close(e->pool[e->pooled][1]);
+  }
+}
+
+/*
  * Deregisters (pitfall 2) and closes every fd, reports the close, defers the free (3).
  * Even sockets this thread accepted or connected are DEL'ed: a fork() elsewhere in the
  * process (child_process.spawn before its exec) briefly shares every description, and
@@ -202,8 +245,7 @@ static void finish(struct relay_engine *e, struct conn *c, enum relay_reason rea
     if (c->ep[i].registered)
       epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->ep[i].fd, NULL);
     close_quietly(c->ep[i].fd);
-    close_quietly(c->d[i].pipe_r);
-    close_quietly(c->d[i].pipe_w);
+    return_pipe(e, &c->d[i]);
   }
   if (c->prev != NULL) c->prev->next = c->next;
   else e->live = c->next;
@@ -211,7 +253,10 @@ static void finish(struct relay_engine *e, struct conn *c, enum relay_reason rea
   e->by_slot[c->slot] = NULL;
   if (c->slot >= e->accept_base) e->free_slots[e->free_count++] = c->slot;
   e->live_count--;
-  if (e->live_count == 0) e->min_idle_ms = e->min_connect_ms = 0;
+  if (e->live_count == 0) {
+    e->min_idle_ms = e->min_connect_ms = 0;
+    trim_pipes(e); /* nothing open: hold no fd beyond the listeners */
+  }
   e->counters[2 * c->slot] = c->d[0].bytes;
   e->counters[2 * c->slot + 1] = c->d[1].bytes;
   struct relay_event *ev = emit(e, RELAY_EV_CLOSED, c->id);
@@ -229,7 +274,7 @@ static void finish(struct relay_engine *e, struct conn *c, enum relay_reason rea
  * Moves what it can in direction i. Returns 0 when it must wait for an event (or the
  * direction is finished), 1 when the budget ran out with work left, -errno on error.
  */
-static int move(struct relay_engine *e, struct conn *c, int i) {
+static int move_some(struct relay_engine *e, struct conn *c, int i) {
   struct direction *d = &c->d[i];
   int src = c->ep[i].fd, dst = c->ep[1 - i].fd;
   for (int round = 0; round < BUDGET; round++) {
@@ -255,13 +300,9 @@ static int move(struct relay_engine *e, struct conn *c, int i) {
       }
       return 0;
     }
-    /* Pipes are made on first use and dropped again when the connection idles (sweep),
-     * so an idle relay holds its two sockets only (2 fds, not 6). */
     if (d->pipe_w < 0) {
-      int p[2];
-      if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) return -errno;
-      d->pipe_r = p[0];
-      d->pipe_w = p[1];
+      int err = borrow_pipe(e, d);
+      if (err != 0) return -err;
     }
     /* The pipe is empty here, so EAGAIN can only mean the source has nothing (5). */
     ssize_t n = splice(src, NULL, d->pipe_w, NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -279,6 +320,13 @@ static int move(struct relay_engine *e, struct conn *c, int i) {
     }
   }
   return 1;
+}
+
+/* move_some, then the direction's pipe goes back to the pool if it is empty. */
+static int move(struct relay_engine *e, struct conn *c, int i) {
+  int r = move_some(e, c, i);
+  if (c->d[i].pending == 0) return_pipe(e, &c->d[i]);
+  return r;
 }
 
 /* Runs both directions; finishes the connection when both are done or one failed. */
@@ -464,13 +512,13 @@ static void accept_batch(struct relay_engine *e, struct listener *l) {
   pthread_mutex_unlock(&e->lmu);
 }
 
-/* The member leg is up: make the pipes, report, relay (bytes may be waiting: look now). */
+/* The member leg is up: report, relay (bytes may be waiting: look now). */
 static void established(struct relay_engine *e, struct conn *c) {
   c->state = C_RELAYING;
   c->active_at_ms = e->now_ms;
   struct relay_event *ev = emit(e, RELAY_EV_CONNECTED, c->id);
   if (ev != NULL) ev->connect_ms = ms_since(&c->connect_started);
-  note_idle(e, c->idle_ms); /* pipes come with the first bytes (move) */
+  note_idle(e, c->idle_ms); /* pipes are borrowed when bytes come (move) */
   pump(e, c);
 }
 
@@ -599,16 +647,6 @@ static void sweep(struct relay_engine *e) {
     if (c->state == C_RELAYING) {
       if (c->idle_ms > 0 && quiet >= (int64_t)c->idle_ms) {
         finish(e, c, RELAY_IDLE, 0);
-      } else if (quiet >= PIPE_IDLE_MS) {
-        /* Quiet: give back empty pipes (move makes new ones for the next bytes). */
-        for (int i = 0; i < 2; i++) {
-          struct direction *d = &c->d[i];
-          if (d->pending == 0 && d->pipe_r >= 0) {
-            close(d->pipe_r);
-            close(d->pipe_w);
-            d->pipe_r = d->pipe_w = -1;
-          }
-        }
       }
     } else if (c->state == C_CONNECTING) {
       if (c->connect_ms > 0 && quiet >= (int64_t)c->connect_ms)
@@ -690,6 +728,7 @@ static void enqueue_list(struct relay_engine *e, struct cmd *first, struct cmd *
 static void enqueue(struct relay_engine *e, struct cmd *cmd) { enqueue_list(e, cmd, cmd); }
 
 static void free_engine(struct relay_engine *e) {
+  trim_pipes(e);
   close_quietly(e->epfd);
   close_quietly(e->evfd);
   pthread_mutex_destroy(&e->mu);
