@@ -1,20 +1,38 @@
 /*
  * Node-API binding of the relay engine (relay.h). JS API, all on the JS thread:
- *   init(counters: Float64Array, onClose(slot, reason, errno, aToB, bToA))
+ *   init(counters: Float64Array, onEvents(events: Float64Array, peers: string[]),
+ *        acceptBase)                      (events: EVENT_STRIDE numbers per event, below)
  *   add(slot, fdA, fdB, idleMs) -> 0 | -errno   (dup()s both fds; see relay.c)
- *   close(slot) -> 0 | -errno                   (a close event follows)
+ *   close(id) -> 0 | -errno                     (a close event follows)
+ *   listen(index, fd) -> 0 | -errno             (accept natively on a dup of fd)
+ *   forget(fd) -> boolean                       (was fd in libuv's epoll; now removed)
+ *   unlisten(index)                             (stops accepting before it returns)
+ *   setTargets(hosts: string[], ports: number[]) (the member table verdicts index)
+ *   submit(verdicts: Float64Array, count)       (VERDICT_STRIDE numbers per verdict)
  *   stop()                                      (open connections close as "stopped")
  *   peek(fd) -> 0 | -errno                      (a socket's pending error, reading nothing)
  * One engine per Node environment (one relay thread per data-path process).
  *
- * Event-loop liveness: the thread-safe function that carries close events is unref'd
- * while no connection is open (an idle engine must not keep the process alive) and
- * ref'd while any is: the JS sockets are destroyed at hand-over, so without it a process
- * whose only work is native relays would exit under them.
+ * Events reach JS in batches: one thread-safe-function call per relay-thread loop
+ * iteration, whatever it accepted, connected and closed (a call per connection would
+ * cost a wakeup of the JS thread each). Each event is [type, id, x, y, z, w]:
+ *   closed          [0, id, reason, errno, aToB, bToA]
+ *   accepted        [1, id, listener, 0, 0, 0] and its peer address next in `peers`
+ *   connected       [2, id, connectMs, 0, 0, 0]
+ *   connect failed  [3, id, errno, 0, 0, 0]
+ * A verdict is [id, target, connectTimeoutMs, idleMs]: target indexes the last
+ * setTargets table; -1 rejects (closes) the connection.
+ *
+ * Event-loop liveness: the thread-safe function that carries events is unref'd while no
+ * connection is open (an idle engine must not keep the process alive) and ref'd while
+ * any is: the JS sockets are destroyed at hand-over (or never exist, natively accepted),
+ * so without it a process whose only work is native relays would exit under them.
  */
 #define NAPI_VERSION 8
+#include <arpa/inet.h>
 #include <errno.h>
 #include <node_api.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -25,12 +43,31 @@
 
 #include "relay.h"
 
+#define EVENT_STRIDE 6
+#define VERDICT_STRIDE 4
+
+/* A member address verdicts point at by index. */
+struct target {
+  struct sockaddr_storage addr;
+  socklen_t len;
+};
+
 struct state {
   struct relay_engine *engine;
   napi_threadsafe_function tsfn;
   napi_ref counters_ref;
   uint32_t capacity;
-  uint32_t live; /* connections added and not yet reported closed (JS thread only) */
+  uint32_t live; /* connections added or accepted, not yet reported closed (JS thread) */
+  struct target *targets; /* JS thread only: replaced whole by setTargets */
+  uint32_t target_count;
+  struct relay_verdict *verdicts; /* submit's scratch (JS thread only) */
+  uint32_t verdict_cap;
+};
+
+/* One loop iteration's events, copied for the JS thread. */
+struct batch {
+  uint32_t n;
+  struct relay_event evs[];
 };
 
 #define CHECK(env, call)                                                              \
@@ -52,38 +89,84 @@ static struct state *get_state(napi_env env) {
   return data;
 }
 
-/* Relay thread: hand the event to the JS thread (the queue is unbounded: never blocks). */
-static void on_close(void *ctx, const struct relay_event *ev) {
+/* Relay thread: hand the batch to the JS thread (the queue is unbounded: never blocks). */
+static void on_events(void *ctx, const struct relay_event *evs, uint32_t n) {
   struct state *st = ctx;
-  struct relay_event *copy = malloc(sizeof *copy);
-  if (copy == NULL) return; /* the slot leaks on the JS side; cannot report without memory */
-  *copy = *ev;
+  struct batch *copy = malloc(sizeof *copy + n * sizeof *evs);
+  if (copy == NULL) return; /* the slots leak on the JS side; cannot report without memory */
+  copy->n = n;
+  memcpy(copy->evs, evs, n * sizeof *evs);
   if (napi_call_threadsafe_function(st->tsfn, copy, napi_tsfn_nonblocking) != napi_ok)
     free(copy); /* the environment is shutting down: nobody is listening any more */
 }
 
-/* JS thread: call onClose(slot, reason, errno, aToB, bToA). */
+/* Keeps the event loop alive exactly while connections are open (see the file comment). */
+static void count_live(napi_env env, struct state *st, int delta) {
+  if (delta > 0) {
+    if (st->live++ == 0) napi_ref_threadsafe_function(env, st->tsfn);
+  } else if (st->live > 0 && --st->live == 0) {
+    napi_unref_threadsafe_function(env, st->tsfn);
+  }
+}
+
+/* JS thread: call onEvents(events, peers). */
 static void call_js(napi_env env, napi_value fn, void *ctx, void *data) {
   struct state *st = ctx;
-  struct relay_event *ev = data;
+  struct batch *b = data;
   if (env != NULL && st != NULL) {
-    if (st->live > 0 && --st->live == 0) napi_unref_threadsafe_function(env, st->tsfn);
-    napi_value argv[5], undefined;
-    napi_create_uint32(env, ev->slot, &argv[0]);
-    napi_create_uint32(env, (uint32_t)ev->reason, &argv[1]);
-    napi_create_int32(env, ev->err, &argv[2]);
-    napi_create_double(env, ev->bytes_a_to_b, &argv[3]);
-    napi_create_double(env, ev->bytes_b_to_a, &argv[4]);
+    napi_value buffer, array, peers, undefined, argv[2];
+    double *out = NULL;
+    uint32_t accepted = 0;
+    if (napi_create_arraybuffer(env, b->n * EVENT_STRIDE * sizeof(double), (void **)&out,
+                                &buffer) != napi_ok ||
+        napi_create_typedarray(env, napi_float64_array, b->n * EVENT_STRIDE, buffer, 0,
+                               &array) != napi_ok ||
+        napi_create_array(env, &peers) != napi_ok) {
+      free(b);
+      return;
+    }
+    for (uint32_t k = 0; k < b->n; k++) {
+      const struct relay_event *ev = &b->evs[k];
+      double *o = &out[k * EVENT_STRIDE];
+      o[0] = ev->type;
+      o[1] = ev->id;
+      o[2] = o[3] = o[4] = o[5] = 0;
+      switch (ev->type) {
+      case RELAY_EV_CLOSED:
+        o[2] = ev->reason;
+        o[3] = ev->err;
+        o[4] = ev->bytes_a_to_b;
+        o[5] = ev->bytes_b_to_a;
+        count_live(env, st, -1);
+        break;
+      case RELAY_EV_ACCEPTED: {
+        o[2] = ev->listener;
+        napi_value peer;
+        napi_create_string_utf8(env, ev->peer, NAPI_AUTO_LENGTH, &peer);
+        napi_set_element(env, peers, accepted++, peer);
+        if (ev->id != RELAY_NO_ID) count_live(env, st, +1);
+        break;
+      }
+      case RELAY_EV_CONNECTED:
+        o[2] = ev->connect_ms;
+        break;
+      case RELAY_EV_CONNECT_FAILED:
+        o[2] = ev->err;
+        break;
+      }
+    }
+    argv[0] = array;
+    argv[1] = peers;
     napi_get_undefined(env, &undefined);
-    /* An exception thrown by onClose surfaces as an uncaught exception, as for any callback. */
-    napi_call_function(env, undefined, fn, 5, argv, NULL);
+    /* An exception thrown by onEvents surfaces as an uncaught exception, as for any callback. */
+    napi_call_function(env, undefined, fn, 2, argv, NULL);
   }
-  free(ev);
+  free(b);
 }
 
 static void stop_engine(struct state *st) {
   if (st->engine == NULL) return;
-  relay_engine_stop(st->engine); /* joins the thread: no on_close after this */
+  relay_engine_stop(st->engine); /* joins the thread: no on_events after this */
   st->engine = NULL;
   /* Release, not abort: the "stopped" close events already queued still reach JS. */
   napi_release_threadsafe_function(st->tsfn, napi_tsfn_release);
@@ -95,12 +178,14 @@ static void finalize_state(napi_env env, void *data, void *hint) {
   struct state *st = data;
   stop_engine(st);
   if (st->counters_ref != NULL) napi_delete_reference(env, st->counters_ref);
+  free(st->targets);
+  free(st->verdicts);
   free(st);
 }
 
 static napi_value js_init(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct state *st = get_state(env);
   if (st == NULL || st->engine != NULL) {
@@ -111,12 +196,16 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   napi_typedarray_type type;
   size_t length = 0;
   void *data = NULL;
-  if (argc < 2 || napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed ||
+  uint32_t accept_base = 0;
+  if (argc < 3 || napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed ||
       napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) !=
           napi_ok ||
-      type != napi_float64_array || length < 2) {
+      type != napi_float64_array || length < 2 || length / 2 > RELAY_MAX_SLOTS ||
+      napi_get_value_uint32(env, argv[2], &accept_base) != napi_ok ||
+      accept_base > length / 2) {
     napi_throw_type_error(env, "CORRAL_NATIVE",
-                          "init(counters, onClose): counters must be a Float64Array");
+                          "init(counters, onEvents, acceptBase): counters must be a "
+                          "Float64Array of 2 to 131072 numbers, acceptBase <= slots");
     return NULL;
   }
   napi_value name;
@@ -129,7 +218,7 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   CHECK(env, napi_create_reference(env, argv[0], 1, &st->counters_ref));
   st->capacity = (uint32_t)(length / 2);
   st->live = 0;
-  st->engine = relay_engine_start(data, st->capacity, on_close, st);
+  st->engine = relay_engine_start(data, st->capacity, accept_base, on_events, st);
   if (st->engine == NULL) {
     int err = errno;
     napi_release_threadsafe_function(st->tsfn, napi_tsfn_abort);
@@ -137,6 +226,27 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return NULL;
+}
+
+/*
+ * An epoll registration belongs to the open file description, not the fd. libuv's own
+ * epoll may still hold one for a socket we take over (a connect watches for POLLOUT, a
+ * listener for POLLIN; libuv removes stale entries lazily, or in a batch after the fd
+ * is closed). Once our dup() keeps the description alive, such an entry outlives the JS
+ * socket: libuv then gets events for an fd number that is closed or reused by another
+ * socket, and its "disarm" (EPOLL_CTL_DEL by number) hits the wrong socket. Observed as
+ * probes and relays hanging under load. So the JS thread removes the fd from libuv's
+ * epoll before the hand-over (ENOENT when not registered is fine). For a listener that
+ * also keeps libuv from accepting on it: it never re-registers a watcher it believes
+ * registered.
+ */
+static bool forget_in_libuv(napi_env env, int fd) {
+  uv_loop_t *loop = NULL;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == NULL) return false;
+  int backend = uv_backend_fd(loop);
+  struct epoll_event dummy;
+  memset(&dummy, 0, sizeof dummy);
+  return backend >= 0 && epoll_ctl(backend, EPOLL_CTL_DEL, fd, &dummy) == 0;
 }
 
 static napi_value js_add(napi_env env, napi_callback_info info) {
@@ -155,28 +265,10 @@ static napi_value js_add(napi_env env, napi_callback_info info) {
                           "add(slot, fdA, fdB, idleMs): engine not running or bad arguments");
     return NULL;
   }
-  /*
-   * An epoll registration belongs to the open file description, not the fd. libuv's
-   * own epoll may still hold one for these sockets (a connect watches for POLLOUT, and
-   * libuv removes stale entries lazily, or in a batch after the fd is closed). Once our
-   * dup() keeps the description alive, such an entry outlives the JS socket: libuv then
-   * gets events for an fd number that is closed or reused by another socket, and its
-   * "disarm" (EPOLL_CTL_DEL by number) hits the wrong socket. Observed as probes and
-   * relays hanging under load. So the JS thread removes both from libuv's epoll before
-   * the hand-over (ENOENT when not registered is fine).
-   */
-  uv_loop_t *loop = NULL;
-  if (napi_get_uv_event_loop(env, &loop) == napi_ok && loop != NULL) {
-    int backend = uv_backend_fd(loop);
-    struct epoll_event dummy;
-    memset(&dummy, 0, sizeof dummy);
-    if (backend >= 0) {
-      epoll_ctl(backend, EPOLL_CTL_DEL, fd_a, &dummy);
-      epoll_ctl(backend, EPOLL_CTL_DEL, fd_b, &dummy);
-    }
-  }
+  forget_in_libuv(env, fd_a);
+  forget_in_libuv(env, fd_b);
   int r = relay_engine_add(st->engine, slot, fd_a, fd_b, idle);
-  if (r == 0 && st->live++ == 0) CHECK(env, napi_ref_threadsafe_function(env, st->tsfn));
+  if (r == 0) count_live(env, st, +1);
   napi_value out;
   CHECK(env, napi_create_int32(env, r, &out));
   return out;
@@ -187,15 +279,181 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct state *st = get_state(env);
-  uint32_t slot = 0;
+  uint32_t id = 0;
   if (st == NULL || st->engine == NULL || argc < 1 ||
-      napi_get_value_uint32(env, argv[0], &slot) != napi_ok) {
+      napi_get_value_uint32(env, argv[0], &id) != napi_ok) {
     napi_throw_type_error(env, "CORRAL_NATIVE",
-                          "close(slot): engine not running or bad arguments");
+                          "close(id): engine not running or bad arguments");
     return NULL;
   }
   napi_value out;
-  CHECK(env, napi_create_int32(env, relay_engine_close(st->engine, slot), &out));
+  CHECK(env, napi_create_int32(env, relay_engine_close(st->engine, id), &out));
+  return out;
+}
+
+static napi_value js_listen(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct state *st = get_state(env);
+  uint32_t index = 0;
+  int32_t fd = -1;
+  if (st == NULL || st->engine == NULL || argc < 2 ||
+      napi_get_value_uint32(env, argv[0], &index) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, "CORRAL_NATIVE",
+                          "listen(index, fd): engine not running or bad arguments");
+    return NULL;
+  }
+  int r = relay_engine_listen(st->engine, index, fd);
+  napi_value out;
+  CHECK(env, napi_create_int32(env, r, &out));
+  return out;
+}
+
+static napi_value js_forget(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, "CORRAL_NATIVE", "forget(fd): fd must be a non-negative integer");
+    return NULL;
+  }
+  napi_value out;
+  CHECK(env, napi_get_boolean(env, forget_in_libuv(env, fd), &out));
+  return out;
+}
+
+static napi_value js_unlisten(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct state *st = get_state(env);
+  uint32_t index = 0;
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &index) != napi_ok) {
+    napi_throw_type_error(env, "CORRAL_NATIVE", "unlisten(index): bad arguments");
+    return NULL;
+  }
+  if (st != NULL && st->engine != NULL) relay_engine_unlisten(st->engine, index);
+  return NULL;
+}
+
+/* Parses "1.2.3.4" or "::1" (no hostnames: the caller resolves them) into a target. */
+static int parse_target(napi_env env, napi_value host, napi_value port, struct target *t) {
+  char text[RELAY_PEER_LEN + 1];
+  size_t len = 0;
+  uint32_t p = 0;
+  if (napi_get_value_string_utf8(env, host, text, sizeof text, &len) != napi_ok ||
+      len >= RELAY_PEER_LEN || napi_get_value_uint32(env, port, &p) != napi_ok || p == 0 ||
+      p > 65535)
+    return -1;
+  memset(t, 0, sizeof *t);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&t->addr;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&t->addr;
+  if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)p);
+    t->len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)p);
+    t->len = sizeof *v6;
+  } else {
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value js_set_targets(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct state *st = get_state(env);
+  uint32_t n = 0, n_ports = 0;
+  bool is_array = false, ports_array = false;
+  if (st == NULL || argc < 2 || napi_is_array(env, argv[0], &is_array) != napi_ok ||
+      !is_array || napi_is_array(env, argv[1], &ports_array) != napi_ok || !ports_array ||
+      napi_get_array_length(env, argv[0], &n) != napi_ok ||
+      napi_get_array_length(env, argv[1], &n_ports) != napi_ok || n != n_ports) {
+    napi_throw_type_error(env, "CORRAL_NATIVE",
+                          "setTargets(hosts, ports): two arrays of the same length");
+    return NULL;
+  }
+  struct target *table = calloc(n == 0 ? 1 : n, sizeof *table);
+  if (table == NULL) {
+    napi_throw_error(env, "CORRAL_NATIVE", "out of memory");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value host, port;
+    if (napi_get_element(env, argv[0], i, &host) != napi_ok ||
+        napi_get_element(env, argv[1], i, &port) != napi_ok ||
+        parse_target(env, host, port, &table[i]) != 0) {
+      free(table);
+      char message[96];
+      snprintf(message, sizeof message,
+               "setTargets: entry %u: expected an IP address and a port 1-65535", i);
+      napi_throw_type_error(env, "CORRAL_NATIVE", message);
+      return NULL;
+    }
+  }
+  /* Verdicts copy the address at submit: the old table has no reader left. */
+  free(st->targets);
+  st->targets = table;
+  st->target_count = n;
+  return NULL;
+}
+
+static napi_value js_submit(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct state *st = get_state(env);
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  uint32_t count = 0;
+  if (st == NULL || st->engine == NULL || argc < 2 ||
+      napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) !=
+          napi_ok ||
+      type != napi_float64_array || napi_get_value_uint32(env, argv[1], &count) != napi_ok ||
+      (size_t)count * VERDICT_STRIDE > length) {
+    napi_throw_type_error(env, "CORRAL_NATIVE",
+                          "submit(verdicts, count): engine not running or bad arguments");
+    return NULL;
+  }
+  if (count > st->verdict_cap) {
+    struct relay_verdict *grown = realloc(st->verdicts, count * sizeof *grown);
+    if (grown == NULL) {
+      napi_throw_error(env, "CORRAL_NATIVE", "out of memory");
+      return NULL;
+    }
+    st->verdicts = grown;
+    st->verdict_cap = count;
+  }
+  const double *in = data;
+  for (uint32_t i = 0; i < count; i++) {
+    const double *v = &in[i * VERDICT_STRIDE];
+    struct relay_verdict *out = &st->verdicts[i];
+    memset(out, 0, sizeof *out);
+    out->id = (uint32_t)v[0];
+    double target = v[1];
+    out->connect_ms = v[2] > 0 && v[2] < 4294967295.0 ? (uint32_t)v[2] : 0;
+    out->idle_ms = v[3] > 0 && v[3] < 4294967295.0 ? (uint32_t)v[3] : 0;
+    if (target >= 0 && target < st->target_count) {
+      const struct target *t = &st->targets[(uint32_t)target];
+      out->addr = t->addr;
+      out->addr_len = t->len;
+    } else {
+      out->reject = 1; /* -1, or an index of no table: nothing to connect to */
+    }
+  }
+  napi_value out;
+  CHECK(env, napi_create_int32(env, relay_engine_submit(st->engine, st->verdicts, count),
+                               &out));
   return out;
 }
 
@@ -252,7 +510,14 @@ NAPI_MODULE_INIT() {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
       {"peek", NULL, js_peek, NULL, NULL, NULL, napi_default, NULL},
+      {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
+      {"forget", NULL, js_forget, NULL, NULL, NULL, napi_default, NULL},
+      {"unlisten", NULL, js_unlisten, NULL, NULL, NULL, napi_default, NULL},
+      {"setTargets", NULL, js_set_targets, NULL, NULL, NULL, napi_default, NULL},
+      {"submit", NULL, js_submit, NULL, NULL, NULL, napi_default, NULL},
   };
-  if (napi_define_properties(env, exports, 5, props) != napi_ok) return NULL;
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) !=
+      napi_ok)
+    return NULL;
   return exports;
 }

@@ -19,12 +19,19 @@
  *      and EAGAIN on the write means the destination is full (wait for its EPOLLOUT).
  *   6. SIGPIPE: splice into a socket whose peer is gone raises SIGPIPE (splice has no
  *      MSG_NOSIGNAL); the relay thread blocks every signal and SIGPIPE is ignored.
+ * Native accept and connect (issue #14 step two): a connection accepted here waits
+ * (PENDING) for the owner's verdict, connects (CONNECTING) to the address it names,
+ * and only then relays. The client fd is registered at accept so a client that resets
+ * while it waits is closed and reported at once; its bytes (and FIN) wait in the kernel
+ * until the relay starts, which looks at once (4).
  */
 #define _GNU_SOURCE
 #include "relay.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -40,11 +47,21 @@
 /* Splice rounds per direction per wakeup before other connections get a turn. */
 #define BUDGET 16
 #define MAX_EVENTS 256
+/* Connections accepted per listener per wakeup before others get a turn. */
+#define ACCEPT_BATCH 64
+/* Empty pipes kept for reuse while any connection is open (each is 2 fds). */
+#define PIPE_POOL 64
+/* How long a listener rests after accept4 ran out of fds or memory. */
+#define ACCEPT_PAUSE_MS 100
 
 struct conn;
 
+/* What epoll's data.ptr points at: the first field of an endpoint or a listener. */
+enum watch_kind { WATCH_ENDPOINT = 1, WATCH_LISTENER = 2 };
+
 /* One socket of a connection; epoll's data.ptr points here. */
 struct endpoint {
+  enum watch_kind kind;
   struct conn *c;
   int fd;
   int registered;
@@ -59,12 +76,19 @@ struct direction {
   double bytes;    /* bytes delivered to the destination */
 };
 
+/* PENDING: accepted, waiting for a verdict; CONNECTING: member leg in progress. */
+enum conn_state { C_PENDING, C_CONNECTING, C_RELAYING };
+
 struct conn {
-  struct endpoint ep[2]; /* 0 = a, 1 = b */
+  struct endpoint ep[2]; /* 0 = a (client), 1 = b (member) */
   struct direction d[2]; /* 0 = a -> b, 1 = b -> a */
+  uint32_t id;
   uint32_t slot;
+  enum conn_state state;
   uint32_t idle_ms;
+  uint32_t connect_ms;
   int64_t active_at_ms;
+  struct timespec connect_started;
   int closed;
   int again;             /* on the ready list: its budget ran out with work left */
   struct conn *prev, *next; /* live list */
@@ -72,14 +96,23 @@ struct conn {
   struct conn *ready_link;  /* ready list */
 };
 
-enum cmd_type { CMD_ADD, CMD_CLOSE, CMD_STOP };
+/* A listening socket; epoll's data.ptr points here. fd is guarded by the engine's lmu. */
+struct listener {
+  enum watch_kind kind;
+  uint32_t index;
+  int fd;          /* our dup, -1 when not listening */
+  int paused;      /* out of fds: deregistered until the engine's resume_at_ms */
+};
+
+enum cmd_type { CMD_ADD, CMD_CLOSE, CMD_STOP, CMD_VERDICT };
 
 struct cmd {
   enum cmd_type type;
-  uint32_t slot;
+  uint32_t slot; /* CMD_ADD: slot; CMD_CLOSE: id */
   uint32_t idle_ms;
   int fd[2];
   int pipe_fd[2][2];
+  struct relay_verdict verdict; /* CMD_VERDICT */
   struct cmd *next;
 };
 
@@ -88,9 +121,22 @@ struct relay_engine {
   pthread_t thread;
   pthread_mutex_t mu;
   struct cmd *head, *tail; /* guarded by mu */
+  pthread_mutex_t lmu;     /* guards listeners[].fd against unlisten during an accept */
+  struct listener listeners[RELAY_MAX_LISTENERS];
   /* Relay-thread state below. */
   double *counters;
   uint32_t capacity;
+  uint32_t accept_base;
+  uint16_t *gen;          /* generation per slot (accepted connections) */
+  uint32_t *free_slots;   /* stack of free accept slots */
+  uint32_t free_count;
+  int listeners_paused;    /* written by the relay thread under lmu */
+  int pool[PIPE_POOL][2];  /* empty pipes: a direction holds one only while bytes wait */
+  uint32_t pooled;
+  int64_t resume_at_ms;   /* when paused listeners are registered again */
+  struct relay_event *out; /* events of this loop iteration */
+  uint32_t out_len, out_cap;
+  uint32_t min_connect_ms;
   struct conn **by_slot;
   struct conn *live;
   uint32_t live_count;
@@ -100,7 +146,7 @@ struct relay_engine {
   int64_t now_ms;
   int64_t swept_at_ms;
   int stopping;
-  relay_close_cb on_close;
+  relay_events_cb on_events;
   void *ctx;
 };
 
@@ -114,27 +160,112 @@ static void close_quietly(int fd) {
   if (fd >= 0) close(fd);
 }
 
-/* Deregisters (pitfall 2) and closes every fd, reports the close, defers the free (3). */
+/* Queues an event for the end of this loop iteration (flush); drops it without memory. */
+static struct relay_event *emit(struct relay_engine *e, enum relay_event_type type,
+                                uint32_t id) {
+  if (e->out_len == e->out_cap) {
+    uint32_t cap = e->out_cap == 0 ? 64 : 2 * e->out_cap;
+    struct relay_event *grown = realloc(e->out, cap * sizeof *grown);
+    if (grown == NULL) return NULL;
+    e->out = grown;
+    e->out_cap = cap;
+  }
+  struct relay_event *ev = &e->out[e->out_len++];
+  memset(ev, 0, sizeof *ev);
+  ev->type = type;
+  ev->id = id;
+  return ev;
+}
+
+/* One callback per loop iteration carries every event to the owner (addon: one JS call). */
+static void flush(struct relay_engine *e) {
+  if (e->out_len == 0) return;
+  e->on_events(e->ctx, e->out, e->out_len);
+  e->out_len = 0;
+}
+
+static double ms_since(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * Pipes are borrowed per direction only while bytes wait in them: an idle relay holds
+ * its two sockets (2 fds, not 6), and short connections reuse pipes instead of making
+ * and closing two each. pending == 0 means empty: it counts every byte in and out.
+ */
+static int borrow_pipe(struct relay_engine *e, struct direction *d) {
+  if (e->pooled > 0) {
+    e->pooled--;
+    d->pipe_r = e->pool[e->pooled][0];
+    d->pipe_w = e->pool[e->pooled][1];
+    return 0;
+  }
+  int p[2];
+  if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) return errno;
+  d->pipe_r = p[0];
+  d->pipe_w = p[1];
+  return 0;
+}
+
+/* Gives an empty pipe back to the pool; one still holding bytes (an error) is closed. */
+static void return_pipe(struct relay_engine *e, struct direction *d) {
+  if (d->pipe_r < 0) return;
+  if (d->pending == 0 && e->pooled < PIPE_POOL) {
+    e->pool[e->pooled][0] = d->pipe_r;
+    e->pool[e->pooled][1] = d->pipe_w;
+    e->pooled++;
+  } else {
+    close(d->pipe_r);
+    close(d->pipe_w);
+  }
+  d->pipe_r = d->pipe_w = -1;
+}
+
+static void trim_pipes(struct relay_engine *e) {
+  while (e->pooled > 0) {
+    e->pooled--;
+    close(e->pool[e->pooled][0]);
+    close(e->pool[e->pooled][1]);
+  }
+}
+
+/*
+ * Deregisters (pitfall 2) and closes every fd, reports the close, defers the free (3).
+ * Even sockets this thread accepted or connected are DEL'ed: a fork() elsewhere in the
+ * process (child_process.spawn before its exec) briefly shares every description, and
+ * a registration outliving our close would report events for freed memory.
+ */
 static void finish(struct relay_engine *e, struct conn *c, enum relay_reason reason,
                    int err) {
   if (c->closed) return;
   c->closed = 1;
   for (int i = 0; i < 2; i++) {
-    if (c->ep[i].registered) epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->ep[i].fd, NULL);
+    if (c->ep[i].registered)
+      epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->ep[i].fd, NULL);
     close_quietly(c->ep[i].fd);
-    close_quietly(c->d[i].pipe_r);
-    close_quietly(c->d[i].pipe_w);
+    return_pipe(e, &c->d[i]);
   }
   if (c->prev != NULL) c->prev->next = c->next;
   else e->live = c->next;
   if (c->next != NULL) c->next->prev = c->prev;
   e->by_slot[c->slot] = NULL;
+  if (c->slot >= e->accept_base) e->free_slots[e->free_count++] = c->slot;
   e->live_count--;
-  if (e->live_count == 0) e->min_idle_ms = 0;
+  if (e->live_count == 0) {
+    e->min_idle_ms = e->min_connect_ms = 0;
+    trim_pipes(e); /* nothing open: hold no fd beyond the listeners */
+  }
   e->counters[2 * c->slot] = c->d[0].bytes;
   e->counters[2 * c->slot + 1] = c->d[1].bytes;
-  struct relay_event ev = {c->slot, reason, err, c->d[0].bytes, c->d[1].bytes};
-  e->on_close(e->ctx, &ev);
+  struct relay_event *ev = emit(e, RELAY_EV_CLOSED, c->id);
+  if (ev != NULL) {
+    ev->reason = reason;
+    ev->err = err;
+    ev->bytes_a_to_b = c->d[0].bytes;
+    ev->bytes_b_to_a = c->d[1].bytes;
+  }
   c->dead_link = e->dead;
   e->dead = c;
 }
@@ -143,7 +274,7 @@ static void finish(struct relay_engine *e, struct conn *c, enum relay_reason rea
  * Moves what it can in direction i. Returns 0 when it must wait for an event (or the
  * direction is finished), 1 when the budget ran out with work left, -errno on error.
  */
-static int move(struct relay_engine *e, struct conn *c, int i) {
+static int move_some(struct relay_engine *e, struct conn *c, int i) {
   struct direction *d = &c->d[i];
   int src = c->ep[i].fd, dst = c->ep[1 - i].fd;
   for (int round = 0; round < BUDGET; round++) {
@@ -169,6 +300,10 @@ static int move(struct relay_engine *e, struct conn *c, int i) {
       }
       return 0;
     }
+    if (d->pipe_w < 0) {
+      int err = borrow_pipe(e, d);
+      if (err != 0) return -err;
+    }
     /* The pipe is empty here, so EAGAIN can only mean the source has nothing (5). */
     ssize_t n = splice(src, NULL, d->pipe_w, NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
@@ -185,6 +320,13 @@ static int move(struct relay_engine *e, struct conn *c, int i) {
     }
   }
   return 1;
+}
+
+/* move_some, then the direction's pipe goes back to the pool if it is empty. */
+static int move(struct relay_engine *e, struct conn *c, int i) {
+  int r = move_some(e, c, i);
+  if (c->d[i].pending == 0) return_pipe(e, &c->d[i]);
+  return r;
 }
 
 /* Runs both directions; finishes the connection when both are done or one failed. */
@@ -208,49 +350,251 @@ static void pump(struct relay_engine *e, struct conn *c) {
   }
 }
 
-static void add_conn(struct relay_engine *e, struct cmd *cmd) {
+/* Links a new connection into the live list and the slot table. */
+static void link_conn(struct relay_engine *e, struct conn *c) {
+  c->next = e->live;
+  if (e->live != NULL) e->live->prev = c;
+  e->live = c;
+  e->by_slot[c->slot] = c;
+  e->live_count++;
+  e->counters[2 * c->slot] = 0;
+  e->counters[2 * c->slot + 1] = 0;
+}
+
+/* Registers one endpoint (both directions, edge-triggered); 0 or errno. */
+static int watch(struct relay_engine *e, struct endpoint *ep) {
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                           .data.ptr = ep};
+  if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, ep->fd, &ev) < 0) return errno;
+  ep->registered = 1;
+  return 0;
+}
+
+static void note_idle(struct relay_engine *e, uint32_t idle_ms) {
+  if (idle_ms > 0 && (e->min_idle_ms == 0 || idle_ms < e->min_idle_ms))
+    e->min_idle_ms = idle_ms;
+}
+
+static struct conn *new_conn(void) {
   struct conn *c = calloc(1, sizeof *c);
+  if (c == NULL) return NULL;
+  for (int i = 0; i < 2; i++) {
+    c->ep[i].kind = WATCH_ENDPOINT;
+    c->ep[i].c = c;
+    c->ep[i].fd = -1;
+    c->d[i].pipe_r = c->d[i].pipe_w = -1;
+  }
+  return c;
+}
+
+static void add_conn(struct relay_engine *e, struct cmd *cmd) {
+  struct conn *c = new_conn();
   if (c == NULL || e->by_slot[cmd->slot] != NULL) {
     /* Out of memory, or the owner reused a live slot (a bug): refuse, report, close. */
-    struct relay_event ev = {cmd->slot, RELAY_ERROR, c == NULL ? ENOMEM : EBUSY, 0, 0};
     for (int i = 0; i < 2; i++) {
       close(cmd->fd[i]);
       close(cmd->pipe_fd[i][0]);
       close(cmd->pipe_fd[i][1]);
     }
     free(c);
-    e->on_close(e->ctx, &ev);
+    struct relay_event *ev = emit(e, RELAY_EV_CLOSED, cmd->slot);
+    if (ev != NULL) {
+      ev->reason = RELAY_ERROR;
+      ev->err = c == NULL ? ENOMEM : EBUSY;
+    }
     return;
   }
-  c->slot = cmd->slot;
+  c->id = c->slot = cmd->slot;
+  c->state = C_RELAYING;
   c->idle_ms = cmd->idle_ms;
   c->active_at_ms = e->now_ms;
   for (int i = 0; i < 2; i++) {
-    c->ep[i].c = c;
     c->ep[i].fd = cmd->fd[i];
     c->d[i].pipe_r = cmd->pipe_fd[i][0];
     c->d[i].pipe_w = cmd->pipe_fd[i][1];
   }
-  c->next = e->live;
-  if (e->live != NULL) e->live->prev = c;
-  e->live = c;
-  e->by_slot[c->slot] = c;
-  e->live_count++;
-  if (c->idle_ms > 0 && (e->min_idle_ms == 0 || c->idle_ms < e->min_idle_ms))
-    e->min_idle_ms = c->idle_ms;
-  e->counters[2 * c->slot] = 0;
-  e->counters[2 * c->slot + 1] = 0;
+  link_conn(e, c);
+  note_idle(e, c->idle_ms);
   for (int i = 0; i < 2; i++) {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                             .data.ptr = &c->ep[i]};
-    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, c->ep[i].fd, &ev) < 0) {
-      finish(e, c, RELAY_ERROR, errno);
+    int err = watch(e, &c->ep[i]);
+    if (err != 0) {
+      finish(e, c, RELAY_ERROR, err);
       return;
     }
-    c->ep[i].registered = 1;
   }
   /* Bytes (or a FIN) may have arrived before registration: look now (4). */
   pump(e, c);
+}
+
+/* Client address as Node's remoteAddress gives it ("::ffff:1.2.3.4" on a v6 socket). */
+static void format_peer(const struct sockaddr_storage *ss, char *out) {
+  const void *src = NULL;
+  if (ss->ss_family == AF_INET) src = &((const struct sockaddr_in *)ss)->sin_addr;
+  else if (ss->ss_family == AF_INET6) src = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+  if (src == NULL || inet_ntop(ss->ss_family, src, out, RELAY_PEER_LEN) == NULL) out[0] = 0;
+}
+
+static void pause_listeners(struct relay_engine *e) {
+  pthread_mutex_lock(&e->lmu);
+  for (int i = 0; i < RELAY_MAX_LISTENERS; i++) {
+    struct listener *l = &e->listeners[i];
+    if (l->fd >= 0 && !l->paused) {
+      epoll_ctl(e->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+      l->paused = 1;
+    }
+  }
+  /* Under lmu: relay_engine_listen reads it to register a new listener or leave it to
+   * resume_listeners. */
+  e->listeners_paused = 1;
+  pthread_mutex_unlock(&e->lmu);
+  e->resume_at_ms = e->now_ms + ACCEPT_PAUSE_MS;
+}
+
+static void resume_listeners(struct relay_engine *e) {
+  pthread_mutex_lock(&e->lmu);
+  for (int i = 0; i < RELAY_MAX_LISTENERS; i++) {
+    struct listener *l = &e->listeners[i];
+    if (l->fd >= 0 && l->paused) {
+      struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
+      epoll_ctl(e->epfd, EPOLL_CTL_ADD, l->fd, &ev);
+    }
+    l->paused = 0;
+  }
+  e->listeners_paused = 0;
+  pthread_mutex_unlock(&e->lmu);
+}
+
+/*
+ * Accepts up to ACCEPT_BATCH connections (the listener is level-triggered: the rest
+ * come at the next wakeup). Each is registered and reported ACCEPTED; with every slot in
+ * use it is closed and reported with RELAY_NO_ID (the owner counts a limit rejection).
+ */
+static void accept_batch(struct relay_engine *e, struct listener *l) {
+  pthread_mutex_lock(&e->lmu); /* unlisten cannot close the fd under us */
+  for (int k = 0; k < ACCEPT_BATCH && l->fd >= 0; k++) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        /* The connection stays queued; rest instead of spinning on a level-triggered fd. */
+        pthread_mutex_unlock(&e->lmu);
+        pause_listeners(e);
+        return;
+      }
+      break; /* EAGAIN: the queue is empty (another process may have taken it) */
+    }
+    struct relay_event *ev;
+    struct conn *c = e->free_count > 0 ? new_conn() : NULL;
+    if (c == NULL) {
+      close(fd);
+      ev = emit(e, RELAY_EV_ACCEPTED, RELAY_NO_ID);
+      if (ev != NULL) ev->listener = l->index;
+      continue;
+    }
+    c->slot = e->free_slots[--e->free_count];
+    c->id = c->slot | (uint32_t)(++e->gen[c->slot]) << 16;
+    c->state = C_PENDING;
+    c->ep[0].fd = fd;
+    c->active_at_ms = e->now_ms;
+    link_conn(e, c);
+    int err = watch(e, &c->ep[0]);
+    ev = emit(e, RELAY_EV_ACCEPTED, c->id);
+    if (ev != NULL) {
+      ev->listener = l->index;
+      format_peer(&ss, ev->peer);
+    } else {
+      err = ENOMEM; /* nobody would ever answer for it */
+    }
+    if (err != 0) finish(e, c, RELAY_ERROR, err);
+  }
+  pthread_mutex_unlock(&e->lmu);
+}
+
+/* The member leg is up: report, relay (bytes may be waiting: look now). */
+static void established(struct relay_engine *e, struct conn *c) {
+  c->state = C_RELAYING;
+  c->active_at_ms = e->now_ms;
+  struct relay_event *ev = emit(e, RELAY_EV_CONNECTED, c->id);
+  if (ev != NULL) ev->connect_ms = ms_since(&c->connect_started);
+  note_idle(e, c->idle_ms); /* pipes are borrowed when bytes come (move) */
+  pump(e, c);
+}
+
+/* The member leg failed: drop it, report, and wait for the owner's next verdict. */
+static void connect_failed(struct relay_engine *e, struct conn *c, int err) {
+  struct endpoint *m = &c->ep[1];
+  if (m->registered) epoll_ctl(e->epfd, EPOLL_CTL_DEL, m->fd, NULL); /* see finish */
+  close_quietly(m->fd);
+  m->fd = -1;
+  m->registered = 0;
+  c->state = C_PENDING;
+  struct relay_event *ev = emit(e, RELAY_EV_CONNECT_FAILED, c->id);
+  if (ev != NULL) ev->err = err;
+  else finish(e, c, RELAY_ERROR, ENOMEM);
+}
+
+static void start_connect(struct relay_engine *e, struct conn *c,
+                          const struct relay_verdict *v) {
+  c->idle_ms = v->idle_ms;
+  c->connect_ms = v->connect_ms;
+  if (v->connect_ms > 0 && (e->min_connect_ms == 0 || v->connect_ms < e->min_connect_ms))
+    e->min_connect_ms = v->connect_ms;
+  clock_gettime(CLOCK_MONOTONIC, &c->connect_started);
+  c->active_at_ms = e->now_ms;
+  c->state = C_CONNECTING;
+  int fd = socket(v->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    connect_failed(e, c, errno);
+    return;
+  }
+  c->ep[1].fd = fd;
+  if (connect(fd, (const struct sockaddr *)&v->addr, v->addr_len) == 0) {
+    int err = watch(e, &c->ep[1]);
+    if (err != 0) connect_failed(e, c, err);
+    else established(e, c);
+    return;
+  }
+  if (errno != EINPROGRESS) {
+    connect_failed(e, c, errno);
+    return;
+  }
+  /* Completion (or failure) is the first EPOLLOUT/EPOLLERR edge of the member fd. */
+  int err = watch(e, &c->ep[1]);
+  if (err != 0) connect_failed(e, c, err);
+}
+
+static void apply_verdict(struct relay_engine *e, const struct relay_verdict *v) {
+  struct conn *c = e->by_slot[v->id & 0xffff];
+  /* Stale (the client left meanwhile: its close event is on the way) or not waiting. */
+  if (c == NULL || c->id != v->id || c->state != C_PENDING) return;
+  if (v->reject) finish(e, c, RELAY_FORCED, 0);
+  else start_connect(e, c, v);
+}
+
+/* An event on a connection that is not relaying yet. */
+static void pending_event(struct relay_engine *e, struct endpoint *ep, uint32_t events) {
+  struct conn *c = ep->c;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (ep == &c->ep[0]) {
+    /* The client: only a reset matters now (bytes and FIN wait for the relay). */
+    if ((events & EPOLLERR) != 0) {
+      if (getsockopt(ep->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err == 0)
+        err = ECONNRESET;
+      finish(e, c, RELAY_ERROR, err);
+    }
+    return;
+  }
+  if (c->state != C_CONNECTING) return;
+  if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
+    /* A failed connect sets EPOLLERR; SO_ERROR says why. */
+    if (getsockopt(ep->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    connect_failed(e, c, err != 0 ? err : ECONNRESET);
+  } else if ((events & EPOLLOUT) != 0) {
+    established(e, c); /* writable without an error: the handshake completed */
+  }
 }
 
 static void run_commands(struct relay_engine *e) {
@@ -270,11 +614,14 @@ static void run_commands(struct relay_engine *e) {
       add_conn(e, cmd);
       break;
     case CMD_CLOSE: {
-      /* NULL: it already finished and its close event is on the way. */
-      struct conn *c = e->by_slot[cmd->slot];
-      if (c != NULL) finish(e, c, RELAY_FORCED, 0);
+      /* Gone or another id: it already finished and its close event is on the way. */
+      struct conn *c = e->by_slot[cmd->slot & 0xffff];
+      if (c != NULL && c->id == cmd->slot) finish(e, c, RELAY_FORCED, 0);
       break;
     }
+    case CMD_VERDICT:
+      apply_verdict(e, &cmd->verdict);
+      break;
     case CMD_STOP:
       e->stopping = 1;
       break;
@@ -291,22 +638,32 @@ static void free_dead(struct relay_engine *e) {
   }
 }
 
-/* Idle timeout: closes connections with no byte either way for their idle_ms. */
+/* Timeouts: idle (no byte either way for idle_ms) and connect (connect_ms). */
 static void sweep(struct relay_engine *e) {
   struct conn *c = e->live;
   while (c != NULL) {
     struct conn *next = c->next;
-    if (c->idle_ms > 0 && e->now_ms - c->active_at_ms >= (int64_t)c->idle_ms)
-      finish(e, c, RELAY_IDLE, 0);
+    int64_t quiet = e->now_ms - c->active_at_ms;
+    if (c->state == C_RELAYING) {
+      if (c->idle_ms > 0 && quiet >= (int64_t)c->idle_ms) {
+        finish(e, c, RELAY_IDLE, 0);
+      }
+    } else if (c->state == C_CONNECTING) {
+      if (c->connect_ms > 0 && quiet >= (int64_t)c->connect_ms)
+        connect_failed(e, c, ETIMEDOUT);
+    }
     c = next;
   }
   e->swept_at_ms = e->now_ms;
 }
 
-/* An eighth of the shortest idle timeout, within [10 ms, 1 s] (as the JS sweeper). */
+/* An eighth of the shortest timeout, within [10 ms, 1 s] (as the JS sweeper). */
 static int sweep_period_ms(const struct relay_engine *e) {
-  if (e->min_idle_ms == 0) return 1000;
-  uint32_t p = e->min_idle_ms / 8;
+  uint32_t shortest = e->min_idle_ms;
+  if (e->min_connect_ms > 0 && (shortest == 0 || e->min_connect_ms < shortest))
+    shortest = e->min_connect_ms;
+  if (shortest == 0) return 1000;
+  uint32_t p = shortest / 8;
   return p < 10 ? 10 : p > 1000 ? 1000 : (int)p;
 }
 
@@ -316,17 +673,25 @@ static void *thread_main(void *arg) {
   e->now_ms = e->swept_at_ms = monotonic_ms();
   while (!e->stopping) {
     int timeout = e->ready != NULL ? 0 : e->live_count > 0 ? sweep_period_ms(e) : -1;
+    if (e->listeners_paused && (timeout < 0 || timeout > ACCEPT_PAUSE_MS))
+      timeout = ACCEPT_PAUSE_MS;
     int n = epoll_wait(e->epfd, events, MAX_EVENTS, timeout);
     if (n < 0 && errno != EINTR) break; /* EBADF/EINVAL: cannot happen with our own fd */
     e->now_ms = monotonic_ms();
     for (int k = 0; k < n; k++) {
-      struct endpoint *ep = events[k].data.ptr;
-      if (ep == NULL) {
+      enum watch_kind *kind = events[k].data.ptr;
+      if (kind == NULL) {
         run_commands(e);
-      } else if (!ep->c->closed) {
-        pump(e, ep->c);
+      } else if (*kind == WATCH_LISTENER) {
+        accept_batch(e, (struct listener *)kind);
+      } else {
+        struct endpoint *ep = (struct endpoint *)kind;
+        if (ep->c->closed) continue;
+        if (ep->c->state == C_RELAYING) pump(e, ep->c);
+        else pending_event(e, ep, events[k].events);
       }
     }
+    if (e->listeners_paused && e->now_ms >= e->resume_at_ms) resume_listeners(e);
     if (e->now_ms - e->swept_at_ms >= sweep_period_ms(e)) sweep(e);
     /* Connections whose budget ran out get another round (closed ones drop out here,
      * before free_dead, so the new ready list holds live connections only). */
@@ -338,27 +703,50 @@ static void *thread_main(void *arg) {
       c->again = 0;
       if (!c->closed) pump(e, c);
     }
+    flush(e);
     free_dead(e);
   }
+  for (uint32_t i = 0; i < RELAY_MAX_LISTENERS; i++) relay_engine_unlisten(e, i);
   while (e->live != NULL) finish(e, e->live, RELAY_STOPPED, 0);
+  flush(e);
   free_dead(e);
   return NULL;
 }
 
-static void enqueue(struct relay_engine *e, struct cmd *cmd) {
-  cmd->next = NULL;
+static void enqueue_list(struct relay_engine *e, struct cmd *first, struct cmd *last) {
+  last->next = NULL;
   pthread_mutex_lock(&e->mu);
-  if (e->tail != NULL) e->tail->next = cmd;
-  else e->head = cmd;
-  e->tail = cmd;
+  if (e->tail != NULL) e->tail->next = first;
+  else e->head = first;
+  e->tail = last;
   pthread_mutex_unlock(&e->mu);
   uint64_t one = 1;
   /* Can only fail with EAGAIN when the counter is near 2^64: then it is signalled anyway. */
   if (write(e->evfd, &one, sizeof one) < 0) return;
 }
 
+static void enqueue(struct relay_engine *e, struct cmd *cmd) { enqueue_list(e, cmd, cmd); }
+
+static void free_engine(struct relay_engine *e) {
+  trim_pipes(e);
+  close_quietly(e->epfd);
+  close_quietly(e->evfd);
+  pthread_mutex_destroy(&e->mu);
+  pthread_mutex_destroy(&e->lmu);
+  free(e->by_slot);
+  free(e->gen);
+  free(e->free_slots);
+  free(e->out);
+  free(e);
+}
+
 struct relay_engine *relay_engine_start(double *counters, uint32_t capacity,
-                                        relay_close_cb on_close, void *ctx) {
+                                        uint32_t accept_base, relay_events_cb on_events,
+                                        void *ctx) {
+  if (capacity == 0 || capacity > RELAY_MAX_SLOTS || accept_base > capacity) {
+    errno = EINVAL;
+    return NULL;
+  }
   struct sigaction old;
   /* Pitfall 6: Node already ignores SIGPIPE; a plain C host may not. */
   if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
@@ -366,18 +754,32 @@ struct relay_engine *relay_engine_start(double *counters, uint32_t capacity,
   struct relay_engine *e = calloc(1, sizeof *e);
   if (e == NULL) return NULL;
   e->by_slot = calloc(capacity, sizeof *e->by_slot);
+  e->gen = calloc(capacity, sizeof *e->gen);
+  e->free_slots = calloc(capacity - accept_base + 1, sizeof *e->free_slots);
+  /* Lowest slot on top: popped first. */
+  if (e->free_slots != NULL)
+    for (uint32_t s = capacity; s > accept_base; s--) e->free_slots[e->free_count++] = s - 1;
   e->counters = counters;
   e->capacity = capacity;
-  e->on_close = on_close;
+  e->accept_base = accept_base;
+  e->on_events = on_events;
   e->ctx = ctx;
+  for (uint32_t i = 0; i < RELAY_MAX_LISTENERS; i++) {
+    e->listeners[i].kind = WATCH_LISTENER;
+    e->listeners[i].index = i;
+    e->listeners[i].fd = -1;
+  }
   e->epfd = epoll_create1(EPOLL_CLOEXEC);
   e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   pthread_mutex_init(&e->mu, NULL);
+  pthread_mutex_init(&e->lmu, NULL);
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
   int saved = 0;
-  if (e->by_slot == NULL || e->epfd < 0 || e->evfd < 0 ||
-      epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->evfd, &ev) < 0) {
-    saved = e->by_slot == NULL ? ENOMEM : errno;
+  if (e->by_slot == NULL || e->gen == NULL || e->free_slots == NULL) {
+    saved = ENOMEM;
+  } else if (e->epfd < 0 || e->evfd < 0 ||
+             epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->evfd, &ev) < 0) {
+    saved = errno;
   } else {
     /* Every signal blocked on the relay thread: they belong to the JS thread (6). */
     sigset_t all, prev;
@@ -387,18 +789,14 @@ struct relay_engine *relay_engine_start(double *counters, uint32_t capacity,
     pthread_sigmask(SIG_SETMASK, &prev, NULL);
     if (saved == 0) return e;
   }
-  close_quietly(e->epfd);
-  close_quietly(e->evfd);
-  pthread_mutex_destroy(&e->mu);
-  free(e->by_slot);
-  free(e);
+  free_engine(e);
   errno = saved;
   return NULL;
 }
 
 int relay_engine_add(struct relay_engine *e, uint32_t slot, int fd_a, int fd_b,
                      uint32_t idle_ms) {
-  if (slot >= e->capacity) return -EINVAL;
+  if (slot >= e->accept_base) return -EINVAL;
   struct cmd *cmd = calloc(1, sizeof *cmd);
   if (cmd == NULL) return -ENOMEM;
   cmd->type = CMD_ADD;
@@ -432,13 +830,82 @@ int relay_engine_add(struct relay_engine *e, uint32_t slot, int fd_a, int fd_b,
   return 0;
 }
 
-int relay_engine_close(struct relay_engine *e, uint32_t slot) {
-  if (slot >= e->capacity) return -EINVAL;
+int relay_engine_close(struct relay_engine *e, uint32_t id) {
+  if ((id & 0xffff) >= e->capacity) return -EINVAL;
   struct cmd *cmd = calloc(1, sizeof *cmd);
   if (cmd == NULL) return -ENOMEM;
   cmd->type = CMD_CLOSE;
-  cmd->slot = slot;
+  cmd->slot = id;
   enqueue(e, cmd);
+  return 0;
+}
+
+int relay_engine_listen(struct relay_engine *e, uint32_t index, int fd) {
+  if (index >= RELAY_MAX_LISTENERS) return -EINVAL;
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) return -errno;
+  /* accept4 must never block the relay thread: O_NONBLOCK is on the file description
+   * (libuv set it already; shared with the caller's fd). */
+  int flags = fcntl(own, F_GETFL);
+  if (flags < 0 || fcntl(own, F_SETFL, flags | O_NONBLOCK) < 0) {
+    int err = errno;
+    close(own);
+    return -err;
+  }
+  struct listener *l = &e->listeners[index];
+  pthread_mutex_lock(&e->lmu);
+  int r = 0;
+  if (l->fd >= 0) {
+    r = -EBUSY;
+  } else {
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
+    /* epoll_ctl is thread-safe; while paused, resume_listeners registers it. */
+    if (!e->listeners_paused && epoll_ctl(e->epfd, EPOLL_CTL_ADD, own, &ev) < 0) r = -errno;
+    else {
+      l->fd = own;
+      l->paused = e->listeners_paused;
+    }
+  }
+  pthread_mutex_unlock(&e->lmu);
+  if (r != 0) close(own);
+  return r;
+}
+
+int relay_engine_unlisten(struct relay_engine *e, uint32_t index) {
+  if (index >= RELAY_MAX_LISTENERS) return -EINVAL;
+  struct listener *l = &e->listeners[index];
+  pthread_mutex_lock(&e->lmu);
+  if (l->fd >= 0) {
+    /* DEL before close (pitfall 2): the caller's fd shares the file description. An
+     * event already returned for it is skipped in accept_batch (fd < 0). */
+    if (!l->paused) epoll_ctl(e->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+    close(l->fd);
+    l->fd = -1;
+    l->paused = 0;
+  }
+  pthread_mutex_unlock(&e->lmu);
+  return 0;
+}
+
+int relay_engine_submit(struct relay_engine *e, const struct relay_verdict *v, uint32_t n) {
+  struct cmd *first = NULL, *last = NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    struct cmd *cmd = calloc(1, sizeof *cmd);
+    if (cmd == NULL) {
+      while (first != NULL) {
+        struct cmd *next = first->next;
+        free(first);
+        first = next;
+      }
+      return -ENOMEM;
+    }
+    cmd->type = CMD_VERDICT;
+    cmd->verdict = v[i];
+    if (last != NULL) last->next = cmd;
+    else first = cmd;
+    last = cmd;
+  }
+  if (first != NULL) enqueue_list(e, first, last);
   return 0;
 }
 
@@ -466,9 +933,5 @@ void relay_engine_stop(struct relay_engine *e) {
     free(c);
     c = next;
   }
-  close(e->epfd);
-  close(e->evfd);
-  pthread_mutex_destroy(&e->mu);
-  free(e->by_slot);
-  free(e);
+  free_engine(e);
 }

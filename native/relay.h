@@ -1,68 +1,127 @@
 /*
- * corral native data path: a relay thread that moves bytes between two connected TCP
- * sockets with splice(2) through a pipe pair, so the bytes never enter user space.
+ * corral native data path: a relay thread that accepts client connections, connects
+ * them to the member TypeScript picked, and moves bytes between the two sockets with
+ * splice(2) through a pipe pair, so the bytes never enter user space.
  *
  * This header is the engine's C interface, free of Node-API, so the same code is driven
  * by the Node addon (addon.c) and by a plain C test driver under ASan/UBSan
  * (test/relay_test.c).
  *
- * Threading: every function here except relay_engine_poll_wait internals is called from
- * ONE owner thread (the JS thread); the relay thread owns epoll and every connection.
- * The two meet only in a mutex-protected command queue (woken through an eventfd) and in
- * the counters array (each double written by the relay thread alone, read racily by the
- * owner: an aligned 8-byte store is atomic on every 64-bit Linux target).
+ * Threading: every function here is called from ONE owner thread (the JS thread); the
+ * relay thread owns epoll and every connection. The two meet in a mutex-protected
+ * command queue (woken through an eventfd), in the listener table (its own mutex), and
+ * in the counters array (each double written by the relay thread alone, read racily by
+ * the owner: an aligned 8-byte store is atomic on every 64-bit Linux target).
+ *
+ * Connection ids: the low 16 bits are the slot (counters index), the high 16 bits a
+ * generation the relay thread bumps per accepted connection, so a command for a
+ * connection that already closed never touches the next one in that slot. Slots below
+ * accept_base belong to the owner (relay_engine_add; generation 0); the relay thread
+ * allocates the others for the connections it accepts.
  */
 #ifndef CORRAL_RELAY_H
 #define CORRAL_RELAY_H
 
 #include <stdint.h>
+#include <sys/socket.h>
+
+/** Most slots (ids carry the slot in 16 bits). */
+#define RELAY_MAX_SLOTS 65536u
+/** Listening sockets one engine accepts on. */
+#define RELAY_MAX_LISTENERS 64
+/** The id of an accepted connection dropped at once because every slot was in use. */
+#define RELAY_NO_ID UINT32_MAX
+/** Longest peer address text (INET6_ADDRSTRLEN). */
+#define RELAY_PEER_LEN 46
 
 /** Why a connection ended (reported with its close event). */
 enum relay_reason {
   RELAY_DONE = 0,   /* both directions finished (FIN each way, everything delivered) */
   RELAY_ERROR = 1,  /* a socket error (errno says which) on either side */
   RELAY_IDLE = 2,   /* no byte either way for idle_ms */
-  RELAY_FORCED = 3, /* relay_engine_close() (drain deadline, close-connections) */
+  RELAY_FORCED = 3, /* relay_engine_close() or a reject verdict */
   RELAY_STOPPED = 4 /* the engine stopped with the connection still open */
 };
 
-/** One close event, produced by the relay thread. */
-struct relay_event {
-  uint32_t slot;
-  enum relay_reason reason;
-  int err;            /* errno of the failing call, 0 unless reason == RELAY_ERROR */
-  double bytes_a_to_b; /* final byte counts */
-  double bytes_b_to_a;
+/** What an event reports. */
+enum relay_event_type {
+  RELAY_EV_CLOSED = 0,         /* reason, err, final bytes; the id is dead afterwards */
+  RELAY_EV_ACCEPTED = 1,       /* listener, peer: the owner answers with a verdict */
+  RELAY_EV_CONNECTED = 2,      /* connect_ms: the pair is relaying now */
+  RELAY_EV_CONNECT_FAILED = 3  /* err (ETIMEDOUT = connect_ms passed): answer again */
 };
 
-/** Called on the relay thread for every closed connection; must not block for long. */
-typedef void (*relay_close_cb)(void *ctx, const struct relay_event *ev);
+/** One event, produced by the relay thread. */
+struct relay_event {
+  enum relay_event_type type;
+  uint32_t id;
+  enum relay_reason reason; /* CLOSED */
+  int err;                  /* CLOSED (0 unless RELAY_ERROR), CONNECT_FAILED */
+  double bytes_a_to_b;      /* CLOSED: final byte counts (a = client) */
+  double bytes_b_to_a;
+  double connect_ms;        /* CONNECTED: from the connect() call to the connection */
+  uint32_t listener;        /* ACCEPTED */
+  char peer[RELAY_PEER_LEN]; /* ACCEPTED: client address as Node formats remoteAddress */
+};
+
+/*
+ * Called on the relay thread with the events of one loop iteration (n ≥ 1), in order;
+ * the array is only valid during the call. Must not block for long.
+ */
+typedef void (*relay_events_cb)(void *ctx, const struct relay_event *evs, uint32_t n);
+
+/** The owner's answer for an accepted connection (or one whose connect failed). */
+struct relay_verdict {
+  uint32_t id;
+  int reject;                    /* 1: close the client connection */
+  struct sockaddr_storage addr;  /* else: connect here */
+  socklen_t addr_len;
+  uint32_t connect_ms;           /* connect timeout (0 = none) */
+  uint32_t idle_ms;              /* idle timeout once relaying (0 = none) */
+};
 
 struct relay_engine;
 
 /*
  * Starts a relay thread. `counters` (2 * capacity doubles, owned by the caller, alive
  * until relay_engine_stop returns) receives live byte counts: [2*slot] = a->b,
- * [2*slot+1] = b->a. Returns NULL with errno set on failure.
+ * [2*slot+1] = b->a. capacity ≤ RELAY_MAX_SLOTS; accept_base ≤ capacity (see above).
+ * Returns NULL with errno set on failure.
  */
 struct relay_engine *relay_engine_start(double *counters, uint32_t capacity,
-                                        relay_close_cb on_close, void *ctx);
+                                        uint32_t accept_base, relay_events_cb on_events,
+                                        void *ctx);
 
 /*
  * Hands a connection to the engine: dup()s fd_a and fd_b (the caller then closes its own
- * copies whenever it likes), queues them, wakes the relay thread. `slot` < capacity must
- * not be in use (the caller allocates slots and frees one on its close event).
- * idle_ms == 0 disables the idle timeout. Returns 0, or -errno (nothing is queued).
+ * copies whenever it likes), queues them, wakes the relay thread. `slot` < accept_base
+ * must not be in use (the caller allocates these slots and frees one on its close
+ * event). idle_ms == 0 disables the idle timeout. Returns 0, or -errno.
  */
 int relay_engine_add(struct relay_engine *e, uint32_t slot, int fd_a, int fd_b,
                      uint32_t idle_ms);
 
 /* Asks the relay thread to close a connection now (a close event follows). */
-int relay_engine_close(struct relay_engine *e, uint32_t slot);
+int relay_engine_close(struct relay_engine *e, uint32_t id);
 
 /*
- * Stops the thread, closes every remaining connection (each reported with RELAY_STOPPED)
- * and frees the engine. After it returns no callback runs.
+ * Accepts on a dup() of the listening socket `fd` (the caller keeps its own) from now
+ * on, as listener `index`; each connection is reported ACCEPTED. Returns 0 or -errno.
+ */
+int relay_engine_listen(struct relay_engine *e, uint32_t index, int fd);
+
+/*
+ * Stops accepting on listener `index` before returning (its dup is closed); accepted
+ * connections already reported are unaffected. Returns 0 or -EINVAL.
+ */
+int relay_engine_unlisten(struct relay_engine *e, uint32_t index);
+
+/* Queues verdicts for accepted connections (one wakeup for all). Returns 0 or -errno. */
+int relay_engine_submit(struct relay_engine *e, const struct relay_verdict *v, uint32_t n);
+
+/*
+ * Stops the thread, closes every listener and remaining connection (each reported with
+ * RELAY_STOPPED) and frees the engine. After it returns no callback runs.
  */
 void relay_engine_stop(struct relay_engine *e);
 

@@ -1,13 +1,19 @@
 // The data path of one process: a Server per listener, the latest Picker, and every
 // open relay. It reports (passive failures, stats); it decides nothing about health.
-import { createServer, type Server, type Socket } from 'node:net'
+import { createServer, isIP, type Server, type Socket } from 'node:net'
 import type { Clock } from '../clock.js'
 import type { ListenerConfig } from '../config/load.js'
 import { CorralError } from '../errors.js'
 import type { Picker } from '../pool/picker.js'
-import type { CheckResult } from '../pool/types.js'
+import type { CheckResult, MemberView } from '../pool/types.js'
+import { memberPort } from './connect.js'
 import { Relay, type RelayContext } from './relay.js'
-import { sharedNativeEngine, type NativeEngine } from './native-engine.js'
+import { NativeAcceptedRelay, type NativeAcceptedContext } from './native-accepted.js'
+import {
+  sharedNativeEngine,
+  type NativeAcceptor,
+  type NativeEngine,
+} from './native-engine.js'
 import { loadNativeAddon, type DataPathKind } from './native-loader.js'
 import { NativeRelay, type NativeRelayContext } from './native-relay.js'
 import { RelayList } from './relay-list.js'
@@ -26,6 +32,12 @@ export interface DataPlaneOptions {
    * process; else JS) or "js". Default "js". Fixed at construction.
    */
   readonly dataPath?: DataPathKind
+  /**
+   * With the native data path: whether the relay thread also accepts and connects
+   * (issue #14 step two), so no net.Socket exists per connection. Default true; false
+   * keeps JS accept + connect with a hand-over of both fds (step one).
+   */
+  readonly nativeAccept?: boolean
 }
 
 /** What the data plane reports to its owner. */
@@ -50,10 +62,19 @@ export interface BoundListener {
   readonly port: number
 }
 
+/** Every relay kind a data plane runs. */
+type AnyRelay = Relay | NativeRelay | NativeAcceptedRelay
+
+/** Most event-loop turns listen() waits for libuv to register a listener it then forgets. */
+const DETACH_TURNS = 50
+
 interface ListenerRuntime {
   readonly config: ListenerConfig
   readonly server: Server
-  readonly ctx: RelayContext & NativeRelayContext
+  readonly ctx: RelayContext & NativeRelayContext & NativeAcceptedContext
+  readonly acceptor: NativeAcceptor
+  /** The engine's listener index while the relay thread accepts for it, else -1. */
+  nativeIndex: number
   /** Stats for connections no member took (member ""). */
   readonly unrouted: RelayStats
 }
@@ -64,7 +85,7 @@ export class DataPlane {
   readonly #deps: DataPlaneDeps
   #picker: Picker
   readonly #listeners: ListenerRuntime[] = []
-  readonly #relays = new RelayList<Relay | NativeRelay>()
+  readonly #relays = new RelayList<AnyRelay>()
   /** The native relay thread, when this data plane uses it. */
   readonly #engine: NativeEngine | undefined
   /** Why the native data path is not used (undefined when it is). */
@@ -92,6 +113,11 @@ export class DataPlane {
   /** The data path this plane runs (native only if the addon loaded here). */
   get dataPath(): DataPathKind {
     return this.#engine === undefined ? 'js' : 'native'
+  }
+
+  /** Listeners whose connections the relay thread accepts (native accept). */
+  get nativeListeners(): number {
+    return this.#listeners.filter(l => l.nativeIndex >= 0).length
   }
 
   /** Replaces the routing decision for new connections; open relays are unaffected. */
@@ -159,9 +185,41 @@ export class DataPlane {
       if (address === null || typeof address === 'string')
         throw new Error('unexpected address')
       bound.push({ name: config.name, host: address.address, port: address.port })
+      await this.#acceptNatively(runtime)
     }
     this.#startSweeper()
     return bound
+  }
+
+  /**
+   * Hands accepting to the relay thread (it accepts on a dup of the socket JS bound, so
+   * cluster workers keep sharing one socket and close() works as before), then takes
+   * the socket out of libuv's epoll so libuv stops accepting on it. libuv registers a
+   * new listener only at its next poll phase, so this waits turns of the event loop
+   * until it is found (bounded; until then both accept, and what libuv accepts is
+   * relayed by the step-one path, NativeRelay). Where it cannot, JS keeps accepting.
+   */
+  async #acceptNatively(runtime: ListenerRuntime): Promise<void> {
+    const engine = this.#engine
+    if (engine === undefined || this.#options.nativeAccept === false) return
+    const fd = serverFd(runtime.server)
+    if (fd === undefined) return
+    const index = engine.listen(fd, runtime.acceptor)
+    if (typeof index === 'string') return
+    runtime.nativeIndex = index
+    for (let turn = 0; turn < DETACH_TURNS; turn++) {
+      await new Promise(resolve => setImmediate(resolve))
+      if (runtime.nativeIndex < 0 || engine.detachFromLibuv(fd)) return
+    }
+  }
+
+  #stopAccepting(): void {
+    for (const l of this.#listeners) {
+      // Natively first: the dup keeps the socket listening after libuv closes its fd.
+      if (l.nativeIndex >= 0) this.#engine?.unlisten(l.nativeIndex)
+      l.nativeIndex = -1
+      l.server.close()
+    }
   }
 
   /** Counters per (listener, member), including bytes of open relays up to now. */
@@ -187,7 +245,7 @@ export class DataPlane {
     this.#closing = true
     // server.close() stops accepting at once; its callback waits for every connection,
     // which is what the deadline below bounds, so it is not awaited here.
-    for (const l of this.#listeners) l.server.close()
+    this.#stopAccepting()
     // Timeouts still apply while draining; the sweeper stops once nothing is left.
     const forced = await this.#drain(deadlineMs)
     this.#stopSweeper()
@@ -215,7 +273,7 @@ export class DataPlane {
   /** Stops accepting without waiting for anything (used by destroy paths and tests). */
   destroy(): void {
     this.#closing = true
-    for (const l of this.#listeners) l.server.close()
+    this.#stopAccepting()
     for (const relay of this.#relays.snapshot()) relay.destroy()
     this.#stopSweeper()
   }
@@ -258,8 +316,14 @@ export class DataPlane {
     const clock = deps.clock
     const load = this.#load
     const relays = this.#relays
+    const engine = this.#engine
+    // Member → engine address table index, per listener (the port is the listener's);
+    // dropped when the engine rebuilds its table. Hostnames have none (resolved per
+    // connection).
+    let targets = new WeakMap<MemberView, number | undefined>()
+    let targetsGeneration = engine?.targetsGeneration ?? 0
     // One context per listener, shared by its relays (no per-connection closures for it).
-    const ctx: RelayContext & NativeRelayContext = {
+    const ctx: RelayContext & NativeRelayContext & NativeAcceptedContext = {
       listener: config.name,
       listenerPort: config.port,
       connectTimeoutMs: this.#options.connectTimeoutMs,
@@ -280,7 +344,21 @@ export class DataPlane {
       },
       passiveFailure: deps.passiveFailure,
       connectDuration: deps.connectDuration ?? noop,
-      closed: (relay: Relay | NativeRelay) => {
+      targetOf: member => {
+        if (engine === undefined) return undefined
+        if (engine.targetsGeneration !== targetsGeneration) {
+          targets = new WeakMap()
+          targetsGeneration = engine.targetsGeneration
+        }
+        if (targets.has(member)) return targets.get(member)
+        const index =
+          isIP(member.address) === 0
+            ? undefined
+            : engine.target(member.address, memberPort(ctx, member))
+        targets.set(member, index)
+        return index
+      },
+      closed: (relay: AnyRelay) => {
         relays.remove(relay)
         accountBytes(relay)
         deps.connectionDuration?.(config.name, (clock.now() - relay.startedAt) / 1000)
@@ -292,7 +370,6 @@ export class DataPlane {
       },
     }
     const unrouted = newRelayStats(config.name, '')
-    const engine = this.#engine
     // Native: no byte may reach JS before the relay thread takes the fd (native-relay.ts).
     const server = createServer({
       allowHalfOpen: true,
@@ -322,7 +399,29 @@ export class DataPlane {
       relays.add(relay)
     })
     server.on('error', noop)
-    return { config, server, ctx, unrouted }
+    // Native accept: the same admission as the 'connection' handler above.
+    const acceptor: NativeAcceptor = {
+      accepted: (id, peer) => {
+        if (engine === undefined) return undefined
+        if (this.#closing || relays.size >= this.#options.maxConnections) {
+          engine.reject(id)
+          if (!this.#closing) unrouted.outcomes.rejected_limit++
+          return undefined
+        }
+        const relay = new NativeAcceptedRelay(id, peer, ctx, engine)
+        const rejected: ConnectionOutcome | undefined = relay.start()
+        if (rejected !== undefined) {
+          unrouted.outcomes[rejected]++
+          return undefined
+        }
+        relays.add(relay)
+        return relay
+      },
+      dropped: () => {
+        unrouted.outcomes.rejected_limit++
+      },
+    }
+    return { config, server, ctx, unrouted, acceptor, nativeIndex: -1 }
   }
 }
 
@@ -336,16 +435,24 @@ export function sweepPeriodMs(options: {
 }
 
 /** Moves the bytes a relay moved since last time into its stats record. */
-function accountBytes(relay: Relay | NativeRelay): void {
+function accountBytes(relay: AnyRelay): void {
   const stats = relay.stats
   if (stats === null || !relay.established) return
-  const native = relay instanceof NativeRelay
-  const toMember = native ? relay.movedToMember : relay.client.bytesRead
-  const toClient = native ? relay.movedToClient : relay.client.bytesWritten
+  const js = relay instanceof Relay
+  const toMember = js ? relay.client.bytesRead : relay.movedToMember
+  const toClient = js ? relay.client.bytesWritten : relay.movedToClient
   stats.bytesToMember += toMember - relay.countedToMember
   stats.bytesToClient += toClient - relay.countedToClient
   relay.countedToMember = toMember
   relay.countedToClient = toClient
+}
+
+/** The OS fd of a listening net.Server (libuv's TCP handle), if it has one. */
+function serverFd(server: Server): number | undefined {
+  const handle: unknown = Reflect.get(server, '_handle')
+  if (typeof handle !== 'object' || handle === null) return undefined
+  const fd: unknown = Reflect.get(handle, 'fd')
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined
 }
 
 function noop(): void {

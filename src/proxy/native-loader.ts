@@ -6,21 +6,30 @@ import { fileURLToPath } from 'node:url'
 
 /** The addon's functions (native/addon.c); slots and fds are small non-negative integers. */
 export interface NativeAddon {
-  /** Starts the relay thread; `counters` holds live bytes per slot: [2s] a→b, [2s+1] b→a. */
+  /**
+   * Starts the relay thread; `counters` holds live bytes per slot: [2s] a→b, [2s+1]
+   * b→a; slots from `acceptBase` on are for natively accepted connections. Events come
+   * in batches (layout in native/addon.c).
+   */
   init(
     counters: Float64Array,
-    onClose: (
-      slot: number,
-      reason: number,
-      errno: number,
-      aToB: number,
-      bToA: number,
-    ) => void,
+    onEvents: (events: Float64Array, peers: readonly string[]) => void,
+    acceptBase: number,
   ): void
   /** dup()s both fds and relays between them; 0 or -errno. */
   add(slot: number, fdA: number, fdB: number, idleMs: number): number
   /** Closes a relayed connection now (its close event follows); 0 or -errno. */
-  close(slot: number): number
+  close(id: number): number
+  /** Accepts natively on a dup of listening socket `fd` as listener `index`; 0 or -errno. */
+  listen(index: number, fd: number): number
+  /** Whether `fd` was registered in libuv's epoll (it is removed). */
+  forget(fd: number): boolean
+  /** Stops accepting on listener `index` before it returns. */
+  unlisten(index: number): void
+  /** Replaces the member address table (IP addresses) verdicts index into. */
+  setTargets(hosts: readonly string[], ports: readonly number[]): void
+  /** Queues `count` verdicts [id, target (-1 = reject), connectTimeoutMs, idleMs]. */
+  submit(verdicts: Float64Array, count: number): number
   /** Stops the relay thread; open connections close with reason "stopped". */
   stop(): void
   /** A socket's pending error (-errno), read with MSG_PEEK (nothing is consumed); else 0. */
@@ -49,9 +58,18 @@ let loaded: { readonly addon: NativeAddon } | { readonly error: string } | undef
 
 function isNativeAddon(value: unknown): value is NativeAddon {
   if (typeof value !== 'object' || value === null) return false
-  return ['init', 'add', 'close', 'stop', 'peek'].every(
-    name => typeof Reflect.get(value, name) === 'function',
-  )
+  return [
+    'init',
+    'add',
+    'close',
+    'stop',
+    'peek',
+    'listen',
+    'forget',
+    'unlisten',
+    'setTargets',
+    'submit',
+  ].every(name => typeof Reflect.get(value, name) === 'function')
 }
 
 /** Loads the addon once per process; an error string says why it is unavailable. */

@@ -1,37 +1,32 @@
-// One client connection relayed by the native data path: JS picks and connects exactly
-// as relay.ts does (retry on another member, passive failures, connect timeout), then
+// One client connection that JS accepted, relayed by the native data path (the
+// fallback when native accept is off or libuv accepted it first: native-accepted.ts is
+// the usual path). It routes with connect.ts as relay.ts does, connects in JS, then
 // hands both sockets' fds to the relay thread (native-engine.ts) and destroys the JS
 // sockets. Neither socket ever reads in JS: the client is accepted paused
 // (pauseOnConnect) and the member socket is paused before it connects, so bytes of
 // server-first protocols (banners) wait in the kernel for the relay thread.
 import { connect, type Socket } from 'node:net'
-import type { MemberView } from '../pool/types.js'
-import type { PickRequest } from '../pool/picker.js'
+import {
+  memberPort,
+  RoutedConnection,
+  type Rejection,
+  type RoutingContext,
+} from './connect.js'
 import type { NativeCloseReason, NativeEngine, NativeOwner } from './native-engine.js'
-import type { Rejection, RelayContext } from './relay.js'
-import type { RelayStats } from './stats.js'
 
-/** The relay context, closing with a NativeRelay (data-plane.ts passes one object for both kinds). */
-export type NativeRelayContext = Omit<RelayContext, 'closed'> & {
+/** The routing context, closing with a NativeRelay (data-plane.ts passes one object for every kind). */
+export type NativeRelayContext = RoutingContext & {
   closed(relay: NativeRelay): void
 }
 
 /** A relay whose bytes move in the native relay thread once its member leg is up. */
-export class NativeRelay implements PickRequest, NativeOwner {
+export class NativeRelay extends RoutedConnection implements NativeOwner {
+  declare readonly ctx: NativeRelayContext
   readonly client: Socket
-  readonly ctx: NativeRelayContext
   readonly engine: NativeEngine
   readonly startedAt: number
-  /** PickRequest: when the current pick happens. */
-  now = 0
-  /** PickRequest: members already tried (undefined until a retry). */
-  exclude: Set<string> | undefined = undefined
   /** RelayList slot (-1 when not listed). */
   slot = -1
-  member: MemberView | null = null
-  stats: RelayStats | null = null
-  /** Whether a member leg was ever established (only then do bytes count for `member`). */
-  established = false
   /** Bytes already added to `stats` (the rest is added on close or at scrape). */
   countedToMember = 0
   countedToClient = 0
@@ -44,16 +39,14 @@ export class NativeRelay implements PickRequest, NativeOwner {
   #toClient = 0
   /** Fallback when the engine cannot take the connection: JS pipes it. */
   #piped = false
-  #attempts = 0
-  #acquired = false
   #connecting = false
   #connectStartedAt = 0
   #connectTimeoutMs = 0
   #finished = false
 
   constructor(client: Socket, ctx: NativeRelayContext, engine: NativeEngine) {
+    super(ctx)
     this.client = client
-    this.ctx = ctx
     this.engine = engine
     this.startedAt = ctx.now()
     client.on('error', onIgnoredError)
@@ -125,31 +118,21 @@ export class NativeRelay implements PickRequest, NativeOwner {
 
   #attempt(): Rejection | undefined {
     const ctx = this.ctx
-    this.now = ctx.now()
-    const picked = ctx.picker().pick(this)
-    if (typeof picked === 'string') {
+    const member = this.pickMember()
+    if (typeof member === 'string') {
       this.client.destroy()
-      if (this.#attempts > 0) {
-        // Every member we could try failed to connect.
-        if (this.stats !== null) this.stats.outcomes.failed++
-        this.#finish()
-        return undefined
-      }
-      return picked === 'limit' ? 'rejected_limit' : 'rejected_no_member'
+      if (member !== 'failed') return member
+      this.#finish()
+      return undefined
     }
-    this.#attempts++
-    const member = picked
-    const stats = ctx.stats(member.id)
-    this.member = member
-    this.stats = stats
-    ctx.acquire(member.id)
-    stats.active++
-    this.#acquired = true
     this.#connecting = true
     this.#connectStartedAt = this.now
     this.#connectTimeoutMs = ctx.connectTimeoutMs
-    const port = member.ports[ctx.listener] ?? ctx.listenerPort
-    const upstream = connect({ host: member.address, port, allowHalfOpen: true })
+    const upstream = connect({
+      host: member.address,
+      port: memberPort(ctx, member),
+      allowHalfOpen: true,
+    })
     // Paused before the connect completes: net's afterConnect then starts no read, so a
     // member's banner stays in the kernel for the relay thread.
     upstream.pause()
@@ -160,13 +143,11 @@ export class NativeRelay implements PickRequest, NativeOwner {
   }
 
   #onConnect = (): void => {
-    const { stats, member, client, ctx } = this
+    const { client, ctx } = this
     const upstream = this.#upstream
-    if (upstream === null || stats === null || member === null) return
+    if (upstream === null) return
     this.#connecting = false
-    this.established = true
-    ctx.connectDuration(member.id, (ctx.now() - this.#connectStartedAt) / 1000)
-    stats.outcomes[this.#attempts > 1 ? 'retried' : 'ok']++
+    this.memberConnected((ctx.now() - this.#connectStartedAt) / 1000)
     const clientFd = socketFd(client)
     const upstreamFd = socketFd(upstream)
     const slot =
@@ -212,45 +193,25 @@ export class NativeRelay implements PickRequest, NativeOwner {
   }
 
   #connectFailed(err: (Error & { code?: string }) | undefined, timedOut: boolean): void {
-    const { member, stats, ctx } = this
     const upstream = this.#upstream
-    if (upstream === null || member === null || stats === null) return
+    if (upstream === null) return
     upstream.destroy()
     this.#upstream = null
     this.#connecting = false
-    this.#releaseMember()
-    stats.outcomes.connect_error++
-    const port = member.ports[ctx.listener] ?? ctx.listenerPort
-    const where = `${member.address}:${port}`
-    ctx.passiveFailure(member.id, {
-      ok: false,
-      reason: 'passive-connect',
-      detail: timedOut
-        ? `connect timeout ${where}`
-        : `connect ${err?.code ?? 'error'} ${where}`,
-    })
-    if (this.#attempts >= ctx.connectAttempts) {
-      stats.outcomes.failed++
+    this.memberFailed(timedOut, err?.code)
+    if (!this.mayRetry()) {
       this.client.destroy()
       this.#finish()
       return
     }
-    ;(this.exclude ??= new Set()).add(member.id)
     this.#attempt()
-  }
-
-  #releaseMember(): void {
-    if (!this.#acquired || this.member === null || this.stats === null) return
-    this.#acquired = false
-    this.stats.active--
-    this.ctx.release(this.member.id)
   }
 
   #finish(): void {
     if (this.#finished) return
     this.#finished = true
     this.#connecting = false
-    this.#releaseMember()
+    this.releaseMember()
     this.ctx.closed(this)
   }
 }

@@ -4,29 +4,15 @@
 // and one onread callback into a reused buffer (member → client) per relay: PERF-NOTES.md
 // measured manual write()/drain as cheaper than pipe() or pipeline().
 import { connect, type Socket } from 'node:net'
-import type { CheckResult, MemberView } from '../pool/types.js'
-import type { Picker, PickRequest } from '../pool/picker.js'
-import type { RelayStats } from './stats.js'
+import {
+  memberPort,
+  RoutedConnection,
+  type Rejection,
+  type RoutingContext,
+} from './connect.js'
 
-/** What a relay needs from its data plane: routing, accounting and reporting. */
-export interface RelayContext {
-  readonly listener: string
-  /** Listener's own port: a member's port for it unless overridden. */
-  readonly listenerPort: number
-  /** Mutable: a reload changes them for new connections. */
-  connectTimeoutMs: number
-  idleTimeoutMs: number
-  connectAttempts: number
-  picker(): Picker
-  now(): number
-  /** Stats record for (this listener, member). */
-  stats(member: string): RelayStats
-  /** Active-connection bookkeeping for least-connections and per-member limits. */
-  acquire(member: string): void
-  release(member: string): void
-  /** A member could not be reached: a passive health failure. */
-  passiveFailure(member: string, result: CheckResult): void
-  connectDuration(member: string, seconds: number): void
+/** What a relay needs from its data plane: routing (connect.ts) and its close. */
+export interface RelayContext extends RoutingContext {
   /** Called once when the relay is fully closed. */
   closed(relay: Relay): void
 }
@@ -43,34 +29,19 @@ export const OWN_BUFFER_AFTER_BYTES = 1_048_576
  */
 const SHARED_READ_BUFFER = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)
 
-/** Outcome of a connection rejected before any member was tried. */
-export type Rejection = 'rejected_no_member' | 'rejected_limit'
-
 /**
  * One relayed connection. Fields are fixed at construction to keep the shape monomorphic.
  * It is its own pick request, so a pick allocates nothing.
  */
-export class Relay implements PickRequest {
+export class Relay extends RoutedConnection {
+  declare readonly ctx: RelayContext
   readonly client: Socket
-  readonly ctx: RelayContext
   readonly startedAt: number
-  /** PickRequest: when the current pick happens. */
-  now = 0
-  /** PickRequest: members already tried (undefined until a retry). */
-  exclude: Set<string> | undefined = undefined
   /** RelayList slot (-1 when not listed). */
   slot = -1
   /** Chunks relayed either way; the sweeper compares it between sweeps (idle timeout). */
   activity = 0
   upstream: Socket | null = null
-  member: MemberView | null = null
-  stats: RelayStats | null = null
-  /**
-   * Whether a member leg was ever established: only then do the client's bytes count as
-   * sent to `member` (bytes buffered while connecting to a member that then failed are
-   * forwarded to the next one, or to nobody).
-   */
-  established = false
   /** Bytes already added to `stats` (the rest is added on close or at scrape). */
   countedToMember = 0
   countedToClient = 0
@@ -80,9 +51,6 @@ export class Relay implements PickRequest {
   #idleTimeoutMs = 0
   #seenActivity = 0
   #activeAt = 0
-  #attempts = 0
-  /** Whether `member` is counted in the load/active bookkeeping. */
-  #acquired = false
   #connecting = false
   #connectStartedAt = 0
   #clientClosed = false
@@ -98,8 +66,8 @@ export class Relay implements PickRequest {
   #fromMember = 0
 
   constructor(client: Socket, ctx: RelayContext) {
+    super(ctx)
     this.client = client
-    this.ctx = ctx
     this.startedAt = ctx.now()
     // Until a member is connected, no 'data' handler is attached: the client's bytes wait
     // in the socket's readable buffer (bounded by its highWaterMark, then by TCP flow
@@ -120,11 +88,6 @@ export class Relay implements PickRequest {
   /** Starts routing; returns the outcome if the connection was rejected outright. */
   start(): Rejection | undefined {
     return this.#attempt()
-  }
-
-  /** Whether the member leg is established and relaying. */
-  get connected(): boolean {
-    return this.#acquired && !this.#connecting
   }
 
   /**
@@ -157,32 +120,17 @@ export class Relay implements PickRequest {
 
   #attempt(): Rejection | undefined {
     const ctx = this.ctx
-    this.now = ctx.now()
-    const picked = ctx.picker().pick(this)
-    if (typeof picked === 'string') {
+    const member = this.pickMember()
+    if (typeof member === 'string') {
       this.client.destroy()
-      if (this.#attempts > 0) {
-        // Every member we could try failed to connect.
-        if (this.stats !== null) this.stats.outcomes.failed++
-        return undefined
-      }
-      return picked === 'limit' ? 'rejected_limit' : 'rejected_no_member'
+      return member === 'failed' ? undefined : member
     }
-    this.#attempts++
-    const member = picked
-    const stats = ctx.stats(member.id)
-    this.member = member
-    this.stats = stats
-    ctx.acquire(member.id)
-    stats.active++
-    this.#acquired = true
     this.#connecting = true
     this.#upstreamClosed = false
     this.#connectStartedAt = this.now
-    const port = member.ports[ctx.listener] ?? ctx.listenerPort
     const upstream = connect({
       host: member.address,
-      port,
+      port: memberPort(ctx, member),
       allowHalfOpen: true,
       // The member leg reads into one reused buffer (issue #13): see #onMemberRead.
       onread: { buffer: this.#memberReadBuffer, callback: this.#onMemberRead },
@@ -196,13 +144,11 @@ export class Relay implements PickRequest {
   }
 
   #onConnect = (): void => {
-    const { upstream, stats, member, client, ctx } = this
-    if (upstream === null || stats === null || member === null) return
+    const { upstream, client, ctx } = this
+    if (upstream === null) return
     this.#connecting = false
-    this.established = true
     const now = ctx.now()
-    ctx.connectDuration(member.id, (now - this.#connectStartedAt) / 1000)
-    stats.outcomes[this.#attempts > 1 ? 'retried' : 'ok']++
+    this.memberConnected((now - this.#connectStartedAt) / 1000)
     // Idle = no chunk either way for idleTimeoutMs (checked by sweep()): a long upload
     // or download never times out; silence does.
     this.#idleTimeoutMs = ctx.idleTimeoutMs
@@ -273,34 +219,22 @@ export class Relay implements PickRequest {
   }
 
   #connectFailed(err: (Error & { code?: string }) | undefined, timedOut: boolean): void {
-    const { upstream, member, stats, ctx } = this
-    if (upstream === null || member === null || stats === null) return
+    const upstream = this.upstream
+    if (upstream === null) return
     upstream.removeListener('close', this.#onUpstreamClose)
     upstream.destroy()
     this.upstream = null
     this.#upstreamClosed = true
     this.#connecting = false
-    this.#releaseMember()
-    stats.outcomes.connect_error++
-    const port = member.ports[ctx.listener] ?? ctx.listenerPort
-    const where = `${member.address}:${port}`
-    ctx.passiveFailure(member.id, {
-      ok: false,
-      reason: 'passive-connect',
-      detail: timedOut
-        ? `connect timeout ${where}`
-        : `connect ${err?.code ?? 'error'} ${where}`,
-    })
+    this.memberFailed(timedOut, err?.code)
     if (this.#clientClosed) {
       this.#maybeFinish()
       return
     }
-    if (this.#attempts >= ctx.connectAttempts) {
-      stats.outcomes.failed++
+    if (!this.mayRetry()) {
       this.client.destroy()
       return
     }
-    ;(this.exclude ??= new Set()).add(member.id)
     this.#attempt()
   }
 
@@ -320,17 +254,10 @@ export class Relay implements PickRequest {
     this.#maybeFinish()
   }
 
-  #releaseMember(): void {
-    if (!this.#acquired || this.member === null || this.stats === null) return
-    this.#acquired = false
-    this.stats.active--
-    this.ctx.release(this.member.id)
-  }
-
   #maybeFinish(): void {
     if (this.#finished || !this.#clientClosed || !this.#upstreamClosed) return
     this.#finished = true
-    this.#releaseMember()
+    this.releaseMember()
     this.ctx.closed(this)
   }
 }

@@ -73,6 +73,9 @@ export async function startProxy(
       connectAttempts: options.connectAttempts ?? 3,
       maxConnections: options.maxConnections ?? 1_000,
       dataPath: options.dataPath ?? testDataPath(),
+      ...(options.nativeAccept === undefined
+        ? {}
+        : { nativeAccept: options.nativeAccept }),
     },
     {
       clock: monotonicClock,

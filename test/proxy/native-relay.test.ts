@@ -61,6 +61,7 @@ function run(): void {
       dataPath: 'native',
     })
     t.equal(proxy.dataPlane.dataPath, 'native')
+    t.equal(proxy.dataPlane.nativeListeners, 1, 'the relay thread accepts')
     const client = await openClient(t, proxy.port, signal)
     const total = 16 * 1024 * 1024
     const received = receiveHashed(client, signal)
