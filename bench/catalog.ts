@@ -205,7 +205,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
       'wrk -c 64 --latency with keep-alive against the same member. With 2 cores, wrk ' +
       'and the member share core 1 and cap req/s near the direct figure, so a cheap ' +
       'proxy shows as req/s ≈ direct; compare proxy CPU per request as well.',
-    systems: WITH_DIRECT,
+    systems: WITH_NATIVE,
     baselines: ['haproxy', 'direct'],
     metrics: [RPS, P50, P99, CPU_PER_REQ, ERRORS],
   },
@@ -215,7 +215,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     method:
       'Open N client connections through the proxy to a member that holds them; ' +
       '(VmRSS after − before) / N over the proxy process tree.',
-    systems: PROXIES,
+    systems: [...PROXIES, 'corral-native'],
     baselines: ['haproxy'],
     metrics: [
       metric('kibPerConn', 'memory per connection', 'KiB', 'lower', 2, true),
