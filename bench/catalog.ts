@@ -215,7 +215,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     method:
       'Open N client connections through the proxy to a member that holds them; ' +
       '(VmRSS after − before) / N over the proxy process tree.',
-    systems: [...PROXIES, 'corral-native'],
+    systems: PROXIES,
     baselines: ['haproxy'],
     metrics: [
       metric('kibPerConn', 'memory per connection', 'KiB', 'lower', 2, true),

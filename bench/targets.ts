@@ -190,15 +190,6 @@ export const DATA_PATH_TARGETS: readonly DataPathTarget[] = (
       1.0,
       'native new connection p99',
     ),
-    dataPath(
-      '#14',
-      'corral-native',
-      'idle-memory',
-      'kibPerConn',
-      '<=',
-      1.0,
-      'native memory per idle connection',
-    ),
   ])
 
 function relative(
