@@ -38,7 +38,8 @@ const BATCH = 20
 // panel fails here rather than silently dropping out of the check.
 const KEY_PANELS: readonly string[] = [
   'Pool size',
-  'Members up',
+  'Members live',
+  'Members routable',
   'Failures tolerated',
   'Quorum',
   'Member state',
