@@ -13,6 +13,7 @@ import {
   type Step,
   type Thresholds,
 } from './member-state.js'
+import { MemberCounts, type Counted } from './counts.js'
 import { effectiveHealth, type SharedFacts, type VerdictPolicy } from './verdict.js'
 import type {
   AdminState,
@@ -48,12 +49,6 @@ export type ChangeListener = (change: MemberChange) => void
 
 /** Receives the pool's counts whenever the size, live or routable count moved. */
 export type CountsListener = (counts: PoolCounts, at: number) => void
-
-/** What one member adds to the counts: live (verdict up) and routable (state up). */
-interface Counted {
-  readonly live: boolean
-  readonly routable: boolean
-}
 
 /** The result of an admin operation on a member that may not exist. */
 export type AdminResult =
@@ -100,10 +95,7 @@ export class Pool {
   readonly #entries = new Map<string, Entry>()
   readonly #listeners = new Set<ChangeListener>()
   readonly #countsListeners = new Set<CountsListener>()
-  /** What each member adds to #live and #routable, kept so that a change is a delta. */
-  readonly #counted = new Map<string, Counted>()
-  #live = 0
-  #routable = 0
+  readonly #counts = new MemberCounts()
   #views: readonly MemberView[] | undefined
   #version = 0
 
@@ -133,7 +125,7 @@ export class Pool {
 
   /** Members in all, live (effective verdict up, any admin state) and routable (state up). */
   counts(): PoolCounts {
-    return { size: this.#entries.size, live: this.#live, routable: this.#routable }
+    return this.#counts.counts(this.#entries.size)
   }
 
   /** Applies new thresholds (reload) without changing any verdict. */
@@ -322,14 +314,7 @@ export class Pool {
 
   /** Moves the counts by what member `id` now adds (undefined: removed); tells listeners. */
   #count(id: string, next: Counted | undefined, sized: boolean, now: number): void {
-    const old = this.#counted.get(id)
-    if (next === undefined) this.#counted.delete(id)
-    else this.#counted.set(id, next)
-    const live = Number(next?.live ?? false) - Number(old?.live ?? false)
-    const routable = Number(next?.routable ?? false) - Number(old?.routable ?? false)
-    this.#live += live
-    this.#routable += routable
-    if (!sized && live === 0 && routable === 0) return
+    if (!this.#counts.set(id, next) && !sized) return
     const counts = this.counts()
     for (const listener of this.#countsListeners) listener(counts, now)
   }
