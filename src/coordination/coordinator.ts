@@ -189,12 +189,14 @@ export class Coordinator {
 
   /** Adds or replaces a member everywhere; throws StoreUnavailableError if the store is down. */
   async upsert(endpoint: MemberEndpoint, reason: string): Promise<MemberRecord> {
-    const old = this.#members.get(endpoint.id)
     const record = await this.#d.store.putMember(
       {
         member: endpoint,
-        // Upserting cancels a pending removal, as in the local pool.
-        admin: old === undefined || old.removing ? 'enabled' : old.admin,
+        // The store keeps a draining/disabled state it holds (read in the same step: this
+        // instance may not have seen a drain made a moment ago elsewhere); upserting
+        // cancels a pending removal, as in the local pool.
+        admin: 'enabled',
+        keepAdmin: true,
         removing: false,
         reason,
       },
@@ -422,10 +424,8 @@ export class Coordinator {
     }
     this.#damage.reportInvalid(snap.invalid)
     const repair = this.#needsRepair(snap)
-    if (repair !== undefined || !snap.seeded) {
-      await this.#reseed(repair)
-      return
-    }
+    // Nothing of this instance's to seed (no config members): adopt what sidecars wrote.
+    if ((repair !== undefined || !snap.seeded) && (await this.#reseed(repair))) return
     this.#last = snap
     this.#lastSyncAt = this.#d.clock.now()
     let repairs: readonly MemberRepair[] = []
@@ -451,12 +451,14 @@ export class Coordinator {
    * version did not move), i.e. something deleted it under corral. Adopting either as
    * "no members" would drain the whole pool.
    */
-  async #reseed(repair: string | undefined): Promise<void> {
+  /** Seeds or repairs; true if it wrote (or tried): then the next sync adopts. */
+  async #reseed(repair: string | undefined): Promise<boolean> {
     const attempted = await this.#damage.reseed(repair)
-    if (this.#closed) return
+    if (!attempted || this.#closed) return attempted
     this.#version = -1
     // Adopt what is there now (ours, or the instance that seeded first).
-    if (attempted) this.#scheduleSync()
+    this.#scheduleSync()
+    return true
   }
 
   #needsRepair(snap: SharedSnapshot): string | undefined {
