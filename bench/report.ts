@@ -2,6 +2,7 @@
 
 import { WORKLOADS, type SystemName, type WorkloadDef } from './catalog.js'
 import { formatNumber, formatRatio, formatSummary } from './format.js'
+import { regressionSection } from './regressions.js'
 import type { BenchResult } from './results.js'
 import { ratio, summarize, type Summary } from './stats.js'
 import { summarizeSamples, type Summaries } from './summary.js'
@@ -42,6 +43,7 @@ export function renderMarkdown(result: BenchResult, options: ReportOptions): str
     `corral: ${result.corral.detail}`,
     '',
     ...quietnessWarning(result),
+    ...regressionSection(result.regressions),
     ...targetsSection(result, summaries),
     ...dataPathTargetsSection(result, summaries),
     '',
