@@ -214,6 +214,8 @@ export const WORKLOADS: readonly WorkloadDef[] = [
       metric('pullCpuSPerGB', 'proxy CPU per GB pulled', 'CPU-s/GB', 'lower', 2, true),
       FAULTS_PER_GB,
     ],
+    // Issue #19 judges push and pull time over 5 rounds.
+    rounds: 5,
   },
   {
     id: 'conn-close',
