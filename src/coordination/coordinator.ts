@@ -13,6 +13,7 @@ import { isRoutable } from '../pool/member-state.js'
 import { RECORD_VERSION, type DrainLease, type MemberRecord } from './codec.js'
 import { drainDecision, type BudgetStanding } from './drain-budget.js'
 import { factsFor } from './facts.js'
+import { removalsDone } from './membership.js'
 import { applyMembership, warmVerdicts } from './adoption.js'
 import { DamageRepair, type DamageHooks } from './damage.js'
 import { healMembers } from './heal.js'
@@ -519,13 +520,9 @@ export class Coordinator {
    * idempotent.
    */
   async #finishRemovals(snap: SharedSnapshot): Promise<void> {
-    for (const [id, r] of this.#members) {
-      if (!r.removing) continue
-      let idle = this.#d.hooks.load(id) === 0
-      for (const inst of snap.instances.values()) {
-        if (inst.appliedVersion < r.rev || (inst.loads[id] ?? 0) > 0) idle = false
-      }
-      if (!idle) continue
+    for (const id of removalsDone(this.#members, snap.instances, id =>
+      this.#d.hooks.load(id),
+    )) {
       try {
         await this.#d.store.deleteMember(id, this.#o.instanceId)
         this.#d.log.info(
