@@ -4,21 +4,16 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
-  decodeBody,
-  decodeFields,
-  goJson,
-  isJsonObject,
-  type GoField,
-  type JsonObject,
-} from './go-json.js'
+  decodePopulateInput,
+  decodeProxyInput,
+  decodeToxicAttributes,
+  decodeToxicHeader,
+  decodeToxicUpdate,
+} from './api-input.js'
+import { goJson, GoMap } from './go-encode.js'
 import { StandInProxy } from './proxy.js'
-import {
-  attributeFields,
-  isToxicType,
-  TOXIC_STRUCTS,
-  toxicJson,
-  type Toxic,
-} from './toxic.js'
+import { isToxicType, toxicJson, type Toxic } from './toxic.js'
+import { cleanRedirect, parseRequestPath } from './url-path.js'
 
 /** The version string the real server reports. */
 export const TOXIPROXY_VERSION = '2.12.0'
@@ -46,21 +41,8 @@ type Reply =
 interface Route {
   readonly pattern: RegExp
   readonly methods: Readonly<
-    Record<string, (params: string[], body: string) => Promise<Reply>>
+    Record<string, (params: string[], body: Buffer) => Promise<Reply>>
   >
-}
-
-const PROXY_FIELDS: readonly GoField[] = [
-  { key: 'name', type: 'string' },
-  { key: 'listen', type: 'string' },
-  { key: 'upstream', type: 'string' },
-  { key: 'enabled', type: 'bool' },
-]
-
-/** Reads a string field that decodeFields has type-checked. */
-function str(obj: Record<string, unknown>, key: string): string {
-  const v = obj[key]
-  return typeof v === 'string' ? v : ''
 }
 
 /** The proxies and the handlers of the HTTP API. */
@@ -124,7 +106,7 @@ export class ToxiproxyApi {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8')
+      const body = Buffer.concat(chunks)
       const run = this.queue.then(() => this.dispatch(req, res, body))
       this.queue = run.catch(() => undefined)
     })
@@ -138,15 +120,24 @@ export class ToxiproxyApi {
   private async dispatch(
     req: IncomingMessage,
     res: ServerResponse,
-    body: string,
+    body: Buffer,
   ): Promise<void> {
-    const rawPath = (req.url ?? '/').split('?')[0] ?? '/'
-    let path: string
-    try {
-      path = decodeURIComponent(rawPath)
-    } catch {
-      path = rawPath
+    const target = parseRequestPath(req.url ?? '/')
+    if (target === undefined) {
+      // net/http rejects a bad percent escape before any handler runs.
+      res.writeHead(400, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        Connection: 'close',
+      })
+      res.end('400 Bad Request')
+      return
     }
+    const location = cleanRedirect(target)
+    if (location !== undefined) {
+      res.writeHead(301, { Location: location }).end()
+      return
+    }
+    const path = target.path
     let params: string[] = []
     const route = this.routes.find(r => {
       const m = r.pattern.exec(path)
@@ -206,39 +197,25 @@ export class ToxiproxyApi {
   }
 
   private listProxies(): Promise<Reply> {
-    const names = [...this.proxies.keys()].sort()
-    const body: Record<string, unknown> = {}
-    for (const n of names) body[n] = this.proxies.get(n)?.toJson()
+    // A Go map: json.Marshal sorts its keys (api.go:163-172).
+    const body = new GoMap(new Map([...this.proxies].map(([n, p]) => [n, p.toJson()])))
     return Promise.resolve({ kind: 'json', status: 200, body })
   }
 
-  private async createProxy(text: string): Promise<Reply> {
-    const decoded = decodeBody(text)
-    if (!decoded.ok) throw badBody(decoded.message)
-    if (!isJsonObject(decoded.value)) {
-      throw badBody(
-        `json: cannot unmarshal ${Array.isArray(decoded.value) ? 'array' : 'value'} into Go value of type toxiproxy.Proxy`,
-      )
-    }
-    const input: Record<string, unknown> = {
+  /** ProxyCreate (api.go:204-240). */
+  private async createProxy(body: Buffer): Promise<Reply> {
+    const decoded = decodeProxyInput(body, {
       name: '',
       listen: '',
       upstream: '',
       enabled: true,
-    }
-    const typeError = decodeFields(decoded.value, PROXY_FIELDS, input, 'Proxy')
-    if (typeError !== undefined) throw badBody(typeError)
-    if (str(input, 'name') === '') throw new ApiError('missing required field: name', 400)
-    if (str(input, 'upstream') === '') {
-      throw new ApiError('missing required field: upstream', 400)
-    }
-    if (this.proxies.has(str(input, 'name')))
-      throw new ApiError('proxy already exists', 409)
-    const proxy = new StandInProxy(
-      str(input, 'name'),
-      str(input, 'listen'),
-      str(input, 'upstream'),
-    )
+    })
+    if (!decoded.ok) throw badBody(decoded.message)
+    const input = decoded.value
+    if (input.name === '') throw new ApiError('missing required field: name', 400)
+    if (input.upstream === '') throw new ApiError('missing required field: upstream', 400)
+    if (this.proxies.has(input.name)) throw new ApiError('proxy already exists', 409)
+    const proxy = new StandInProxy(input.name, input.listen, input.upstream)
     if (input.enabled === true) await proxy.start()
     this.proxies.set(proxy.name, proxy)
     return { kind: 'json', status: 201, body: proxy.toJson() }
@@ -248,28 +225,24 @@ export class ToxiproxyApi {
     return Promise.resolve({ kind: 'json', status: 200, body: this.proxy(name).toJson() })
   }
 
-  private async updateProxy([name]: string[], text: string): Promise<Reply> {
+  /** ProxyUpdate (api.go:296-331) and Proxy.Update (proxy.go:80-102). */
+  private async updateProxy([name]: string[], body: Buffer): Promise<Reply> {
     const proxy = this.proxy(name) // looked up before the body is parsed
-    const decoded = decodeBody(text)
-    if (!decoded.ok) throw badBody(decoded.message)
-    if (!isJsonObject(decoded.value)) {
-      throw badBody(`json: cannot unmarshal array into Go value of type toxiproxy.Proxy`)
-    }
-    const input: Record<string, unknown> = {
+    // Fields not sent keep their values; name is decoded but never used.
+    const decoded = decodeProxyInput(body, {
+      name: '',
       listen: proxy.listen,
       upstream: proxy.upstream,
       enabled: proxy.enabled,
-    }
-    const typeError = decodeFields(decoded.value, PROXY_FIELDS, input, 'Proxy')
-    if (typeError !== undefined) throw badBody(typeError)
-    // Proxy.Update: a new listen or upstream restarts; a failed start is not rolled back.
-    if (
-      str(input, 'listen') !== proxy.listen ||
-      str(input, 'upstream') !== proxy.upstream
-    ) {
+    })
+    if (!decoded.ok) throw badBody(decoded.message)
+    const input = decoded.value
+    // Differs compares the resolved listen: "localhost:N" equals "127.0.0.1:N", ":N" does
+    // not equal "[::]:N". A restart that fails to bind is not rolled back.
+    if (await proxy.differs(input.listen, input.upstream)) {
       proxy.stop()
-      proxy.listen = str(input, 'listen')
-      proxy.upstream = str(input, 'upstream')
+      proxy.listen = input.listen
+      proxy.upstream = input.upstream
     }
     if (input.enabled !== proxy.enabled) {
       if (input.enabled === true) await proxy.start()
@@ -285,70 +258,55 @@ export class ToxiproxyApi {
     return Promise.resolve({ kind: 'empty', status: 204 })
   }
 
-  private async populate(text: string): Promise<Reply> {
-    const created: StandInProxy[] = []
-    const result = (): unknown =>
-      created.length === 0 ? null : created.map(p => p.toJson())
+  /** Populate (api.go:242-274) over PopulateJson and AddOrReplace (proxy_collection.go). */
+  private async populate(body: Buffer): Promise<Reply> {
+    const applied: StandInProxy[] = []
+    // proxiesWithToxics of an empty list is a nil slice: "proxies":null.
+    const list = (): unknown =>
+      applied.length === 0 ? null : applied.map(p => p.toJson())
     const fail = (message: string, status: number): Reply => ({
       kind: 'json',
       status,
-      body: { error: message, status, proxies: result() },
+      body: { error: message, status, proxies: list() },
     })
-    const decoded = decodeBody(text)
+    const decoded = decodePopulateInput(body)
     if (!decoded.ok) return fail(`bad request body: ${decoded.message}`, 400)
-    if (!Array.isArray(decoded.value)) {
-      return fail(
-        'bad request body: json: cannot unmarshal object into Go value of type []struct { toxiproxy.Proxy; Enabled *bool "json:\\"enabled\\"" }',
-        400,
-      )
-    }
-    const entries: Record<string, unknown>[] = []
-    const list: unknown[] = decoded.value
-    for (const [i, raw] of list.entries()) {
-      const entry: Record<string, unknown> = {
-        name: '',
-        listen: '',
-        upstream: '',
-        enabled: true,
-      }
-      if (raw !== null && !isJsonObject(raw)) {
-        return fail(`bad request body: json: cannot unmarshal into Go value`, 400)
-      }
-      const typeError =
-        raw === null ? undefined : decodeFields(raw, PROXY_FIELDS, entry, 'Proxy')
-      if (typeError !== undefined) return fail(`bad request body: ${typeError}`, 400)
-      if (str(entry, 'name') === '') {
+    const entries = decoded.value
+    for (const [i, entry] of entries.entries()) {
+      if (entry.name === '')
         return fail(`missing required field: name at proxy ${i + 1}`, 400)
-      }
-      if (str(entry, 'upstream') === '') {
+      if (entry.upstream === '') {
         return fail(`missing required field: upstream at proxy ${i + 1}`, 400)
       }
-      entries.push(entry)
     }
     for (const entry of entries) {
-      const name = str(entry, 'name')
-      const existing = this.proxies.get(name)
-      // AddOrReplace: same listen and upstream keeps the existing proxy, toxics included.
-      if (
-        existing?.listen === str(entry, 'listen') &&
-        existing.upstream === str(entry, 'upstream')
-      ) {
-        created.push(existing)
-        continue
+      const existing = this.proxies.get(entry.name)
+      if (existing !== undefined) {
+        // Same resolved listen and upstream: kept as it is, toxics and enabled included.
+        let differs: boolean
+        try {
+          differs = await existing.differs(entry.listen, entry.upstream)
+        } catch (err) {
+          return fail(err instanceof Error ? err.message : String(err), 500)
+        }
+        if (!differs) {
+          applied.push(existing)
+          continue
+        }
+        existing.stop()
       }
-      existing?.stop()
-      const proxy = new StandInProxy(name, str(entry, 'listen'), str(entry, 'upstream'))
-      if (entry.enabled === true) {
+      const proxy = new StandInProxy(entry.name, entry.listen, entry.upstream)
+      if (entry.enabled ?? true) {
         try {
           await proxy.start()
         } catch (err) {
           return fail(err instanceof Error ? err.message : String(err), 500)
         }
       }
-      this.proxies.set(name, proxy)
-      created.push(proxy)
+      this.proxies.set(entry.name, proxy)
+      applied.push(proxy)
     }
-    return { kind: 'json', status: 201, body: { proxies: result() } }
+    return { kind: 'json', status: 201, body: { proxies: list() } }
   }
 
   private async reset(): Promise<Reply> {
@@ -370,102 +328,46 @@ export class ToxiproxyApi {
     return Promise.resolve({ kind: 'json', status: 200, body: toxicJson(toxic) })
   }
 
-  private createToxic([name]: string[], text: string): Promise<Reply> {
+  /** ToxicCreate (api.go:371-395) and AddToxicJson (toxic_collection.go:83-132). */
+  private createToxic([name]: string[], body: Buffer): Promise<Reply> {
     const proxy = this.proxy(name)
-    const decoded = decodeBody(text)
-    if (!decoded.ok) throw badBody(decoded.message)
-    if (!isJsonObject(decoded.value)) {
-      throw badBody('json: cannot unmarshal into Go value of type toxics.ToxicWrapper')
-    }
-    const body = decoded.value
-    const wrapper: Record<string, unknown> = {
-      name: '',
-      type: '',
-      stream: 'downstream',
-      toxicity: 1,
-    }
-    const wrapperFields: readonly GoField[] = [
-      { key: 'name', type: 'string' },
-      { key: 'type', type: 'string' },
-      { key: 'stream', type: 'string' },
-      { key: 'toxicity', type: 'float32' },
-    ]
-    const wrapperError = decodeFields(body, wrapperFields, wrapper, 'ToxicWrapper')
-    const rawAttributes = body.attributes
-    if (
-      rawAttributes !== undefined &&
-      rawAttributes !== null &&
-      !isJsonObject(rawAttributes)
-    ) {
-      throw badBody(
-        `json: cannot unmarshal ${Array.isArray(rawAttributes) ? 'array' : typeof rawAttributes} into Go struct field ToxicWrapper.attributes of type toxics.NoopToxic`,
-      )
-    }
-    if (wrapperError !== undefined) throw badBody(wrapperError)
-    const stream = str(wrapper, 'stream')
+    const header = decodeToxicHeader(body)
+    if (!header.ok) throw badBody(header.message)
+    const { stream, type } = header.value
+    // stream.ParseDirection: strings.ToLower, then "downstream" or "upstream".
     const direction = stream.toLowerCase()
     if (direction !== 'upstream' && direction !== 'downstream') {
       throw new ApiError('stream was invalid, can be either upstream or downstream', 400)
     }
-    const type = str(wrapper, 'type')
-    const toxicName =
-      str(wrapper, 'name') === '' ? `${type}_${stream}` : str(wrapper, 'name')
+    const toxicName = header.value.name === '' ? `${type}_${stream}` : header.value.name
     if (!isToxicType(type)) throw new ApiError('invalid toxic type', 400)
-    if (proxy.toxic(toxicName) !== undefined)
+    if (proxy.toxic(toxicName) !== undefined) {
       throw new ApiError('toxic already exists', 409)
-    const attributes: Record<string, number> = {}
-    for (const f of attributeFields(type)) attributes[f.key] = 0
-    if (isJsonObject(rawAttributes)) {
-      const attrError = decodeFields(
-        rawAttributes,
-        attributeFields(type),
-        attributes,
-        `${TOXIC_STRUCTS[type]}.attributes`,
-      )
-      if (attrError !== undefined) throw badBody(attrError)
     }
-    const toxicity = typeof wrapper.toxicity === 'number' ? wrapper.toxicity : 1
+    const attributes = decodeToxicAttributes(body, type)
+    if (!attributes.ok) throw badBody(attributes.message)
     const toxic: Toxic = {
       name: toxicName,
       type,
       stream,
       direction,
-      toxicity,
-      attributes,
+      toxicity: header.value.toxicity,
+      attributes: attributes.value,
       addedAtMs: performance.now(),
     }
     proxy.addToxic(toxic)
     return Promise.resolve({ kind: 'json', status: 200, body: toxicJson(toxic) })
   }
 
-  private updateToxic([name, toxicName]: string[], text: string): Promise<Reply> {
+  /** ToxicUpdate (api.go:424-452) and UpdateToxicJson (toxic_collection.go:134-160). */
+  private updateToxic([name, toxicName]: string[], body: Buffer): Promise<Reply> {
     const proxy = this.proxy(name)
     const toxic = proxy.toxic(toxicName ?? '')
     if (toxic === undefined) throw notFound('toxic')
-    const decoded = decodeBody(text)
+    // Attributes merge into the live toxic, and stay merged if the request then fails.
+    const decoded = decodeToxicUpdate(body, toxic.type, toxic.attributes, toxic.toxicity)
     if (!decoded.ok) throw badBody(decoded.message)
-    if (!isJsonObject(decoded.value)) {
-      throw badBody('json: cannot unmarshal into Go value of type struct')
-    }
-    const body: JsonObject = decoded.value
-    // Go decodes straight into the live toxic: well-typed attributes stick even when a
-    // sibling is mistyped and the request fails.
-    let error: string | undefined
-    if (isJsonObject(body.attributes)) {
-      const attrs: Record<string, unknown> = { ...toxic.attributes }
-      error = decodeFields(
-        body.attributes,
-        attributeFields(toxic.type),
-        attrs,
-        `${TOXIC_STRUCTS[toxic.type]}.attributes`,
-      )
-      for (const [k, v] of Object.entries(attrs))
-        if (typeof v === 'number') toxic.attributes[k] = v
-    }
-    const holder: Record<string, unknown> = { toxicity: toxic.toxicity }
-    error ??= decodeFields(body, [{ key: 'toxicity', type: 'float32' }], holder, 'struct')
-    if (error !== undefined) throw badBody(error)
-    if (typeof holder.toxicity === 'number') toxic.toxicity = holder.toxicity
+    toxic.toxicity = decoded.value.toxicity
     proxy.updatedToxic(toxic)
     return Promise.resolve({ kind: 'json', status: 200, body: toxicJson(toxic) })
   }

@@ -1,7 +1,11 @@
 // Starts the Toxiproxy stand-in: the HTTP API on host:port (port 0 = any free port).
 import { once } from 'node:events'
 import { createServer } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { ToxiproxyApi } from './api.js'
+
+/** net/http's DefaultMaxHeaderBytes plus the 4096 bytes of slack it allows. */
+const GO_MAX_HEADER_BYTES = (1 << 20) + 4096
 
 /** A running stand-in server. */
 export interface ToxiproxyStandIn {
@@ -19,8 +23,24 @@ export async function startToxiproxyStandIn(
 ): Promise<ToxiproxyStandIn> {
   const host = options.host ?? '127.0.0.1'
   const api = new ToxiproxyApi()
-  const server = createServer((req, res) => {
+  // Go's server reads up to MaxHeaderBytes (1 MiB) + 4096 bytes of request head; Node's
+  // 16 KiB default would refuse a 20,000-character proxy name in the path.
+  const server = createServer({ maxHeaderSize: GO_MAX_HEADER_BYTES }, (req, res) => {
     api.handle(req, res)
+  })
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // net/http's own replies to a request it cannot read (server.go, conn.serve).
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : '400 Bad Request'
+    if (!socket.writable) {
+      socket.destroy()
+      return
+    }
+    socket.end(
+      `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`,
+    )
   })
   server.keepAliveTimeout = 1_000
   server.listen(options.port ?? 0, host)
