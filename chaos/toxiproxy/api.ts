@@ -125,16 +125,17 @@ export class ToxiproxyApi {
     const target = parseRequestPath(req.url ?? '/')
     if (target === undefined) {
       // net/http rejects a bad percent escape before any handler runs.
-      res.writeHead(400, {
-        'Content-Type': 'text/plain; charset=utf-8',
-        Connection: 'close',
-      })
-      res.end('400 Bad Request')
+      send(
+        res,
+        400,
+        { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' },
+        '400 Bad Request',
+      )
       return
     }
     const location = cleanRedirect(target)
     if (location !== undefined) {
-      res.writeHead(301, { Location: location }).end()
+      send(res, 301, { Location: location }, '')
       return
     }
     const path = target.path
@@ -151,7 +152,7 @@ export class ToxiproxyApi {
     }
     const handler = route.methods[req.method ?? 'GET']
     if (handler === undefined) {
-      res.writeHead(405).end()
+      send(res, 405, {}, '')
       return
     }
     // Only routed requests get a request id (the router's own 404/405 do not).
@@ -177,15 +178,18 @@ export class ToxiproxyApi {
     }
     switch (reply.kind) {
       case 'json':
-        res.writeHead(reply.status, { 'Content-Type': 'application/json' })
-        res.end(goJson(reply.body))
+        send(
+          res,
+          reply.status,
+          { 'Content-Type': 'application/json' },
+          goJson(reply.body),
+        )
         return
       case 'empty':
         res.writeHead(204).end()
         return
       case 'raw':
-        res.writeHead(reply.status, { 'Content-Type': reply.contentType })
-        res.end(reply.text)
+        send(res, reply.status, { 'Content-Type': reply.contentType }, reply.text)
         return
     }
   }
@@ -379,11 +383,30 @@ export class ToxiproxyApi {
   }
 }
 
+/**
+ * Writes a reply the way net/http frames it: a body that fits its 2048-byte write buffer
+ * gets a Content-Length (0 for an empty one), a longer one is chunked.
+ */
+function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  text: string,
+): void {
+  const length = Buffer.byteLength(text)
+  res.writeHead(
+    status,
+    length <= 2048 ? { ...headers, 'Content-Length': String(length) } : headers,
+  )
+  res.end(text)
+}
+
 /** Go's http.Error: text/plain with nosniff. */
 function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'X-Content-Type-Options': 'nosniff',
-  })
-  res.end(text)
+  send(
+    res,
+    status,
+    { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' },
+    text,
+  )
 }

@@ -57,7 +57,13 @@ function shortestFloat32Digits(f: number): { digits: string; exp: number } {
       const v = Number(`${String(n)}e${String(scale)}`)
       if (Math.fround(v) !== f) continue
       const distance = Math.abs(v - f)
-      if (best === undefined || distance < best.distance) best = { n, distance }
+      // Two candidates half a unit away either side are a tie (double rounding blurs the
+      // exact equality): Go's Ryu rounds half to even (strconv/ftoaryu.go, ryuDigits32).
+      const unit = 10 ** scale
+      const tie = best !== undefined && Math.abs(distance - best.distance) < unit * 1e-6
+      if (best === undefined || (tie ? n % 2 === 0 : distance < best.distance)) {
+        best = { n, distance }
+      }
     }
     if (best !== undefined) {
       const raw = String(best.n)

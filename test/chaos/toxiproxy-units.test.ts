@@ -66,6 +66,10 @@ void t.test(
       { in: -0, want: '-0' },
       { in: 3.4028234663852886e38, want: '3.4028235e+38' },
       { in: 1.401298464324817e-45, want: '1e-45' },
+      // Ties between two shortest forms round half to even, as Go's Ryu does.
+      { in: 1629713.75, want: '1629713.8' },
+      { in: 143965.375, want: '143965.38' },
+      { in: 378099.875, want: '378099.88' },
     ]
     t.plan(cases.length)
     for (const c of cases) t.equal(formatFloat32(c.in), c.want, String(c.in))
