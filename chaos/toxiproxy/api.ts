@@ -3,40 +3,25 @@
 // (shared/toxiproxy-api/README.md, golden.json).
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { decodePopulateInput, decodeProxyInput } from './api-input.js'
 import {
-  decodePopulateInput,
-  decodeProxyInput,
-  decodeToxicAttributes,
-  decodeToxicHeader,
-  decodeToxicUpdate,
-} from './api-input.js'
-import { goJson, GoMap } from './go-encode.js'
+  ApiError,
+  badBody,
+  notFound,
+  send,
+  sendError,
+  sendReply,
+  sendText,
+  type Reply,
+} from './api-reply.js'
+import { GoMap } from './go-encode.js'
 import { StandInProxy } from './proxy.js'
-import { isToxicType, toxicJson, type Toxic } from './toxic.js'
+import { toxicJson } from './toxic.js'
+import { createToxic, updateToxic } from './toxic-handlers.js'
 import { cleanRedirect, parseRequestPath } from './url-path.js'
 
 /** The version string the real server reports. */
 export const TOXIPROXY_VERSION = '2.12.0'
-
-/** An API failure: Toxiproxy's ApiError (message + status). */
-class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message)
-  }
-}
-
-const notFound = (what: 'proxy' | 'toxic'): ApiError =>
-  new ApiError(`${what} not found`, 404)
-const badBody = (reason: string): ApiError =>
-  new ApiError(`bad request body: ${reason}`, 400)
-
-type Reply =
-  | { kind: 'json'; status: number; body: unknown }
-  | { kind: 'empty'; status: 204 }
-  | { kind: 'raw'; status: number; contentType: string; text: string }
 
 interface Route {
   readonly pattern: RegExp
@@ -74,15 +59,15 @@ export class ToxiproxyApi {
         pattern: new RegExp(`^/proxies/${seg}/toxics$`),
         methods: {
           GET: p => this.listToxics(p),
-          POST: (p, b) => this.createToxic(p, b),
+          POST: ([p], b) => createToxic(this.proxy(p), b),
         },
       },
       {
         pattern: new RegExp(`^/proxies/${seg}/toxics/${seg}$`),
         methods: {
           GET: p => this.showToxic(p),
-          POST: (p, b) => this.updateToxic(p, b),
-          PATCH: (p, b) => this.updateToxic(p, b),
+          POST: ([p, t], b) => updateToxic(this.proxy(p), t ?? '', b),
+          PATCH: ([p, t], b) => updateToxic(this.proxy(p), t ?? '', b),
           DELETE: p => this.deleteToxic(p),
         },
       },
@@ -161,36 +146,10 @@ export class ToxiproxyApi {
       sendText(res, 403, 'User agent not allowed\n')
       return
     }
-    let reply: Reply
     try {
-      reply = await handler(params, body)
+      sendReply(res, await handler(params, body))
     } catch (err) {
-      const apiErr =
-        err instanceof ApiError
-          ? err
-          : new ApiError(err instanceof Error ? err.message : String(err), 500)
-      sendText(
-        res,
-        apiErr.status,
-        `${goJson({ error: apiErr.message, status: apiErr.status })}\n`,
-      )
-      return
-    }
-    switch (reply.kind) {
-      case 'json':
-        send(
-          res,
-          reply.status,
-          { 'Content-Type': 'application/json' },
-          goJson(reply.body),
-        )
-        return
-      case 'empty':
-        res.writeHead(204).end()
-        return
-      case 'raw':
-        send(res, reply.status, { 'Content-Type': reply.contentType }, reply.text)
-        return
+      sendError(res, err)
     }
   }
 
@@ -332,81 +291,9 @@ export class ToxiproxyApi {
     return Promise.resolve({ kind: 'json', status: 200, body: toxicJson(toxic) })
   }
 
-  /** ToxicCreate (api.go:371-395) and AddToxicJson (toxic_collection.go:83-132). */
-  private createToxic([name]: string[], body: Buffer): Promise<Reply> {
-    const proxy = this.proxy(name)
-    const header = decodeToxicHeader(body)
-    if (!header.ok) throw badBody(header.message)
-    const { stream, type } = header.value
-    // stream.ParseDirection: strings.ToLower, then "downstream" or "upstream".
-    const direction = stream.toLowerCase()
-    if (direction !== 'upstream' && direction !== 'downstream') {
-      throw new ApiError('stream was invalid, can be either upstream or downstream', 400)
-    }
-    const toxicName = header.value.name === '' ? `${type}_${stream}` : header.value.name
-    if (!isToxicType(type)) throw new ApiError('invalid toxic type', 400)
-    if (proxy.toxic(toxicName) !== undefined) {
-      throw new ApiError('toxic already exists', 409)
-    }
-    const attributes = decodeToxicAttributes(body, type)
-    if (!attributes.ok) throw badBody(attributes.message)
-    const toxic: Toxic = {
-      name: toxicName,
-      type,
-      stream,
-      direction,
-      toxicity: header.value.toxicity,
-      attributes: attributes.value,
-      addedAtMs: performance.now(),
-    }
-    proxy.addToxic(toxic)
-    return Promise.resolve({ kind: 'json', status: 200, body: toxicJson(toxic) })
-  }
-
-  /** ToxicUpdate (api.go:424-452) and UpdateToxicJson (toxic_collection.go:134-160). */
-  private updateToxic([name, toxicName]: string[], body: Buffer): Promise<Reply> {
-    const proxy = this.proxy(name)
-    const toxic = proxy.toxic(toxicName ?? '')
-    if (toxic === undefined) throw notFound('toxic')
-    // Attributes merge into the live toxic, and stay merged if the request then fails.
-    const decoded = decodeToxicUpdate(body, toxic.type, toxic.attributes, toxic.toxicity)
-    if (!decoded.ok) throw badBody(decoded.message)
-    toxic.toxicity = decoded.value.toxicity
-    proxy.updatedToxic(toxic)
-    return Promise.resolve({ kind: 'json', status: 200, body: toxicJson(toxic) })
-  }
-
   private deleteToxic([name, toxicName]: string[]): Promise<Reply> {
     const proxy = this.proxy(name)
     if (!proxy.removeToxic(toxicName ?? '')) throw notFound('toxic')
     return Promise.resolve({ kind: 'empty', status: 204 })
   }
-}
-
-/**
- * Writes a reply the way net/http frames it: a body that fits its 2048-byte write buffer
- * gets a Content-Length (0 for an empty one), a longer one is chunked.
- */
-function send(
-  res: ServerResponse,
-  status: number,
-  headers: Record<string, string>,
-  text: string,
-): void {
-  const length = Buffer.byteLength(text)
-  res.writeHead(
-    status,
-    length <= 2048 ? { ...headers, 'Content-Length': String(length) } : headers,
-  )
-  res.end(text)
-}
-
-/** Go's http.Error: text/plain with nosniff. */
-function sendText(res: ServerResponse, status: number, text: string): void {
-  send(
-    res,
-    status,
-    { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' },
-    text,
-  )
 }
