@@ -18,17 +18,10 @@ import { GoMap } from './go-encode.js'
 import { StandInProxy } from './proxy.js'
 import { toxicJson } from './toxic.js'
 import { createToxic, updateToxic } from './toxic-handlers.js'
-import { cleanRedirect, parseRequestPath } from './url-path.js'
+import { rawRouterAnswer, routeRequest, routerAnswer, type Route } from './router.js'
 
 /** The version string the real server reports. */
 export const TOXIPROXY_VERSION = '2.12.0'
-
-interface Route {
-  readonly pattern: RegExp
-  readonly methods: Readonly<
-    Record<string, (params: string[], body: Buffer) => Promise<Reply>>
-  >
-}
 
 /** The proxies and the handlers of the HTTP API. */
 export class ToxiproxyApi {
@@ -97,6 +90,11 @@ export class ToxiproxyApi {
     })
   }
 
+  /** The raw answer for a request Node's HTTP parser refused (see router.ts). */
+  answerRefused(method: string, url: string): string {
+    return rawRouterAnswer(this.routes, method, url)
+  }
+
   /** Stops every proxy (server shutdown). */
   closeAll(): void {
     for (const p of this.proxies.values()) p.stop()
@@ -107,37 +105,10 @@ export class ToxiproxyApi {
     res: ServerResponse,
     body: Buffer,
   ): Promise<void> {
-    const target = parseRequestPath(req.url ?? '/')
-    if (target === undefined) {
-      // net/http rejects a bad percent escape before any handler runs.
-      send(
-        res,
-        400,
-        { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' },
-        '400 Bad Request',
-      )
-      return
-    }
-    const location = cleanRedirect(target)
-    if (location !== undefined) {
-      send(res, 301, { Location: location }, '')
-      return
-    }
-    const path = target.path
-    let params: string[] = []
-    const route = this.routes.find(r => {
-      const m = r.pattern.exec(path)
-      if (m === null) return false
-      params = m.slice(1)
-      return true
-    })
-    if (route === undefined) {
-      sendText(res, 404, '404 page not found\n')
-      return
-    }
-    const handler = route.methods[req.method ?? 'GET']
-    if (handler === undefined) {
-      send(res, 405, {}, '')
+    const routing = routeRequest(this.routes, req.method ?? 'GET', req.url ?? '/')
+    if (routing.kind !== 'handler') {
+      const answer = routerAnswer(routing)
+      send(res, answer.status, answer.headers, answer.text)
       return
     }
     // Only routed requests get a request id (the router's own 404/405 do not).
@@ -147,7 +118,7 @@ export class ToxiproxyApi {
       return
     }
     try {
-      sendReply(res, await handler(params, body))
+      sendReply(res, await routing.handler(routing.params, body))
     } catch (err) {
       sendError(res, err)
     }

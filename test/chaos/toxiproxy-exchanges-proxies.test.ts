@@ -2,7 +2,7 @@
 // class of issue #25. Each expectation names the Toxiproxy v2.12.0 line (or the Go
 // library behaviour) it mirrors; exact bodies are compared byte for byte.
 import t from 'tap'
-import { json, portOf, roundTrip, startFixture } from './toxiproxy-http.js'
+import { json, portOf, rawExchange, roundTrip, startFixture } from './toxiproxy-http.js'
 
 /** The error body http.Error writes for an ApiError (api.go:521-540). */
 const apiError = (status: number, message: string): string =>
@@ -373,3 +373,42 @@ void t.test('paths: gorilla/mux cleans them with a 301 before routing', async t 
   const query = await f.send('GET', '/proxies?x=1')
   t.strictSame([query.status, query.text], [200, '{}'], 'a query does not change routing')
 })
+
+void t.test(
+  'methods Node cannot parse are routed as net/http and mux route them',
+  async t => {
+    const f = await startFixture(t)
+    // net/http accepts any token as a method; mux then finds the path with no such method
+    // (405, empty), no path (404) or an unclean one (301). Node's parser refuses them.
+    const head = async (line: string): Promise<string> => {
+      const text = await rawExchange(
+        f.port,
+        `${line}\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      )
+      return text.replace(/\r\nDate: [^\r]*/, '')
+    }
+    t.match(
+      await head('get /proxies HTTP/1.1'),
+      /^HTTP\/1\.1 405 Method Not Allowed\r\n(.*\r\n)*\r\n$/,
+      'lowercase get: 405',
+    )
+    t.match(
+      await head('FOO /nothing HTTP/1.1'),
+      /^HTTP\/1\.1 404 Not Found\r\n(.*\r\n)*\r\n404 page not found\n$/,
+    )
+    t.match(
+      await head('FOO //proxies HTTP/1.1'),
+      /^HTTP\/1\.1 301 Moved Permanently\r\n(.*\r\n)*Location: \/proxies\r\n/,
+    )
+    t.match(
+      await head('CONNECT /proxies HTTP/1.1'),
+      /^HTTP\/1\.1 405 /,
+      'CONNECT is routed too',
+    )
+    t.match(
+      await head('GET /proxies HTTP/1.1'),
+      /^HTTP\/1\.1 200 OK\r\n(.*\r\n)*\r\n\{\}$/,
+      'a known method still reaches the handler',
+    )
+  },
+)

@@ -114,3 +114,15 @@ export function json(reply: Reply): Record<string, unknown> {
   }
   return v as Record<string, unknown>
 }
+
+/** Sends raw request bytes and resolves with everything received until the server closes. */
+export async function rawExchange(port: number, request: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1')
+  socket.on('error', () => undefined)
+  const chunks: Buffer[] = []
+  socket.on('data', (c: Buffer) => chunks.push(c))
+  const closed = once(socket, 'close', { signal: AbortSignal.timeout(5_000) })
+  socket.end(request)
+  await closed
+  return Buffer.concat(chunks).toString('latin1')
+}
