@@ -49,19 +49,37 @@ export function splitHostPort(
 
 let services: ReadonlyMap<string, number> | undefined
 
-/** TCP service names from /etc/services, as Go's resolver reads them. */
+/** TCP service names Go knows without /etc/services (net/lookup.go, services). */
+const BUILTIN_SERVICES: readonly (readonly [string, number])[] = [
+  ['ftp', 21],
+  ['ftps', 990],
+  ['gopher', 70],
+  ['http', 80],
+  ['https', 443],
+  ['imap2', 143],
+  ['imap3', 220],
+  ['imaps', 993],
+  ['pop3', 110],
+  ['pop3s', 995],
+  ['smtp', 25],
+  ['submissions', 465],
+  ['ssh', 22],
+  ['telnet', 23],
+]
+
+/** TCP service names: Go's built-in ones, then /etc/services, as its resolver reads them. */
 function serviceTable(): ReadonlyMap<string, number> {
   if (services !== undefined) return services
-  const table = new Map<string, number>()
+  const table = new Map<string, number>(BUILTIN_SERVICES)
   try {
     for (const line of readFileSync('/etc/services', 'utf8').split('\n')) {
       const [name, portProto, ...aliases] = line.replace(/#.*/, '').trim().split(/\s+/)
       const m = /^(\d+)\/tcp$/.exec(portProto ?? '')
       if (name === undefined || name === '' || m?.[1] === undefined) continue
-      for (const n of [name, ...aliases]) if (!table.has(n)) table.set(n, Number(m[1]))
+      for (const n of [name, ...aliases]) table.set(n.toLowerCase(), Number(m[1]))
     }
   } catch {
-    // No /etc/services: only numeric ports resolve, as with Go on such a host.
+    // No /etc/services: the built-in names and numeric ports still resolve, as in Go.
   }
   services = table
   return table
@@ -76,8 +94,10 @@ export function lookupPort(service: string): { port: number } | { error: string 
     // parsePort saturates at 2^30 - 1 (or -2^30): big enough to be invalid either way.
     port = Math.min(Number(m[2]), 2 ** 30) * (m[1] === '-' ? -1 : 1)
   } else {
-    const known = serviceTable().get(service)
-    if (known === undefined) return { error: `lookup tcp/${service}: unknown port` }
+    // lookupPortMap: ASCII case-insensitive, names over 25 bytes never match.
+    const known =
+      service.length > 25 ? undefined : serviceTable().get(service.toLowerCase())
+    if (known === undefined) return { error: `address tcp/${service}: unknown port` }
     port = known
   }
   if (port < 0 || port > 65535) return { error: `address ${service}: invalid port` }

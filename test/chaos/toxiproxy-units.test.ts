@@ -2,7 +2,13 @@
 // decoding, addresses, request paths and the slicer's cut points. Each row names the Go
 // source it mirrors (Go 1.19 standard library, as the golden recording's server was built).
 import t from 'tap'
-import { canonicalIp, lookupPort, splitHostPort } from '../../chaos/toxiproxy/address.js'
+import {
+  canonicalIp,
+  formatTcpAddr,
+  lookupPort,
+  resolveTcpAddr,
+  splitHostPort,
+} from '../../chaos/toxiproxy/address.js'
 import { Float32, formatFloat32, goJson, GoMap } from '../../chaos/toxiproxy/go-encode.js'
 import { decodeBody } from '../../chaos/toxiproxy/go-json.js'
 import { slicePieces } from '../../chaos/toxiproxy/toxic.js'
@@ -203,7 +209,8 @@ void t.test('splitHostPort, lookupPort and canonicalIp follow Go net', t => {
     { in: '+80', want: { port: 80 } },
     { in: '70000', want: { error: 'address 70000: invalid port' } },
     { in: '-1', want: { error: 'address -1: invalid port' } },
-    { in: 'nosuchservice', want: { error: 'lookup tcp/nosuchservice: unknown port' } },
+    { in: 'nosuchservice', want: { error: 'address tcp/nosuchservice: unknown port' } },
+    { in: 'HTTPS', want: { port: 443 } },
   ]
   const ips = [
     { in: '127.0.0.1', want: '127.0.0.1' },
@@ -217,6 +224,27 @@ void t.test('splitHostPort, lookupPort and canonicalIp follow Go net', t => {
   for (const c of ports) t.strictSame(lookupPort(c.in), c.want, `port ${c.in}`)
   for (const c of ips) t.equal(canonicalIp(c.in), c.want, `ip ${c.in}`)
 })
+
+void t.test(
+  'resolveTcpAddr(...).String() is what Proxy.Differs compares (proxy.go:140-145)',
+  async t => {
+    const cases = [
+      { in: '', want: ':0' },
+      { in: ':8080', want: ':8080' },
+      { in: '0.0.0.0:0', want: '0.0.0.0:0' },
+      { in: '[::]:5', want: '[::]:5' },
+      { in: 'localhost:1', want: '127.0.0.1:1' },
+      { in: '[::ffff:127.0.0.1]:5', want: '127.0.0.1:5' },
+      { in: '127.0.0.1:https', want: '127.0.0.1:443' },
+      { in: 'bogus', want: 'address bogus: missing port in address' },
+    ]
+    t.plan(cases.length)
+    for (const c of cases) {
+      const r = await resolveTcpAddr(c.in)
+      t.equal('error' in r ? r.error : formatTcpAddr(r), c.want, JSON.stringify(c.in))
+    }
+  },
+)
 
 void t.test('request paths: decoded, then cleaned as gorilla/mux cleanPath does', t => {
   const cases = [
