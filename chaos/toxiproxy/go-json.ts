@@ -20,6 +20,9 @@ export type JsonValue =
 /** The outcome of decoding a request body: the first value, or Go's decoder message. */
 export type Decoded = { ok: true; value: JsonValue } | { ok: false; message: string }
 
+/** Go's scanner refuses a value nested deeper than this (scanner.go, maxNestingDepth). */
+const MAX_NESTING_DEPTH = 10_000
+
 /** A syntax error at the current byte, or the body ended inside the value. */
 class ScanError extends Error {}
 
@@ -98,11 +101,80 @@ class Reader {
     while (this.pos < this.b.length && isSpace(this.b[this.pos] ?? 0)) this.pos++
   }
 
+  /**
+   * Reads one value. Iterative, with an explicit stack of open containers, so that deep
+   * nesting reaches Go's limit (scanner.go maxNestingDepth, 10000) instead of the JS stack.
+   */
   value(): JsonValue {
+    type Open =
+      | { kind: 'array'; items: JsonValue[] }
+      | { kind: 'object'; members: (readonly [string, JsonValue])[]; key: string }
+    const stack: Open[] = []
+    for (;;) {
+      this.skipSpace()
+      const c = this.peek()
+      let value: JsonValue
+      if (c === 0x7b || c === 0x5b) {
+        if (stack.length >= MAX_NESTING_DEPTH) this.fail('exceeded max depth')
+        this.pos++
+        this.skipSpace()
+        const close = c === 0x7b ? 0x7d : 0x5d
+        if (this.peek() === close) {
+          this.pos++
+          value =
+            c === 0x7b ? { kind: 'object', members: [] } : { kind: 'array', items: [] }
+        } else {
+          stack.push(
+            c === 0x7b
+              ? { kind: 'object', members: [], key: this.memberKey() }
+              : { kind: 'array', items: [] },
+          )
+          continue
+        }
+      } else {
+        value = this.scalar(c)
+      }
+      // Hand the finished value to its container; close containers that end here.
+      for (;;) {
+        const top = stack.at(-1)
+        if (top === undefined) return value
+        if (top.kind === 'array') top.items.push(value)
+        else top.members.push([top.key, value])
+        this.skipSpace()
+        const sep = this.peek()
+        if (sep === 0x2c) {
+          this.pos++
+          if (top.kind === 'object') top.key = this.memberKey()
+          break
+        }
+        if (sep === (top.kind === 'array' ? 0x5d : 0x7d)) {
+          this.pos++
+          stack.pop()
+          value =
+            top.kind === 'array'
+              ? { kind: 'array', items: top.items }
+              : { kind: 'object', members: top.members }
+          continue
+        }
+        return this.fail(
+          top.kind === 'array' ? 'after array element' : 'after object key:value pair',
+        )
+      }
+    }
+  }
+
+  /** A member's key and its colon, read after "{" or ",". */
+  private memberKey(): string {
     this.skipSpace()
-    const c = this.peek()
-    if (c === 0x7b) return this.object()
-    if (c === 0x5b) return this.array()
+    if (this.peek() !== 0x22) this.fail('looking for beginning of object key string')
+    const key = this.string()
+    this.skipSpace()
+    if (this.peek() !== 0x3a) this.fail('after object key')
+    this.pos++
+    return key
+  }
+
+  private scalar(c: number): JsonValue {
     if (c === 0x22) return { kind: 'string', value: this.string() }
     if (c === 0x2d || isDigit(c)) return this.number()
     if (c === 0x74) return this.literal('true', { kind: 'bool', value: true })
@@ -120,54 +192,6 @@ class Reader {
       this.pos++
     }
     return value
-  }
-
-  private object(): JsonValue {
-    this.pos++
-    const members: (readonly [string, JsonValue])[] = []
-    this.skipSpace()
-    if (this.peek() === 0x7d) {
-      this.pos++
-      return { kind: 'object', members }
-    }
-    for (;;) {
-      this.skipSpace()
-      if (this.peek() !== 0x22) this.fail('looking for beginning of object key string')
-      const key = this.string()
-      this.skipSpace()
-      if (this.peek() !== 0x3a) this.fail('after object key')
-      this.pos++
-      members.push([key, this.value()])
-      this.skipSpace()
-      const c = this.peek()
-      this.pos++
-      if (c === 0x7d) return { kind: 'object', members }
-      if (c !== 0x2c) {
-        this.pos--
-        this.fail('after object key:value pair')
-      }
-    }
-  }
-
-  private array(): JsonValue {
-    this.pos++
-    const items: JsonValue[] = []
-    this.skipSpace()
-    if (this.peek() === 0x5d) {
-      this.pos++
-      return { kind: 'array', items }
-    }
-    for (;;) {
-      items.push(this.value())
-      this.skipSpace()
-      const c = this.peek()
-      this.pos++
-      if (c === 0x5d) return { kind: 'array', items }
-      if (c !== 0x2c) {
-        this.pos--
-        this.fail('after array element')
-      }
-    }
   }
 
   private number(): JsonValue {

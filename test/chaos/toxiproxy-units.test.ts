@@ -158,6 +158,16 @@ void t.test(
         want: "invalid character 'Ã' looking for beginning of value",
       },
       { name: 'trailing data is never read', body: '{"a":1} xyz', want: 'ok' },
+      {
+        name: 'nested 10000 deep',
+        body: '['.repeat(10_000) + ']'.repeat(10_000),
+        want: 'ok',
+      },
+      {
+        name: 'nested 10001 deep',
+        body: '['.repeat(10_001) + ']'.repeat(10_001),
+        want: "invalid character '[' exceeded max depth",
+      },
       { name: 'a literal then garbage', body: 'nullx', want: 'ok' },
     ]
     t.plan(cases.length)
