@@ -30,13 +30,16 @@ export function routeRequest(
   method: string,
   url: string,
 ): Routing {
-  // A CONNECT target in authority form has no path: mux cleans "" to "/" and url.String()
-  // puts the authority back in front ("//host:443/").
-  if (!url.startsWith('/')) return { kind: 'redirect', location: `//${url}/` }
-  const target = parseRequestPath(url)
+  // An absolute-form target ("http://host/x") routes on its path; url.String() puts the
+  // scheme and host back in front of a redirect. An authority-form CONNECT target
+  // ("host:443") has no path at all: mux cleans "" to "/" ("//host:443/").
+  const absolute = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?]*)(.*)$/s.exec(url)
+  const prefix = absolute?.[1] ?? (url.startsWith('/') ? '' : `//${url}`)
+  const rest = absolute?.[2] ?? (url.startsWith('/') ? url : '')
+  const target = parseRequestPath(rest)
   if (target === undefined) return { kind: 'bad-request' }
-  const location = cleanRedirect(target)
-  if (location !== undefined) return { kind: 'redirect', location }
+  const location = target.path === '' ? `/${rest}` : cleanRedirect(target)
+  if (location !== undefined) return { kind: 'redirect', location: prefix + location }
   for (const route of routes) {
     const m = route.pattern.exec(target.path)
     if (m === null) continue

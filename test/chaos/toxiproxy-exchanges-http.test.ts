@@ -104,5 +104,17 @@ void t.test(
       /^HTTP\/1\.1 200 OK\r\n(.*\r\n)*\r\n\{\}$/,
       'a known method still reaches the handler',
     )
+
+    // An absolute-form target routes on its path (net/http ParseRequestURI); the redirect
+    // keeps scheme and host (url.URL.String()).
+    t.match(
+      await head('GET http://x/proxies HTTP/1.1'),
+      /^HTTP\/1\.1 200 OK\r\n(.*\r\n)*\r\n\{\}$/,
+      'absolute form',
+    )
+    t.match(
+      await head('GET http://x//proxies?a HTTP/1.1'),
+      /^HTTP\/1\.1 301 Moved Permanently\r\n(.*\r\n)*Location: http:\/\/x\/proxies\?a\r\n/,
+    )
   },
 )
