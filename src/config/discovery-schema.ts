@@ -32,11 +32,9 @@ const serverSchema = z
 export const discoverySchema = mapping(
   {
     /** Name of this source; members are "dns:<name>" in the pool API, ids start "<name>-". */
-    name: z
-      .string({ error: 'expected a name' })
-      .regex(NAME_RE, {
-        error: 'expected a lowercase name: a-z, 0-9, "-", "_", ≤ 32 chars',
-      }),
+    name: z.string({ error: 'expected a name' }).regex(NAME_RE, {
+      error: 'expected a lowercase name: a-z, 0-9, "-", "_", ≤ 32 chars',
+    }),
     /** The DNS name to resolve, e.g. "tasks.registry" or "_http._tcp.registry.ns.svc.cluster.local". */
     dns: z
       .string({ error: 'expected a DNS name such as "tasks.registry"' })

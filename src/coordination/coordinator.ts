@@ -504,7 +504,13 @@ export class Coordinator {
       .views()
       .filter(v => !v.removing)
       .map(v => ({
-        member: { id: v.id, address: v.address, ports: v.ports, weight: v.weight },
+        member: {
+          id: v.id,
+          address: v.address,
+          ports: v.ports,
+          weight: v.weight,
+          ...(v.source !== undefined ? { source: v.source } : {}),
+        },
         admin: v.admin,
         removing: false,
         reason: repair !== undefined ? 'restored after damage' : 'seeded',
