@@ -30,6 +30,8 @@ export interface DnsServer {
   readonly port: number
   /** Sets the reply for (type, name); names are compared without case or a trailing dot. */
   set(type: RecordType, name: string, reply: DnsReply): void
+  /** Answers (type, name) with each of `replies` in turn, one per question, round and round. */
+  cycle(type: RecordType, name: string, replies: readonly DnsReply[]): void
   /** Questions answered (or dropped) so far for (type, name). */
   queries(type: RecordType, name: string): number
   /** Resolves once `count` more questions for (type, name) arrived than `since`. */
@@ -133,7 +135,7 @@ function respond(
 export async function startDnsServer(t: {
   teardown(fn: () => unknown): void
 }): Promise<DnsServer> {
-  const table = new Map<string, DnsReply>()
+  const table = new Map<string, readonly DnsReply[]>()
   const counts = new Map<string, number>()
   const events = new EventEmitter()
   const socket: Socket = createSocket('udp4')
@@ -154,7 +156,10 @@ export async function startDnsServer(t: {
     const key = keyOf(type, q.name)
     counts.set(key, (counts.get(key) ?? 0) + 1)
     events.emit('query', key)
-    const reply = table.get(key) ?? { fail: 'nxdomain' }
+    const replies = table.get(key) ?? []
+    const reply = replies[((counts.get(key) ?? 1) - 1) % Math.max(1, replies.length)] ?? {
+      fail: 'nxdomain',
+    }
     let out: Buffer
     if ('addresses' in reply) out = respond(msg, end, type, 0, reply.addresses)
     else if ('srv' in reply) out = respond(msg, end, type, 0, reply.srv)
@@ -177,7 +182,8 @@ export async function startDnsServer(t: {
   return {
     address: `127.0.0.1:${port}`,
     port,
-    set: (type, name, reply) => table.set(keyOf(type, name), reply),
+    set: (type, name, reply) => table.set(keyOf(type, name), [reply]),
+    cycle: (type, name, replies) => table.set(keyOf(type, name), replies),
     queries: (type, name) => counts.get(keyOf(type, name)) ?? 0,
     waitForQueries: async (type, name, count, since, timeoutMs = 10_000) => {
       const key = keyOf(type, name)
