@@ -13,6 +13,12 @@ import {
   type IpReplica,
 } from '../helpers/ip-replica.js'
 import { lbYaml, stateChanged } from '../helpers/lb-config.js'
+import {
+  familiesWithPrefix,
+  promtoolCheckMetrics,
+  promtoolMissing,
+  unexpectedFindings,
+} from '../helpers/promtool.js'
 import { getPool, waitForPool, type PoolMember } from '../helpers/shared-pool.js'
 
 const NAME = 'tasks.registry'
@@ -256,6 +262,13 @@ void t.test(
       /corral_discovery_last_success_timestamp_seconds\{discovery="reg"\} \d/,
     )
     t.strictSame(await memberStates(lb), steady, 'still the same members')
+    if (promtoolMissing === false) {
+      const families =
+        familiesWithPrefix(metrics.body, 'corral_discovery_') +
+        familiesWithPrefix(metrics.body, 'corral_pool_members_by_source')
+      const run = await promtoolCheckMetrics(families)
+      t.strictSame(unexpectedFindings(run), [], 'promtool check metrics: clean')
+    }
   },
 )
 
