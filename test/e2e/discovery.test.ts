@@ -19,7 +19,7 @@ import {
   promtoolMissing,
   unexpectedFindings,
 } from '../helpers/promtool.js'
-import { getPool, waitForPool, type PoolMember } from '../helpers/shared-pool.js'
+import { admin, getPool, waitForPool } from '../helpers/shared-pool.js'
 
 const NAME = 'tasks.registry'
 const GRACE_MS = 1_000
@@ -35,10 +35,11 @@ async function startLb(
   dns: DnsServer,
   port: number,
   extra = '',
+  members: readonly { id: string; port: number }[] = [],
 ): Promise<CorralProcess> {
   const lb = await startCorral(
     t.testdir(),
-    lbYaml([], {
+    lbYaml(members, {
       health: HEALTH,
       extra: discoveryYaml(dns, `, ports: { http: ${port} }${extra}`),
     }),
@@ -87,7 +88,7 @@ void t.test(
     await allUp(lb, [r2, r3])
     const pool = await getPool(lb)
     t.strictSame(
-      pool.members.map(m => [m.id, (m as PoolMember & { source: string }).source]),
+      pool.members.map(m => [m.id, m.source]),
       [
         [id(r2.ip), 'dns:reg'],
         [id(r3.ip), 'dns:reg'],
@@ -125,17 +126,32 @@ void t.test(
   },
 )
 
-void t.test('duplicate records are one member', async t => {
+void t.test('duplicate records are one member; other sources are left alone', async t => {
   const dns = await startDnsServer(t)
   const rs = await startReplicaSet(t, ['127.0.0.2', '127.0.0.3'])
   const [r2, r3] = rs
   if (r2 === undefined || r3 === undefined) throw new Error('replicas')
   dns.set('A', NAME, { addresses: [r2.ip, r3.ip, r2.ip, r3.ip, r2.ip] })
-  const lb = await startLb(t, dns, r2.port)
+  const lb = await startLb(t, dns, r2.port, '', [{ id: 'web-1', port: r2.port }])
   await allUp(lb, rs)
+  const put = await admin(lb, 'PUT', '/api/v1/members/extra-1', {
+    address: '127.0.0.9',
+    ports: { http: r2.port },
+  })
+  t.equal(put.status, 201, 'an API member added')
   const since = dns.queries('A', NAME)
-  await dns.waitForQueries('A', NAME, 3, since)
-  t.strictSame(await memberStates(lb), [`${id(r2.ip)}=up`, `${id(r3.ip)}=up`])
+  await dns.waitForQueries('A', NAME, 5, since)
+  const pool = await getPool(lb)
+  t.strictSame(
+    pool.members.map(m => [m.id, m.source, m.removing]),
+    [
+      ['extra-1', 'api', false],
+      [id(r2.ip), 'dns:reg', false],
+      [id(r3.ip), 'dns:reg', false],
+      ['web-1', 'config', false],
+    ],
+    'one member per address; config and API members untouched',
+  )
 })
 
 void t.test(
