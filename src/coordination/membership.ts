@@ -21,7 +21,12 @@ export type MembershipOp =
 function sameEndpoint(a: MemberEndpoint, b: MemberEndpoint): boolean {
   const ports = (m: MemberEndpoint): string =>
     JSON.stringify(Object.entries(m.ports).sort())
-  return a.address === b.address && a.weight === b.weight && ports(a) === ports(b)
+  return (
+    a.address === b.address &&
+    a.weight === b.weight &&
+    a.source === b.source &&
+    ports(a) === ports(b)
+  )
 }
 
 /**
@@ -45,6 +50,7 @@ export function membershipOps(
       address: r.member.address,
       ports: r.member.ports,
       weight: r.member.weight,
+      ...(r.member.source !== undefined ? { source: r.member.source } : {}),
     }
     const initial = warm(id)
     const reason = `${r.reason} (via ${r.by})`

@@ -339,6 +339,7 @@ export class MemoryStore implements PoolStore {
         address: write.member.address,
         ports: write.member.ports,
         weight: write.member.weight,
+        ...(write.member.source !== undefined ? { source: write.member.source } : {}),
       },
       admin: write.admin,
       removing: write.removing,

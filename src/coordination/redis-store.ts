@@ -382,6 +382,7 @@ export class RedisStore implements PoolStore {
         address: m.member.address,
         ports: m.member.ports,
         weight: m.member.weight,
+        ...(m.member.source !== undefined ? { source: m.member.source } : {}),
       },
       admin: m.admin,
       removing: m.removing,
