@@ -219,7 +219,10 @@ export class Coordinator {
       {
         member: old.member,
         admin,
-        removing: admin === 'enabled' ? false : old.removing,
+        // Enabling cancels a removal (as in the local pool); anything else keeps the one
+        // the store holds, read in the same step (this view may not have seen a DELETE).
+        removing: false,
+        ...(admin === 'enabled' ? {} : { keepRemoving: true }),
         reason,
       },
       this.#o.instanceId,
@@ -266,7 +269,8 @@ export class Coordinator {
       .map(v => v.id)
     const grant = await this.#d.store.drain(
       {
-        write: { member: old.member, admin: 'draining', removing: old.removing, reason },
+        // The store keeps a removal it holds (removing is false here on purpose).
+        write: { member: old.member, admin: 'draining', removing: false, reason },
         holder,
         ttlMs: this.#o.coordination.drainLease,
         down,

@@ -164,7 +164,9 @@ export class MemoryStore implements PoolStore {
         write.keepAdmin === true && cur !== undefined && !cur.removing
           ? cur.admin
           : write.admin
-      const final = { ...write, admin: kept }
+      const removing =
+        write.removing || (write.keepRemoving === true && cur?.removing === true)
+      const final = { ...write, admin: kept, removing }
       const record = this.#record(final, by, this.#version + 1)
       this.#version++
       if (write.unseeded !== true) this.#seeded = true
@@ -305,8 +307,11 @@ export class MemoryStore implements PoolStore {
         at: now,
         expiresAt: now + request.ttlMs,
       }
-      this.#drains.set(id, lease)
-      const record = this.#record(request.write, by, ++this.#version)
+      // Already leaving: stays so, and takes no lease (it would be void).
+      const leaving = this.#members.get(id)?.removing === true
+      if (!leaving) this.#drains.set(id, lease)
+      const write = leaving ? { ...request.write, removing: true } : request.write
+      const record = this.#record(write, by, ++this.#version)
       this.#members.set(id, record)
       this.#notify('members', by)
       return { ok: true, lease, record }

@@ -152,7 +152,7 @@ export class RedisStore implements PoolStore {
   async putMember(write: MemberWrite, by: string): Promise<MemberRecord> {
     const k = this.#keys
     const json = this.#memberJson(write, by)
-    const stored = await this.#run(() =>
+    const raw = await this.#run(() =>
       this.#client.putMember(
         k.members,
         k.version,
@@ -163,14 +163,15 @@ export class RedisStore implements PoolStore {
         write.member.id,
         json,
         notice('members', by),
-        write.keepAdmin === true ? 'keep-admin' : '',
+        write.keepAdmin === true
+          ? 'keep-admin'
+          : write.keepRemoving === true
+            ? 'keep-removing'
+            : '',
         write.unseeded === true ? 'no-seed' : '',
       ),
     )
-    const parsed = parseRecord(memberRecordSchema, 'written record', stored)
-    if (!parsed.ok)
-      throw new Error(`corral wrote a record it cannot read: ${parsed.error}`)
-    return parsed.value
+    return stored(raw)
   }
 
   async repairMembers(repairs: readonly MemberRepair[], by: string): Promise<number> {
@@ -345,7 +346,7 @@ export class RedisStore implements PoolStore {
       const lease = parseRecord(drainLeaseSchema, where, asString(reply[1]))
       if (!lease.ok)
         throw new StoreUnavailableError(`unexpected drain lease: ${lease.error}`)
-      return { ok: true, lease: lease.value, record: written(json, Number(reply[2])) }
+      return { ok: true, lease: lease.value, record: stored(asString(reply[2])) }
     }
     const out: OutMember[] = []
     for (let i = 2; i + 2 < reply.length; i += 3) {
@@ -427,13 +428,9 @@ export class RedisStore implements PoolStore {
   }
 }
 
-/** Parses the record a script wrote (the caller's JSON with the server's rev spliced in). */
-function written(json: string, rev: number): MemberRecord {
-  const parsed = parseRecord(
-    memberRecordSchema,
-    'written record',
-    `{"rev":${rev},${json.slice(1)}`,
-  )
+/** Parses the record a script stored (the caller's JSON, rev and kept states spliced in). */
+function stored(raw: string): MemberRecord {
+  const parsed = parseRecord(memberRecordSchema, 'written record', raw)
   if (!parsed.ok) throw new Error(`corral wrote a record it cannot read: ${parsed.error}`)
   return parsed.value
 }

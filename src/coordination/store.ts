@@ -92,6 +92,11 @@ export interface MemberWrite {
    */
   readonly keepAdmin?: boolean
   /**
+   * Keep a stored removal (`removing` must then be false): a disable made from a view
+   * that has not seen a DELETE yet must not cancel it.
+   */
+  readonly keepRemoving?: boolean
+  /**
    * Do not mark the pool seeded: a sidecar's write knows only its own member, so an
    * emptied store must still be re-seeded by the load balancers from their last pool.
    */
