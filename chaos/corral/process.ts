@@ -180,6 +180,22 @@ export class CorralProcess extends EventEmitter {
     return code
   }
 
+  /** Whether the process was started and has not exited (a crash shows here). */
+  get running(): boolean {
+    const c = this.child
+    return c !== undefined && c.exitCode === null && c.signalCode === null
+  }
+
+  /** What the current process wrote to stderr (an uncaught error's stack lands here). */
+  get stderrText(): string {
+    return this.stderr
+  }
+
+  /** Sends a signal without waiting (SIGHUP: reload). */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal)
+  }
+
   /** The primary's process id (its workers are its children). */
   get pid(): number | undefined {
     return this.child?.pid
