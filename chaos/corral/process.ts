@@ -183,7 +183,7 @@ export class CorralProcess extends EventEmitter {
   /** Whether the process was started and has not exited (a crash shows here). */
   get running(): boolean {
     const c = this.child
-    return c !== undefined && c.exitCode === null && c.signalCode === null
+    return c?.exitCode === null && c.signalCode === null
   }
 
   /** What the current process wrote to stderr (an uncaught error's stack lands here). */

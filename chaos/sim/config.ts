@@ -17,7 +17,10 @@ export function simLbYaml(o: {
   readonly lb: string
   readonly redisUrl: string
   readonly members: readonly MemberPorts[]
-  readonly binds?: { readonly listeners: Readonly<Record<string, number>>; readonly admin: number }
+  readonly binds?: {
+    readonly listeners: Readonly<Record<string, number>>
+    readonly admin: number
+  }
 }): string {
   const c = SIM_COORDINATION
   return lbConfigYaml({

@@ -51,13 +51,15 @@ export async function damageStore(
         await redis.del(k.members)
         return `${k.members} deleted`
       case 'lease-garbage':
-        for (const [i, id] of ids.members.entries()) await redis.hset(k.drains, id, garbage(i))
+        for (const [i, id] of ids.members.entries())
+          await redis.hset(k.drains, id, garbage(i))
         return `${ids.members.length} lease fields overwritten`
       case 'drains-deleted':
         await redis.del(k.drains)
         return `${k.drains} deleted`
       case 'instance-garbage':
-        for (const [i, lb] of ids.lbs.entries()) await redis.set(k.instance(lb), garbage(i))
+        for (const [i, lb] of ids.lbs.entries())
+          await redis.set(k.instance(lb), garbage(i))
         await redis.zadd(k.instances, Date.now(), 'ghost-instance')
         return 'instance records overwritten, a ghost instance listed'
       case 'observation-garbage':
@@ -66,7 +68,8 @@ export async function damageStore(
             await redis.hset(k.observations(lb), id, garbage(i))
         return 'observations overwritten'
       case 'sidecar-garbage':
-        for (const [i, id] of ids.members.entries()) await redis.hset(k.sidecars, id, garbage(i))
+        for (const [i, id] of ids.members.entries())
+          await redis.hset(k.sidecars, id, garbage(i))
         return 'sidecar records overwritten'
       case 'channel-garbage':
         for (const g of GARBAGE) await redis.publish(k.events, g)
@@ -78,15 +81,29 @@ export async function damageStore(
   }
 }
 
-/** The raw drain leases (member → JSON value) for the lease invariant. */
-export async function readLeases(url: string): Promise<ReadonlyMap<string, string>> {
+/** The raw store: member records and drain leases (id → stored value). */
+export interface RawStore {
+  /** Undefined if the members key is not a hash (damaged, not yet repaired). */
+  readonly members: ReadonlyMap<string, string> | undefined
+  readonly leases: ReadonlyMap<string, string>
+}
+
+/** Reads the members and drains hashes as stored, for the store invariants. */
+export async function readRawStore(url: string): Promise<RawStore> {
   const redis = client(url)
   await redis.connect()
   try {
     const k = poolKeys(SIM_PREFIX)
-    const type = await redis.type(k.drains)
-    if (type !== 'hash') return new Map()
-    return new Map(Object.entries(await redis.hgetall(k.drains)))
+    const hash = async (key: string): Promise<Map<string, string> | undefined> => {
+      const type = await redis.type(key)
+      if (type === 'none') return new Map()
+      if (type !== 'hash') return undefined
+      return new Map(Object.entries(await redis.hgetall(key)))
+    }
+    return {
+      members: await hash(k.members),
+      leases: (await hash(k.drains)) ?? new Map(),
+    }
   } finally {
     redis.disconnect()
   }

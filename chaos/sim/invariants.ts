@@ -145,3 +145,65 @@ export function dataPathViolations(
     },
   ]
 }
+
+/** The admin state in a stored member record, or why it is unreadable. */
+function storedAdmin(value: string | undefined, id: string): string {
+  if (value === undefined) return 'absent'
+  try {
+    const parsed: unknown = JSON.parse(value)
+    if (typeof parsed !== 'object' || parsed === null) return 'unreadable'
+    const r = parsed as Record<string, unknown>
+    const member = r.member
+    const memberId =
+      typeof member === 'object' && member !== null && 'id' in member
+        ? member.id
+        : undefined
+    if (memberId !== id || typeof r.admin !== 'string') return 'unreadable'
+    return r.removing === true ? `${r.admin} (removing)` : r.admin
+  } catch {
+    return 'unreadable'
+  }
+}
+
+/**
+ * Invariants 1 and 2 in the store itself: every model member has a readable record with
+ * the model's admin state (damage is repaired by an instance holding a good copy), and
+ * no record exists for a member the model does not have.
+ */
+export function storeViolations(
+  model: ModelState,
+  members: ReadonlyMap<string, string> | undefined,
+): Violation[] {
+  const where = 'store (members hash)'
+  if (members === undefined)
+    return [
+      {
+        invariant: '2 nothing lost',
+        where,
+        expected: 'a hash of member records',
+        actual: 'a key of another type (not repaired)',
+      },
+    ]
+  const out: Violation[] = []
+  for (const [id, m] of model.members) {
+    if (model.uncertain.has(id)) continue
+    const seen = storedAdmin(members.get(id), id)
+    if (seen === m.admin) continue
+    out.push({
+      invariant:
+        seen === 'absent' || seen === 'unreadable' ? '2 nothing lost' : '1 convergence',
+      where,
+      expected: `${id}: a readable record, admin ${m.admin}`,
+      actual: `${id}: ${seen === 'unreadable' ? `unreadable ${JSON.stringify((members.get(id) ?? '').slice(0, 80))}` : seen}`,
+    })
+  }
+  for (const id of members.keys())
+    if (!model.members.has(id) && !model.uncertain.has(id))
+      out.push({
+        invariant: '1 convergence',
+        where,
+        expected: `no record for ${id}`,
+        actual: `${id}: ${storedAdmin(members.get(id), id)}`,
+      })
+  return out
+}

@@ -27,7 +27,9 @@ function int(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0) {
-    process.stderr.write(`--${name}: expected a non-negative integer, got ${JSON.stringify(v)}\n`)
+    process.stderr.write(
+      `--${name}: expected a non-negative integer, got ${JSON.stringify(v)}\n`,
+    )
     process.exit(2)
   }
   return n
@@ -49,7 +51,9 @@ const startedAt = new Date().toISOString()
 
 async function one(seed: number): Promise<RunReport> {
   const plan = planFor(seed, steps)
-  log(`seed ${seed}, ${steps} steps (replay: npm run simulate -- --seed ${seed} --steps ${steps})`)
+  log(
+    `seed ${seed}, ${steps} steps (replay: npm run simulate -- --seed ${seed} --steps ${steps})`,
+  )
   const dir = mkdtempSync(join(root, `seed-${seed}-`))
   const report = await runPlan(plan, dir, cert, log)
   runs.push(report)
@@ -57,13 +61,22 @@ async function one(seed: number): Promise<RunReport> {
     const v = report.violation
     log(`VIOLATION at step ${v.step} (${v.op}):`)
     for (const f of v.found)
-      log(`  invariant ${f.invariant} on ${f.where}: expected ${f.expected}; actual ${f.actual}`)
+      log(
+        `  invariant ${f.invariant} on ${f.where}: expected ${f.expected}; actual ${f.actual}`,
+      )
     log(`  replay: npm run simulate -- --seed ${seed} --steps ${v.step}`)
-    log(`  steps: ${plan.steps.slice(0, v.step).map((op, i) => `${i + 1}. ${describeOp(op)}`).join('; ')}`)
+    log(
+      `  steps: ${plan.steps
+        .slice(0, v.step)
+        .map((op, i) => `${i + 1}. ${describeOp(op)}`)
+        .join('; ')}`,
+    )
   } else if (report.error !== undefined) {
     log(`ERROR (seed ${seed}): ${report.error}`)
   } else {
-    log(`seed ${seed}: ${report.steps.length - 1} steps, every invariant held (${Math.round(report.durationMs / 1000)} s)`)
+    log(
+      `seed ${seed}: ${report.steps.length - 1} steps, every invariant held (${Math.round(report.durationMs / 1000)} s)`,
+    )
   }
   return report
 }

@@ -192,7 +192,10 @@ export function adoptObserved(
 }
 
 /** Forgets possible-out marks once the members are seen routable again. */
-export function settledOut(s: ModelState, routableEverywhere: ReadonlySet<string>): ModelState {
+export function settledOut(
+  s: ModelState,
+  routableEverywhere: ReadonlySet<string>,
+): ModelState {
   const maybeOut = new Set([...s.maybeOut].filter(id => !routableEverywhere.has(id)))
   return maybeOut.size === s.maybeOut.size ? s : { ...s, maybeOut }
 }

@@ -90,7 +90,10 @@ export async function adminCall(
       signal: AbortSignal.timeout(8_000),
       ...(body === undefined
         ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        : {
+            body: JSON.stringify(body),
+            headers: { 'content-type': 'application/json' },
+          }),
     })
     return { status: res.status, body: await res.text() }
   } catch (err) {
@@ -119,13 +122,23 @@ export function hello(
         res.on('data', (c: string) => (text += c))
         res.on('end', () => {
           const m = /^hello from (\S+)/.exec(text)
-          resolve(m?.[1] === undefined ? { error: `status ${res.statusCode}` } : { replica: m[1] })
+          resolve(
+            m?.[1] === undefined
+              ? { error: `status ${res.statusCode}` }
+              : { replica: m[1] },
+          )
         })
-        res.on('error', err => resolve({ error: err.message }))
+        res.on('error', err => {
+          resolve({ error: err.message })
+        })
       },
     )
-    req.on('timeout', () => req.destroy(new Error('timeout')))
-    req.on('error', err => resolve({ error: (err as NodeJS.ErrnoException).code ?? err.message }))
+    req.on('timeout', () => {
+      req.destroy(new Error('timeout'))
+    })
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      resolve({ error: err.code ?? err.message })
+    })
     req.end()
   })
 }

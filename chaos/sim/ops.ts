@@ -38,9 +38,24 @@ export type DamageKind =
 
 /** One step of a run. */
 export type Op =
-  | { readonly kind: 'admin'; readonly calls: readonly AdminCall[] }
-  | { readonly kind: 'sidecar-start' | 'sidecar-term' | 'sidecar-kill'; readonly replica: string }
-  | { readonly kind: 'replica-health'; readonly replica: string; readonly healthy: boolean }
+  | {
+      readonly kind: 'admin'
+      readonly calls: readonly AdminCall[]
+      /**
+       * One after the other without waiting for the fleet to settle (an operator's quick
+       * sequence on one member, each call on any instance); otherwise all at once.
+       */
+      readonly burst: boolean
+    }
+  | {
+      readonly kind: 'sidecar-start' | 'sidecar-term' | 'sidecar-kill'
+      readonly replica: string
+    }
+  | {
+      readonly kind: 'replica-health'
+      readonly replica: string
+      readonly healthy: boolean
+    }
   | {
       readonly kind: 'replica-kill' | 'replica-restart' | 'replica-pause'
       readonly replica: string
@@ -118,19 +133,32 @@ export function planFor(seed: number, count: number): Plan {
     if (r < 0.45) {
       const first = call(rng.pick(universe.lbs))
       const calls = [first]
-      if (rng.chance(0.2)) {
+      const f = rng.next()
+      if (f < 0.2) {
         const other = call(rng.pick(universe.lbs.filter(l => l !== first.lb)))
         // Two at once on one member have no single right answer; on two, the model knows.
         if (other.member !== first.member) calls.push(other)
+      } else if (f < 0.4) {
+        const more = 1 + rng.int(2)
+        for (let i = 0; i < more; i++)
+          calls.push({ ...call(rng.pick(universe.lbs)), member: first.member })
+        steps.push({ kind: 'admin', calls, burst: true })
+        continue
       }
-      steps.push({ kind: 'admin', calls })
+      steps.push({ kind: 'admin', calls, burst: false })
     } else if (r < 0.55) {
-      const kind = rng.pick(['sidecar-start', 'sidecar-term', 'sidecar-term', 'sidecar-kill'] as const)
+      const kind = rng.pick([
+        'sidecar-start',
+        'sidecar-term',
+        'sidecar-term',
+        'sidecar-kill',
+      ] as const)
       steps.push({ kind, replica: rng.pick(universe.sidecarReplicas) })
     } else if (r < 0.7) {
       const replica = rng.pick(universe.replicas)
       const f = rng.next()
-      if (f < 0.4) steps.push({ kind: 'replica-health', replica, healthy: rng.chance(0.5) })
+      if (f < 0.4)
+        steps.push({ kind: 'replica-health', replica, healthy: rng.chance(0.5) })
       else if (f < 0.6) steps.push({ kind: 'replica-kill', replica })
       else if (f < 0.85) steps.push({ kind: 'replica-restart', replica })
       else steps.push({ kind: 'replica-pause', replica })
@@ -159,7 +187,7 @@ export function describeOp(op: Op): string {
     case 'admin':
       return op.calls
         .map(c => `${c.verb}${c.force ? '?force' : ''} ${c.member} on ${c.lb}`)
-        .join(' ∥ ')
+        .join(op.burst ? ' then ' : ' ∥ ')
     case 'sidecar-start':
     case 'sidecar-term':
     case 'sidecar-kill':

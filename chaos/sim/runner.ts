@@ -4,7 +4,7 @@
 import type { LoadGenerator } from '../load.js'
 import { LoadGenerator as Load } from '../load.js'
 import type { ChaosCert } from '../tls-cert.js'
-import { damageStore, readLeases } from './damage.js'
+import { damageStore, readRawStore } from './damage.js'
 import { Fleet } from './fleet.js'
 import {
   agreedUncertain,
@@ -12,6 +12,7 @@ import {
   leaseViolations,
   membershipViolations,
   sameStates,
+  storeViolations,
   type Violation,
 } from './invariants.js'
 import {
@@ -51,7 +52,11 @@ export interface RunReport {
   readonly replicas: number
   readonly stepsPlanned: number
   readonly steps: StepReport[]
-  readonly violation?: { readonly step: number; readonly op: string; readonly found: Violation[] }
+  readonly violation?: {
+    readonly step: number
+    readonly op: string
+    readonly found: Violation[]
+  }
   readonly error?: string
   readonly durationMs: number
 }
@@ -96,7 +101,11 @@ export async function runPlan(
       },
     )
     load.start()
-    const sim = new Simulation(fleet, load, initialModel(u.fileMembers, u.sidecarReplicas))
+    const sim = new Simulation(
+      fleet,
+      load,
+      initialModel(u.fileMembers, u.sidecarReplicas),
+    )
     const first = await sim.settle()
     steps.push({ index: 0, op: 'start', outcome: 'fleet up', ...first })
     const v0 = await sim.check(first.healthSettled)
@@ -108,12 +117,15 @@ export async function runPlan(
       const { outcome, found } = await sim.apply(op)
       const settled = await sim.settle()
       steps.push({ index, op: text, outcome, ...settled })
-      log(`step ${index}: ${text} → ${outcome} (settled in ${settled.settleMs} ms${settled.healthSettled ? '' : ', health still moving'})`)
+      log(
+        `step ${index}: ${text} → ${outcome} (settled in ${settled.settleMs} ms${settled.healthSettled ? '' : ', health still moving'})`,
+      )
       const more = await sim.check(settled.healthSettled)
       if (op.kind === 'redis-crash' || op.kind === 'redis-pause')
         more.push(...sim.outageFailures(stepStart, Date.now()))
       const all = [...found, ...more]
-      if (all.length > 0) return done({ violation: { step: index, op: text, found: all } })
+      if (all.length > 0)
+        return done({ violation: { step: index, op: text, found: all } })
     }
     return done({})
   } catch (err) {
@@ -168,7 +180,12 @@ class Simulation {
         const agreed = agreedUncertain(this.model, views)
         if (agreed !== undefined) {
           const candidate = adoptObserved(this.model, agreed)
-          if (views.every(v => membershipViolations(candidate, v).length === 0)) {
+          const store = await readRawStore(this.fleet.store.url).catch(() => undefined)
+          if (
+            store !== undefined &&
+            storeViolations(candidate, store.members).length === 0 &&
+            views.every(v => membershipViolations(candidate, v).length === 0)
+          ) {
             this.model = candidate
             if (this.healthMatches(views)) {
               this.remember(views)
@@ -190,7 +207,10 @@ class Simulation {
       if (views.every(v => v.members.get(id)?.state === 'up')) up.add(id)
     this.upEverywhere = up
     this.routableBefore = new Map(
-      views.map(v => [v.lb, [...v.members.values()].filter(m => m.state === 'up').length]),
+      views.map(v => [
+        v.lb,
+        [...v.members.values()].filter(m => m.state === 'up').length,
+      ]),
     )
     this.model = settledOut(this.model, up)
   }
@@ -198,7 +218,8 @@ class Simulation {
   /** Members that may be down everywhere now (not seen up everywhere at the last settle). */
   private downNow(): ReadonlySet<string> {
     const out = new Set<string>()
-    for (const id of this.model.members.keys()) if (!this.upEverywhere.has(id)) out.add(id)
+    for (const id of this.model.members.keys())
+      if (!this.upEverywhere.has(id)) out.add(id)
     return out
   }
 
@@ -241,7 +262,13 @@ class Simulation {
     const maybe = await this.views()
     const views = maybe.filter((v): v is PoolView => v !== undefined)
     for (const v of views) found.push(...membershipViolations(this.model, v))
-    found.push(...leaseViolations(this.model, await readLeases(this.fleet.store.url), views))
+    const store = await readRawStore(this.fleet.store.url)
+    if (process.env.SIM_TRACE === '1')
+      process.stderr.write(
+        `  trace: leases ${JSON.stringify([...store.leases])}; ${views.map(v => `${v.lb} ${[...v.members].map(([id, m]) => `${id}:${m.state}/${m.admin}`).join(' ')}`).join('; ')}\n`,
+      )
+    found.push(...storeViolations(this.model, store.members))
+    found.push(...leaseViolations(this.model, store.leases, views))
     if (healthSettled && found.length === 0)
       for (const v of views) found.push(...(await this.dataPath(v)))
     return found
@@ -286,8 +313,17 @@ class Simulation {
   async apply(op: Op): Promise<{ outcome: string; found: Violation[] }> {
     const f = this.fleet
     switch (op.kind) {
-      case 'admin':
-        return this.admin(op.calls)
+      case 'admin': {
+        if (!op.burst) return this.admin(op.calls)
+        const outcomes: string[] = []
+        const found: Violation[] = []
+        for (const c of op.calls) {
+          const r = await this.admin([c])
+          outcomes.push(r.outcome)
+          found.push(...r.found)
+        }
+        return { outcome: outcomes.join(' then '), found }
+      }
       case 'sidecar-start':
         if (f.sidecarRunning(op.replica)) return { outcome: 'already running', found: [] }
         await f.startSidecar(op.replica)
@@ -355,7 +391,9 @@ class Simulation {
   }
 
   /** One or two admin calls at once (on different members and instances). */
-  private async admin(calls: readonly AdminCall[]): Promise<{ outcome: string; found: Violation[] }> {
+  private async admin(
+    calls: readonly AdminCall[],
+  ): Promise<{ outcome: string; found: Violation[] }> {
     const before = this.model
     const down = this.downNow()
     const answers = await Promise.all(calls.map(c => this.call(c)))
@@ -375,14 +413,18 @@ class Simulation {
         if (granted || a.status === 409) {
           const concurrent = others.filter(
             (o, j) =>
-              tookRoom(o, otherStatus[j] ?? 0) && (granted ? o.verb === 'drain' && !o.force : true),
+              tookRoom(o, otherStatus[j] ?? 0) &&
+              (granted ? o.verb === 'drain' && !o.force : true),
           ).length
           const outcome = granted ? 'granted' : 'refused'
           if (!drainOutcomePossible(bounds, outcome, concurrent))
-            found.push(budgetViolation(`${c.lb}: drain ${c.member}`, outcome, bounds, a.body))
+            found.push(
+              budgetViolation(`${c.lb}: drain ${c.member}`, outcome, bounds, a.body),
+            )
         }
       }
-      if (a.status >= 200 && a.status < 300) this.model = applyAdmin(this.model, c.verb, c.member)
+      if (a.status >= 200 && a.status < 300)
+        this.model = applyAdmin(this.model, c.verb, c.member)
       else if (a.status === 0) this.model = markUncertain(this.model, c.member)
       else if (a.status >= 500 && a.status !== 503)
         found.push({
