@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import { AdminRequestError } from './admin/errors.js'
 import type { AdminApi, MemberOpResult } from './admin/server.js'
 import type { Coordinator } from './coordination/coordinator.js'
+import { describeOut } from './coordination/drain-budget.js'
 import { StoreUnavailableError } from './coordination/store.js'
 import type { Pool } from './pool/pool.js'
 import type { AdminState, MemberEndpoint, MemberView } from './pool/types.js'
@@ -64,26 +65,32 @@ export function memberOperations(
     }
     if (cp.pool.get(id) === undefined) return { ok: false, error: 'not-found' }
     try {
-      const holder = `api@${c.instanceId}`
-      if (admin === 'draining' && cp.drainBudget && !force) {
-        const grant = await c.acquireDrain(id, holder, REASONS[admin])
+      if (admin === 'draining') {
+        const grant = await c.drain(
+          id,
+          `api@${c.instanceId}`,
+          REASONS[admin],
+          force || !cp.drainBudget,
+        )
+        if (grant === undefined || (!grant.ok && grant.missing === true)) {
+          return { ok: false, error: 'not-found' }
+        }
         if (!grant.ok) {
-          const who = grant.holders.map(h => `${h.member} (held by ${h.lease.holder})`)
           throw new AdminRequestError(
             409,
             'ADMIN_CONFLICT',
-            `drain budget exhausted: ${grant.budget} drain(s) at a time keep a majority of the pool routable, and ${who.length > 0 ? who.join(', ') : 'members already out'} use it; retry when that drain ends, or POST …/drain?force=true to override`,
-            who,
+            `drain budget exhausted: ${grant.budget} member(s) may be out at a time to keep a majority of the pool routable, and ${describeOut(grant.out)} already are; retry when one is back, or POST …/drain?force=true to override`,
+            grant.out.map(o => describeOut([o])),
           )
         }
-      }
-      const r = await c.setAdmin(id, admin, REASONS[admin])
-      if (admin === 'enabled') {
-        const lease = c.status().drains.find(d => d.member === id)
-        if (lease !== undefined) await c.releaseDrain(id, lease.holder)
+      } else {
+        // Enabling releases any lease on the member in the same store step, whoever
+        // holds it (a lease is a consequence of state: drain-budget.ts).
+        const r = await c.setAdmin(id, admin, REASONS[admin])
+        if (r === undefined) return { ok: false, error: 'not-found' }
       }
       cp.membershipChanged(false)
-      return r === undefined ? { ok: false, error: 'not-found' } : result(id)
+      return result(id)
     } catch (err) {
       return unavailable(err)
     }

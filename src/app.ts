@@ -252,6 +252,9 @@ export class App {
           invalid: entry => {
             cm.invalidEntries.inc({ kind: entry.kind })
           },
+          repaired: (kind, count) => {
+            cm.repairs.inc({ kind }, count)
+          },
           storeStatus: connected => {
             this.metrics.coordinationStoreUp.set(connected ? 1 : 0)
           },

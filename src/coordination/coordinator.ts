@@ -16,12 +16,15 @@ import {
   type MemberRecord,
   type Observation,
 } from './codec.js'
+import { drainDecision, type BudgetStanding } from './drain-budget.js'
 import { factsFor } from './facts.js'
 import { membershipOps } from './membership.js'
+import { healMembers } from './heal.js'
 import {
   StoreUnavailableError,
   type DrainGrant,
   type InvalidEntry,
+  type MemberRepair,
   type PoolStore,
   type SharedSnapshot,
 } from './store.js'
@@ -38,6 +41,8 @@ export interface CoordinatorHooks {
   fenced(): boolean
   /** A stored value was unreadable and skipped. */
   invalid(entry: InvalidEntry): void
+  /** Damaged or vanished records of this kind were rewritten from good copies. */
+  repaired(kind: 'member' | 'observation', count: number): void
   /** Connected or not, for metrics. */
   storeStatus(connected: boolean): void
   /** A full resync ran: ok, or failed. */
@@ -86,8 +91,6 @@ export class Coordinator {
   readonly #o: CoordinatorOptions
   readonly #d: CoordinatorDeps
   #version = -1
-  /** The version whose membership was last adopted. */
-  #adoptedVersion = -2
   /** Whether the first adoption (the only one that takes warm-start verdicts) is done. */
   #warmed = false
   #members: ReadonlyMap<string, MemberRecord> = new Map()
@@ -237,44 +240,52 @@ export class Coordinator {
     return record
   }
 
-  /** Takes a unit of the fleet-wide drain budget for `member` (see drain-budget docs). */
-  async acquireDrain(
-    member: string,
+  /**
+   * Drains a member everywhere within the fleet-wide drain budget (drain-budget.ts), or
+   * past it with `force`: the budget check, the lease (`holder`) and the draining record
+   * are one atomic store step. Undefined if no such member.
+   */
+  async drain(
+    id: string,
     holder: string,
     reason: string,
-  ): Promise<DrainGrant> {
-    return this.#d.store.acquireDrain(
-      member,
-      holder,
-      reason,
-      this.#o.coordination.drainLease,
-      this.drainBudget(member),
+    force: boolean,
+  ): Promise<DrainGrant | undefined> {
+    const old = this.#members.get(id)
+    if (old === undefined) return undefined
+    const down = this.#d.pool
+      .views()
+      .filter(v => v.id !== id && !isRoutable(v.state))
+      .map(v => v.id)
+    const grant = await this.#d.store.drain(
+      {
+        write: { member: old.member, admin: 'draining', removing: old.removing, reason },
+        holder,
+        ttlMs: this.#o.coordination.drainLease,
+        down,
+        force,
+      },
+      this.#o.instanceId,
     )
-  }
-
-  /** Releases `holder`'s lease on `member`. */
-  async releaseDrain(member: string, holder: string): Promise<void> {
-    await this.#d.store.releaseDrain(member, holder)
+    if (grant.ok) await this.#apply(grant.record)
+    return grant
   }
 
   /**
-   * How many drains may run at once: a majority of the pool must stay routable, so
-   * floor((N-1)/2) for N members (3 → 1, 5 → 2, 7 → 3), less the members already out
-   * for other reasons (down, disabled) that hold no lease. N includes members that left
-   * holding a lease (as sharedDrainBudget).
+   * How many more drains may start now (the corral_drain_budget gauge): floor((N-1)/2)
+   * for N members less the members out, as drain-budget.ts counts them, from this
+   * instance's pool and its last snapshot's leases.
    */
-  drainBudget(exclude?: string): number {
-    const views = this.#d.pool.views()
-    const leases = this.#last?.drains ?? new Map<string, DrainLease>()
-    const ids = new Set(views.map(v => v.id))
-    let n = views.length
-    for (const id of leases.keys()) if (!ids.has(id) && id !== exclude) n++
-    let out = 0
-    for (const v of views) {
-      if (v.id === exclude || leases.has(v.id)) continue
-      if (!isRoutable(v.state)) out++
+  drainBudget(): number {
+    const standings = new Map<string, BudgetStanding>()
+    const down = new Set<string>()
+    for (const v of this.#d.pool.views()) {
+      standings.set(v.id, v.removing ? 'removing' : v.admin)
+      if (!isRoutable(v.state)) down.add(v.id)
     }
-    return Math.max(0, Math.floor((n - 1) / 2) - out)
+    const leases = this.#last?.drains ?? new Map<string, DrainLease>()
+    const d = drainDecision(standings, leases, down, undefined)
+    return Math.max(0, d.budget - d.out.length)
   }
 
   /**
@@ -457,18 +468,18 @@ export class Coordinator {
     }
     this.#last = snap
     this.#lastSyncAt = this.#d.clock.now()
+    let repairs: readonly MemberRepair[] = []
     if (snap.members !== undefined) {
-      // An unreadable record keeps its last good value: it must not read as "removed".
-      const members = new Map(snap.members)
-      for (const id of snap.unreadableMembers) {
-        const good = this.#members.get(id)
-        if (good !== undefined) members.set(id, good)
-      }
-      this.#adoptMembers(snap, members)
-      this.#adoptedVersion = snap.version
+      const healed = healMembers(snap, snap.members, this.#members, id =>
+        this.#d.pool.get(id),
+      )
+      repairs = healed.repairs
+      this.#adoptMembers(snap, healed.members)
     }
     this.#version = snap.version
     this.#applyFacts(snap)
+    this.#checkOwnObservations(snap)
+    if (repairs.length > 0) await this.#repair(repairs)
     await this.#finishRemovals(snap)
     hooks.synced(true)
   }
@@ -482,15 +493,51 @@ export class Coordinator {
   #needsRepair(snap: SharedSnapshot): string | undefined {
     if (this.#members.size === 0) return undefined
     if (snap.membersDamaged) return 'the members key holds another Redis type'
-    if (
-      snap.seeded &&
-      snap.membersMissing &&
-      snap.members !== undefined &&
-      snap.version === this.#adoptedVersion
-    ) {
-      return 'the members key vanished without a membership write'
-    }
     return undefined
+  }
+
+  /** Rewrites damaged or vanished records from this instance's good copies (healMembers). */
+  async #repair(repairs: readonly MemberRepair[]): Promise<void> {
+    const { store, log, hooks } = this.#d
+    try {
+      const n = await store.repairMembers(repairs, this.#o.instanceId)
+      if (n === 0) return
+      hooks.repaired('member', n)
+      log.warn(
+        {
+          members: repairs.map(r => r.write.member.id),
+          damaged: repairs.filter(r => r.found !== undefined).length,
+          vanished: repairs.filter(r => r.found === undefined).length,
+        },
+        'repaired damaged shared pool records from the last good copy',
+      )
+    } catch (err) {
+      // The next resync tries again; meanwhile the good copies stay in force here.
+      log.debug({ err }, 'could not repair damaged shared pool records yet')
+    }
+  }
+
+  /**
+   * This instance's own verdicts in the store must match what it published: a damaged,
+   * deleted or expired observations hash is republished whole (the verdicts hash with it).
+   */
+  #checkOwnObservations(snap: SharedSnapshot): void {
+    const mine = snap.observations.get(this.#o.instanceId)
+    if (mine === undefined || this.#published.size === 0 || this.#closed) return
+    let stale = 0
+    for (const [member, p] of this.#published) {
+      const o = mine.get(member)
+      if (o?.health !== p.health || o.probe !== p.probe) {
+        this.#dirty.add(member)
+        stale++
+      }
+    }
+    if (stale === 0 || this.#publishTimer !== undefined) return
+    this.#d.hooks.repaired('observation', stale)
+    this.#publishTimer = setTimeout(() => {
+      this.#publishTimer = undefined
+      void this.#publishDirty()
+    }, PUBLISH_BATCH_MS)
   }
 
   /**
@@ -514,6 +561,7 @@ export class Coordinator {
         .seed(writes, this.#o.instanceId, repair !== undefined)
         .catch(() => false)
       if (wrote && repair !== undefined) {
+        this.#d.hooks.repaired('member', writes.length)
         log.warn(
           { members: writes.length, why: repair },
           'repaired the shared pool from the last good copy',
@@ -528,7 +576,6 @@ export class Coordinator {
     if (this.#closed) return
     this.#version = -1
     // Adopt what is there now (ours, or the instance that seeded first).
-    this.#adoptedVersion = -2
     if (writes.length > 0 || repair !== undefined) this.#scheduleSync()
   }
 

@@ -21,6 +21,8 @@ export interface PoolKeys {
   readonly sidecars: string
   /** HASH member id → DrainLease JSON: the fleet-wide drain budget's leases. */
   readonly drains: string
+  /** ZSET member id → the pool version of its readable delete: tombstones (see store.ts). */
+  readonly removed: string
   /** Pub/sub channel: "something changed" notices (never the only copy of a change). */
   readonly events: string
 }
@@ -37,6 +39,7 @@ export function poolKeys(prefix: string): PoolKeys {
     verdicts: `${prefix}:verdicts`,
     sidecars: `${prefix}:sidecars`,
     drains: `${prefix}:drains`,
+    removed: `${prefix}:removed`,
     events: `${prefix}:events`,
   }
 }

@@ -16,8 +16,18 @@ import {
   type Verdict,
 } from './codec.js'
 import {
+  drainDecision,
+  leaseIsVoid,
+  releasesLease,
+  standingOf,
+  type BudgetStanding,
+} from './drain-budget.js'
+import { TOMBSTONES } from './redis-scripts.js'
+import {
   StoreUnavailableError,
   type DrainGrant,
+  type DrainRequest,
+  type MemberRepair,
   type MemberWrite,
   type PoolStore,
   type SharedSnapshot,
@@ -56,6 +66,8 @@ export class MemoryStore implements PoolStore {
   readonly #verdicts = new Map<string, Verdict>()
   readonly #sidecars = new Map<string, SidecarRecord>()
   readonly #drains = new Map<string, DrainLease>()
+  /** Tombstones: member id → version of its delete (insertion order = age). */
+  readonly #removed = new Map<string, number>()
   #opened = 0
   #reachable = true
 
@@ -111,6 +123,7 @@ export class MemoryStore implements PoolStore {
       }
       const sidecars = new Map<string, SidecarRecord>()
       for (const [m, s] of this.#sidecars) if (s.at + s.ttlMs > now) sidecars.set(m, s)
+      this.#reapVoidLeases()
       const drains = new Map<string, DrainLease>()
       for (const [m, d] of this.#drains) if (d.expiresAt > now) drains.set(m, d)
       return {
@@ -118,7 +131,8 @@ export class MemoryStore implements PoolStore {
         version: this.#version,
         members: knownVersion === this.#version ? undefined : new Map(this.#members),
         membersMissing: this.#members.size === 0,
-        unreadableMembers: [],
+        unreadableMembers: new Map(),
+        removed: new Map(this.#removed),
         membersDamaged: false,
         seeded: this.#seeded,
         instances,
@@ -149,8 +163,32 @@ export class MemoryStore implements PoolStore {
       this.#version++
       this.#seeded = true
       this.#members.set(write.member.id, record)
+      this.#removed.delete(write.member.id)
+      if (releasesLease(write)) this.#drains.delete(write.member.id)
       this.#notify('members', by)
       return record
+    })
+  }
+
+  repairMembers(repairs: readonly MemberRepair[], by: string): Promise<number> {
+    return this.#run(() => {
+      // Records here are never damaged: only a missing one (no tombstone since the copy)
+      // can be put back.
+      const todo = repairs.filter(r => {
+        const id = r.write.member.id
+        const tomb = this.#removed.get(id)
+        return (
+          r.found === undefined &&
+          !this.#members.has(id) &&
+          !(tomb !== undefined && tomb >= r.rev)
+        )
+      })
+      if (todo.length === 0) return 0
+      const rev = ++this.#version
+      for (const r of todo)
+        this.#members.set(r.write.member.id, this.#record(r.write, by, rev))
+      this.#notify('members', by)
+      return todo.length
     })
   }
 
@@ -159,6 +197,14 @@ export class MemoryStore implements PoolStore {
       if (!keepLease) this.#drains.delete(id)
       if (!this.#members.delete(id)) return undefined
       this.#version++
+      this.#removed.delete(id)
+      this.#removed.set(id, this.#version)
+      if (this.#removed.size > TOMBSTONES) {
+        for (const oldest of this.#removed.keys()) {
+          this.#removed.delete(oldest)
+          break
+        }
+      }
       this.#notify('members', by)
       return this.#version
     })
@@ -233,33 +279,41 @@ export class MemoryStore implements PoolStore {
     })
   }
 
-  acquireDrain(
-    member: string,
-    holder: string,
-    reason: string,
-    ttlMs: number,
-    budget: number,
-  ): Promise<DrainGrant> {
+  drain(request: DrainRequest, by: string): Promise<DrainGrant> {
     return this.#run((): DrainGrant => {
+      const id = request.write.member.id
+      if (!this.#members.has(id)) return { ok: false, missing: true }
       const now = this.#clock.now()
-      const others: { member: string; lease: DrainLease }[] = []
-      for (const [m, lease] of this.#drains) {
+      this.#reapVoidLeases()
+      for (const [m, lease] of this.#drains)
         if (lease.expiresAt <= now) this.#drains.delete(m)
-        else if (m !== member) others.push({ member: m, lease })
-      }
-      if (others.length >= budget) return { ok: false, holders: others, budget }
+      const standings = new Map<string, BudgetStanding>()
+      for (const [m, r] of this.#members) standings.set(m, standingOf(r))
+      const d = drainDecision(standings, this.#drains, new Set(request.down), id)
+      if (!request.force && !d.fits) return { ok: false, out: d.out, budget: d.budget }
       const lease: DrainLease = {
         v: RECORD_VERSION,
-        holder,
-        token: holder,
-        reason: reason.slice(0, 500),
+        holder: request.holder,
+        token: request.holder,
+        reason: request.write.reason.slice(0, 500),
         at: now,
-        expiresAt: now + ttlMs,
+        expiresAt: now + request.ttlMs,
       }
-      this.#drains.set(member, lease)
-      this.#notify('drains', holder)
-      return { ok: true, lease }
+      this.#drains.set(id, lease)
+      const record = this.#record(request.write, by, ++this.#version)
+      this.#seeded = true
+      this.#members.set(id, record)
+      this.#notify('members', by)
+      return { ok: true, lease, record }
     })
+  }
+
+  /** Drops leases whose member is back in rotation or leaving (drain-budget.ts leaseIsVoid). */
+  #reapVoidLeases(): void {
+    for (const m of [...this.#drains.keys()]) {
+      const r = this.#members.get(m)
+      if (r !== undefined && leaseIsVoid(standingOf(r))) this.#drains.delete(m)
+    }
   }
 
   releaseDrain(member: string, holder: string): Promise<void> {

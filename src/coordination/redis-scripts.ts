@@ -4,6 +4,25 @@
 // caller's encoding is kept byte for byte. A key of the wrong Redis type is deleted before
 // a write: the next valid write heals whatever was put under the prefix.
 
+/** Tombstones kept for readable deletes (the newest; see DELETE_MEMBER). */
+export const TOMBSTONES = 1_000
+
+/**
+ * A member record's standing for the drain budget (drain-budget.ts BudgetStanding): the
+ * codec's rules that matter here (version, id = field, admin, removing), else unreadable.
+ */
+const STANDING = `
+local function standing_of(id, raw)
+  local ok, r = pcall(cjson.decode, raw)
+  if not ok or type(r) ~= 'table' or r['v'] ~= 1 or type(r['member']) ~= 'table'
+    or r['member']['id'] ~= id or type(r['removing']) ~= 'boolean' then return 'unreadable' end
+  if r['removing'] then return 'removing' end
+  local a = r['admin']
+  if a == 'enabled' or a == 'draining' or a == 'disabled' then return a end
+  return 'unreadable'
+end
+`
+
 /** Shared Lua helpers, prepended to every script. */
 const PRELUDE = `
 local function now_ms()
@@ -31,21 +50,31 @@ end
 `
 
 /**
- * KEYS: members, version, events, seeded. ARGV: id, record JSON without rev (starts with
- * "{"), notice JSON. Returns the new version. Any membership write marks the pool seeded.
+ * KEYS: members, version, events, seeded, drains, removed. ARGV: id, record JSON without
+ * rev (starts with "{"), notice JSON, "release" to drop any drain lease on the member
+ * (the record is enabled or removing: a lease describes state, see drain-budget.ts).
+ * Returns the new version. Any membership write marks the pool seeded and clears the
+ * member's tombstone.
  */
 export const PUT_MEMBER = `${PRELUDE}
 ensure(KEYS[1], 'hash')
 local v = bump(KEYS[2])
 if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('SET', KEYS[4], now_ms()) end
 redis.call('HSET', KEYS[1], ARGV[1], '{"rev":' .. v .. ',' .. string.sub(ARGV[2], 2))
+if ARGV[4] == 'release' then
+  ensure(KEYS[5], 'hash')
+  redis.call('HDEL', KEYS[5], ARGV[1])
+end
+ensure(KEYS[6], 'zset')
+redis.call('ZREM', KEYS[6], ARGV[1])
 redis.call('PUBLISH', KEYS[3], ARGV[3])
 return v
 `
 
 /**
- * KEYS: members, version, events, drains. ARGV: id, notice JSON, "keep" to keep the
- * member's drain lease. Returns the new version or -1.
+ * KEYS: members, version, events, drains, removed. ARGV: id, notice JSON, "keep" to keep
+ * the member's drain lease. Leaves a tombstone (the newest TOMBSTONES are kept): a member
+ * leaves the pool only through this readable delete. Returns the new version or -1.
  */
 export const DELETE_MEMBER = `${PRELUDE}
 ensure(KEYS[1], 'hash')
@@ -53,8 +82,40 @@ ensure(KEYS[4], 'hash')
 if ARGV[3] ~= 'keep' then redis.call('HDEL', KEYS[4], ARGV[1]) end
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return -1 end
 local v = bump(KEYS[2])
+ensure(KEYS[5], 'zset')
+redis.call('ZADD', KEYS[5], v, ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -${TOMBSTONES + 1})
 redis.call('PUBLISH', KEYS[3], ARGV[2])
 return v
+`
+
+/**
+ * KEYS: members, version, events, removed. ARGV: notice JSON, then quadruples of id,
+ * the raw value found ("" = the field was missing), the good record JSON without rev,
+ * the good copy's rev. Rewrites each record still as found (a missing one only without a
+ * tombstone at or after the copy's rev): any valid write in between wins. Returns the
+ * number rewritten.
+ */
+export const REPAIR_MEMBERS = `${PRELUDE}
+ensure(KEYS[1], 'hash')
+local todo = {}
+for i = 2, #ARGV, 4 do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  local found = ARGV[i + 1]
+  local same = (found == '' and not cur) or (cur == found)
+  if same and found == '' then
+    local t = redis.pcall('ZSCORE', KEYS[4], ARGV[i])
+    if type(t) == 'string' and tonumber(t) >= tonumber(ARGV[i + 3]) then same = false end
+  end
+  if same then table.insert(todo, i) end
+end
+if #todo == 0 then return 0 end
+local v = bump(KEYS[2])
+for _, i in ipairs(todo) do
+  redis.call('HSET', KEYS[1], ARGV[i], '{"rev":' .. v .. ',' .. string.sub(ARGV[i + 2], 2))
+end
+redis.call('PUBLISH', KEYS[3], ARGV[1])
+return #todo
 `
 
 /**
@@ -139,34 +200,78 @@ return 1
 `
 
 /**
- * KEYS: drains, events. ARGV: member, holder, reason, ttl ms, budget, notice JSON.
- * Drops expired or unreadable leases, then grants if fewer than budget others are held.
- * Returns {1, lease} or {0, budget, member1, lease1, ...}.
+ * KEYS: members, version, events, seeded, drains. ARGV: id, holder, reason, ttl ms, record
+ * JSON without rev (admin "draining"), notice JSON, "force" or "", then the ids the caller
+ * sees down everywhere. drain-budget.ts drainDecision in Lua, on the store's own state:
+ * reaps expired and void leases (member enabled or removing), rewrites unreadable ones
+ * readable (unknown holder, fresh expiry), then grants if fewer than floor((N-1)/2) others
+ * are out. Returns {-1} (no such member), {0, budget, id1, why1, holder1, ...} or
+ * {1, lease JSON, rev}.
  */
-export const ACQUIRE_DRAIN = `${PRELUDE}
+export const DRAIN = `${PRELUDE}
+${STANDING}
 ensure(KEYS[1], 'hash')
+ensure(KEYS[5], 'hash')
+local id = ARGV[1]
+if redis.call('HEXISTS', KEYS[1], id) == 0 then return {-1} end
 local now = now_ms()
+local ttl = tonumber(ARGV[4])
+local down = {}
+for i = 8, #ARGV do down[ARGV[i]] = true end
+local standing = {}
 local all = redis.call('HGETALL', KEYS[1])
-local others = {}
-for i = 1, #all, 2 do
-  local ok, lease = pcall(cjson.decode, all[i + 1])
-  if not ok or type(lease) ~= 'table' or type(lease['expiresAt']) ~= 'number' or lease['expiresAt'] <= now then
-    redis.call('HDEL', KEYS[1], all[i])
-  elseif all[i] ~= ARGV[1] then
-    table.insert(others, all[i])
-    table.insert(others, all[i + 1])
+for i = 1, #all, 2 do standing[all[i]] = standing_of(all[i], all[i + 1]) end
+local holders = {}
+local leases = redis.call('HGETALL', KEYS[5])
+for i = 1, #leases, 2 do
+  local m = leases[i]
+  local s = standing[m]
+  local ok, lease = pcall(cjson.decode, leases[i + 1])
+  if s == 'enabled' or s == 'removing' then
+    redis.call('HDEL', KEYS[5], m)
+  elseif not ok or type(lease) ~= 'table' or type(lease['expiresAt']) ~= 'number' or type(lease['holder']) ~= 'string' then
+    -- Damaged: unknown, so it keeps counting, readable again and bounded by the TTL.
+    holders[m] = 'unknown'
+    redis.call('HSET', KEYS[5], m, cjson.encode({v = 1, holder = 'unknown', token = 'repaired', reason = 'a damaged lease, repaired', at = now, expiresAt = now + ttl}))
+  elseif lease['expiresAt'] <= now then
+    redis.call('HDEL', KEYS[5], m)
+  else
+    holders[m] = lease['holder']
   end
 end
-local budget = tonumber(ARGV[5])
-if #others / 2 >= budget then
-  local out = {0, budget}
-  for _, x in ipairs(others) do table.insert(out, x) end
-  return out
+local n = 0
+local out = {}
+for m, s in pairs(standing) do
+  if s ~= 'removing' then
+    n = n + 1
+    if m ~= id then
+      local why = false
+      if s ~= 'enabled' then why = s elseif down[m] then why = 'down' end
+      if why then
+        table.insert(out, m) table.insert(out, why) table.insert(out, holders[m] or '')
+      end
+    end
+  end
 end
-local lease = cjson.encode({v = 1, holder = ARGV[2], token = ARGV[2], reason = ARGV[3], at = now, expiresAt = now + tonumber(ARGV[4])})
-redis.call('HSET', KEYS[1], ARGV[1], lease)
-redis.call('PUBLISH', KEYS[2], ARGV[6])
-return {1, lease}
+for m, h in pairs(holders) do
+  if standing[m] == nil then
+    n = n + 1
+    if m ~= id then table.insert(out, m) table.insert(out, 'left') table.insert(out, h) end
+  end
+end
+local budget = math.floor((n - 1) / 2)
+if ARGV[7] ~= 'force' and #out / 3 >= budget then
+  local r = {0, budget}
+  for _, x in ipairs(out) do table.insert(r, x) end
+  return r
+end
+local lease = cjson.encode({v = 1, holder = ARGV[2], token = ARGV[2], reason = ARGV[3], at = now, expiresAt = now + ttl})
+redis.call('HSET', KEYS[5], id, lease)
+local v = bump(KEYS[2])
+if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('SET', KEYS[4], now) end
+redis.call('HSET', KEYS[1], id, '{"rev":' .. v .. ',' .. string.sub(ARGV[5], 2))
+redis.call('PUBLISH', KEYS[3], ARGV[6])
+return {1, lease, v}
 `
 
 /** KEYS: drains, events. ARGV: member, holder, notice JSON. Compare-then-delete. */
@@ -182,21 +287,35 @@ return 1
 `
 
 /**
- * KEYS: instances, version, members, seeded, sidecars, drains, verdicts. ARGV: ttl ms,
- * known version ("" = none), prefix of instance keys, prefix of observation keys.
- * Returns {now, version, seeded, members|false, sidecars, drains, verdicts,
- * membersExists, id1, inst1, obs1, id2, ...}; a hash of the wrong type comes back as {'__wrongtype__', error}.
+ * KEYS: instances, version, members, seeded, sidecars, drains, verdicts, removed. ARGV:
+ * ttl ms, known version ("" = none), prefix of instance keys, prefix of observation keys.
+ * Reaps void drain leases first (member enabled or removing: drain-budget.ts leaseIsVoid),
+ * so no reader ever sees one. Returns {now, version, seeded, members|false, sidecars,
+ * drains, verdicts, membersExists, removed (id, score, ...), id1, inst1, obs1, id2, ...};
+ * a key of the wrong type comes back as {'__wrongtype__', error}.
  */
 export const SNAPSHOT = `${PRELUDE}
+${STANDING}
 local now = now_ms()
 local version = redis.pcall('GET', KEYS[2])
 if type(version) == 'table' then version = '__wrongtype__' end
 if not version then version = '0' end
+if redis.call('TYPE', KEYS[6])['ok'] == 'hash' and redis.call('TYPE', KEYS[3])['ok'] == 'hash' then
+  for _, m in ipairs(redis.call('HKEYS', KEYS[6])) do
+    local raw = redis.call('HGET', KEYS[3], m)
+    if raw then
+      local s = standing_of(m, raw)
+      if s == 'enabled' or s == 'removing' then redis.call('HDEL', KEYS[6], m) end
+    end
+  end
+end
 local members = false
 if ARGV[2] == '' or ARGV[2] ~= version then members = safe_hgetall(KEYS[3]) end
+local removed = redis.pcall('ZRANGE', KEYS[8], 0, -1, 'WITHSCORES')
+if type(removed) == 'table' and removed['err'] then removed = {'__wrongtype__', removed['err']} end
 local out = {now, version, redis.call('EXISTS', KEYS[4]), members,
   safe_hgetall(KEYS[5]), safe_hgetall(KEYS[6]), safe_hgetall(KEYS[7]),
-  redis.call('EXISTS', KEYS[3])}
+  redis.call('EXISTS', KEYS[3]), removed}
 local ids = redis.pcall('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')
 if type(ids) == 'table' and not ids['err'] then
   for _, id in ipairs(ids) do

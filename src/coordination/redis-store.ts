@@ -8,26 +8,24 @@ import { Redis, type RedisOptions } from 'ioredis'
 import type { RedisConfig } from '../config/coordination-schema.js'
 import {
   drainLeaseSchema,
-  instanceRecordSchema,
   memberRecordSchema,
-  observationSchema,
   parseRecord,
   RECORD_VERSION,
-  sidecarRecordSchema,
-  verdictSchema,
-  type DrainLease,
   type InstanceRecord,
   type MemberRecord,
   type Observation,
   type SidecarRecord,
   type Verdict,
 } from './codec.js'
+import { releasesLease, type OutMember, type OutReason } from './drain-budget.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import * as scripts from './redis-scripts.js'
+import { asString, decodeSnapshot, type Reply } from './snapshot-decode.js'
 import {
   StoreUnavailableError,
   type DrainGrant,
-  type InvalidEntry,
+  type DrainRequest,
+  type MemberRepair,
   type MemberWrite,
   type PoolStore,
   type SharedSnapshot,
@@ -40,27 +38,10 @@ export const MAX_RECONNECT_DELAY_MS = 2_000
 /** How long one command may take before it counts as a failure. */
 export const COMMAND_TIMEOUT_MS = 1_000
 
-type Reply = string | number | null | Reply[]
-
 interface Commands {
-  putMember(
-    k1: string,
-    k2: string,
-    k3: string,
-    k4: string,
-    id: string,
-    json: string,
-    notice: string,
-  ): Promise<number>
-  deleteMember(
-    k1: string,
-    k2: string,
-    k3: string,
-    k4: string,
-    id: string,
-    notice: string,
-    keepLease: string,
-  ): Promise<number>
+  putMember(...keysThenArgv: string[]): Promise<number>
+  deleteMember(...keysThenArgv: string[]): Promise<number>
+  repairMembers(...keysThenArgv: string[]): Promise<number>
   seed(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>
   heartbeat(
     k1: string,
@@ -96,16 +77,7 @@ interface Commands {
     json: string,
     notice: string,
   ): Promise<number>
-  acquireDrain(
-    k1: string,
-    k2: string,
-    member: string,
-    holder: string,
-    reason: string,
-    ttl: string,
-    budget: string,
-    notice: string,
-  ): Promise<Reply[]>
+  drain(...keysThenArgv: string[]): Promise<Reply[]>
   releaseDrain(
     k1: string,
     k2: string,
@@ -113,33 +85,22 @@ interface Commands {
     holder: string,
     notice: string,
   ): Promise<number>
-  snapshot(
-    k1: string,
-    k2: string,
-    k3: string,
-    k4: string,
-    k5: string,
-    k6: string,
-    k7: string,
-    ttl: string,
-    known: string,
-    instPrefix: string,
-    obsPrefix: string,
-  ): Promise<Reply[]>
+  snapshot(...keysThenArgv: string[]): Promise<Reply[]>
 }
 
 const SCRIPTS: Record<keyof Commands, { lua: string; numberOfKeys: number }> = {
-  putMember: { lua: scripts.PUT_MEMBER, numberOfKeys: 4 },
-  deleteMember: { lua: scripts.DELETE_MEMBER, numberOfKeys: 4 },
+  putMember: { lua: scripts.PUT_MEMBER, numberOfKeys: 6 },
+  deleteMember: { lua: scripts.DELETE_MEMBER, numberOfKeys: 5 },
+  repairMembers: { lua: scripts.REPAIR_MEMBERS, numberOfKeys: 4 },
   seed: { lua: scripts.SEED, numberOfKeys: 4 },
   heartbeat: { lua: scripts.HEARTBEAT, numberOfKeys: 3 },
   leave: { lua: scripts.LEAVE, numberOfKeys: 4 },
   putObservation: { lua: scripts.PUT_OBSERVATION, numberOfKeys: 3 },
   putObservations: { lua: scripts.PUT_OBSERVATIONS, numberOfKeys: 3 },
   putSidecar: { lua: scripts.PUT_SIDECAR, numberOfKeys: 2 },
-  acquireDrain: { lua: scripts.ACQUIRE_DRAIN, numberOfKeys: 2 },
+  drain: { lua: scripts.DRAIN, numberOfKeys: 5 },
   releaseDrain: { lua: scripts.RELEASE_DRAIN, numberOfKeys: 2 },
-  snapshot: { lua: scripts.SNAPSHOT, numberOfKeys: 7 },
+  snapshot: { lua: scripts.SNAPSHOT, numberOfKeys: 8 },
 }
 
 /** `redis://user:secret@host` → `redis://user:***@host`: never log a password. */
@@ -185,19 +146,6 @@ function connectionOptions(config: RedisConfig): RedisOptions {
     }
   }
   return common
-}
-
-function pairs(reply: Reply | undefined): Map<string, string> | string {
-  const out = new Map<string, string>()
-  if (!Array.isArray(reply)) return out
-  if (reply[0] === '__wrongtype__')
-    return typeof reply[1] === 'string' ? reply[1] : 'WRONGTYPE'
-  for (let i = 0; i + 1 < reply.length; i += 2) {
-    const k = reply[i]
-    const v = reply[i + 1]
-    if (typeof k === 'string' && typeof v === 'string') out.set(k, v)
-  }
-  return out
 }
 
 /** See the file comment. */
@@ -282,13 +230,14 @@ export class RedisStore implements PoolStore {
         k.sidecars,
         k.drains,
         k.verdicts,
+        k.removed,
         String(ttlMs),
         knownVersion === undefined ? '' : String(knownVersion),
         `${this.#prefix}:instance:`,
         `${this.#prefix}:obs:`,
       ),
     )
-    return this.#decodeSnapshot(reply)
+    return decodeSnapshot(this.#keys, reply)
   }
 
   async seed(
@@ -314,19 +263,32 @@ export class RedisStore implements PoolStore {
         k.version,
         k.events,
         k.seeded,
+        k.drains,
+        k.removed,
         write.member.id,
         json,
         notice('members', by),
+        releasesLease(write) ? 'release' : '',
       ),
     )
-    const parsed = parseRecord(
-      memberRecordSchema,
-      'written record',
-      `{"rev":${rev},${json.slice(1)}`,
+    return written(json, rev)
+  }
+
+  async repairMembers(repairs: readonly MemberRepair[], by: string): Promise<number> {
+    if (repairs.length === 0) return 0
+    const k = this.#keys
+    const argv = [notice('members', by)]
+    for (const r of repairs) {
+      argv.push(
+        r.write.member.id,
+        r.found ?? '',
+        this.#memberJson(r.write, by),
+        String(r.rev),
+      )
+    }
+    return this.#run(() =>
+      this.#client.repairMembers(k.members, k.version, k.events, k.removed, ...argv),
     )
-    if (!parsed.ok)
-      throw new Error(`corral wrote a record it cannot read: ${parsed.error}`)
-    return parsed.value
   }
 
   async deleteMember(
@@ -341,6 +303,7 @@ export class RedisStore implements PoolStore {
         k.version,
         k.events,
         k.drains,
+        k.removed,
         id,
         notice('members', by),
         keepLease ? 'keep' : '',
@@ -457,51 +420,45 @@ export class RedisStore implements PoolStore {
     )
   }
 
-  async acquireDrain(
-    member: string,
-    holder: string,
-    reason: string,
-    ttlMs: number,
-    budget: number,
-  ): Promise<DrainGrant> {
+  async drain(request: DrainRequest, by: string): Promise<DrainGrant> {
     const k = this.#keys
+    const json = this.#memberJson(request.write, by)
     const reply = await this.#run(() =>
-      this.#client.acquireDrain(
-        k.drains,
+      this.#client.drain(
+        k.members,
+        k.version,
         k.events,
-        member,
-        holder,
-        reason.slice(0, 500),
-        String(ttlMs),
-        String(budget),
-        notice('drains', holder),
+        k.seeded,
+        k.drains,
+        request.write.member.id,
+        request.holder,
+        request.write.reason.slice(0, 500),
+        String(request.ttlMs),
+        json,
+        notice('members', by),
+        request.force ? 'force' : '',
+        ...request.down,
       ),
     )
+    if (reply[0] === -1) return { ok: false, missing: true }
     if (reply[0] === 1) {
-      const lease = parseRecord(
-        drainLeaseSchema,
-        `${k.drains}[${member}]`,
-        asString(reply[1]),
-      )
+      const where = `${k.drains}[${request.write.member.id}]`
+      const lease = parseRecord(drainLeaseSchema, where, asString(reply[1]))
       if (!lease.ok)
         throw new StoreUnavailableError(`unexpected drain lease: ${lease.error}`)
-      return { ok: true, lease: lease.value }
+      return { ok: true, lease: lease.value, record: written(json, Number(reply[2])) }
     }
-    const holders: { member: string; lease: DrainLease }[] = []
-    for (let i = 2; i + 1 < reply.length; i += 2) {
-      const m = asString(reply[i])
-      const lease = parseRecord(
-        drainLeaseSchema,
-        `${k.drains}[${m}]`,
-        asString(reply[i + 1]),
-      )
-      if (lease.ok) holders.push({ member: m, lease: lease.value })
+    const out: OutMember[] = []
+    for (let i = 2; i + 2 < reply.length; i += 3) {
+      const holder = asString(reply[i + 2])
+      out.push({
+        member: asString(reply[i]),
+        why: outReason(asString(reply[i + 1])),
+        ...(holder !== '' ? { holder } : {}),
+      })
     }
-    return {
-      ok: false,
-      holders,
-      budget: typeof reply[1] === 'number' ? reply[1] : budget,
-    }
+    out.sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0))
+    return { ok: false, out, budget: Number(reply[1]) }
   }
 
   async releaseDrain(member: string, holder: string): Promise<void> {
@@ -533,125 +490,6 @@ export class RedisStore implements PoolStore {
       reason: m.reason,
       at: Date.now(),
     })
-  }
-
-  #decodeSnapshot(reply: Reply[]): SharedSnapshot {
-    const k = this.#keys
-    const invalid: InvalidEntry[] = []
-    const now = Number(reply[0])
-    const versionRaw = asString(reply[1])
-    let version = Number(versionRaw)
-    if (!Number.isSafeInteger(version)) {
-      invalid.push({
-        key: k.version,
-        kind: 'version',
-        error: `${k.version}: expected an integer, got ${JSON.stringify(versionRaw.slice(0, 40))}`,
-      })
-      version = -1
-    }
-    const seeded = reply[2] === 1
-    const table = <T>(
-      key: string,
-      kind: InvalidEntry['kind'],
-      raw: Reply | undefined,
-      parse: (
-        field: string,
-        value: string,
-      ) => { ok: true; value: T } | { ok: false; error: string },
-    ): Map<string, T> => {
-      const out = new Map<string, T>()
-      const p = pairs(raw)
-      if (typeof p === 'string') {
-        invalid.push({
-          key,
-          kind,
-          error: `${key}: expected a hash, found another Redis type (${p})`,
-        })
-        return out
-      }
-      for (const [field, value] of p) {
-        const r = parse(field, value)
-        if (r.ok) out.set(field, r.value)
-        else invalid.push({ key: `${key}[${field}]`, kind, error: r.error })
-      }
-      return out
-    }
-    const membersDamaged = pairsKind(reply[3]) === 'wrongtype'
-    const unreadableMembers: string[] = []
-    const members =
-      reply[3] === null || membersDamaged
-        ? undefined
-        : table(k.members, 'member', reply[3], (field, value) => {
-            const r = parseRecord(memberRecordSchema, `${k.members}[${field}]`, value)
-            if (r.ok && r.value.member.id !== field) {
-              unreadableMembers.push(field)
-              return {
-                ok: false as const,
-                error: `${k.members}[${field}]: member.id is "${r.value.member.id}", expected the field name`,
-              }
-            }
-            if (!r.ok) unreadableMembers.push(field)
-            return r
-          })
-    const sidecarsAll = table(k.sidecars, 'sidecar', reply[4], (f, v) =>
-      parseRecord(sidecarRecordSchema, `${k.sidecars}[${f}]`, v),
-    )
-    const sidecars = new Map<string, SidecarRecord>()
-    for (const [m, s] of sidecarsAll) if (s.at + s.ttlMs > now) sidecars.set(m, s)
-    const drainsAll = table(k.drains, 'drain', reply[5], (f, v) =>
-      parseRecord(drainLeaseSchema, `${k.drains}[${f}]`, v),
-    )
-    const drains = new Map<string, DrainLease>()
-    for (const [m, d] of drainsAll) if (d.expiresAt > now) drains.set(m, d)
-    const verdicts = table(k.verdicts, 'verdict', reply[6], (f, v) =>
-      parseRecord(verdictSchema, `${k.verdicts}[${f}]`, v),
-    )
-    if (membersDamaged) {
-      invalid.push({
-        key: k.members,
-        kind: 'member',
-        error: `${k.members}: expected a hash, found another Redis type`,
-      })
-    }
-    const membersMissing = reply[7] !== 1
-    const instances = new Map<string, InstanceRecord>()
-    const observations = new Map<string, ReadonlyMap<string, Observation>>()
-    for (let i = 8; i + 2 < reply.length + 1 && i < reply.length; i += 3) {
-      const id = asString(reply[i])
-      const rec = parseRecord(
-        instanceRecordSchema,
-        k.instance(id),
-        reply[i + 1] as string | null,
-      )
-      if (!rec.ok) {
-        // A live heartbeat whose record expired or is unreadable: not counted.
-        if (reply[i + 1] !== null)
-          invalid.push({ key: k.instance(id), kind: 'instance', error: rec.error })
-        continue
-      }
-      instances.set(id, rec.value)
-      observations.set(
-        id,
-        table(k.observations(id), 'observation', reply[i + 2], (f, v) =>
-          parseRecord(observationSchema, `${k.observations(id)}[${f}]`, v),
-        ),
-      )
-    }
-    return {
-      now,
-      version,
-      members,
-      membersMissing,
-      membersDamaged,
-      unreadableMembers,
-      seeded,
-      instances,
-      observations,
-      sidecars,
-      drains,
-      verdicts,
-      invalid,
-    }
   }
 
   async #run<T>(command: () => Promise<T>): Promise<T> {
@@ -689,12 +527,27 @@ export class RedisStore implements PoolStore {
   }
 }
 
-function pairsKind(r: Reply | undefined): 'wrongtype' | 'ok' {
-  return Array.isArray(r) && r[0] === '__wrongtype__' ? 'wrongtype' : 'ok'
+/** Parses the record a script wrote (the caller's JSON with the server's rev spliced in). */
+function written(json: string, rev: number): MemberRecord {
+  const parsed = parseRecord(
+    memberRecordSchema,
+    'written record',
+    `{"rev":${rev},${json.slice(1)}`,
+  )
+  if (!parsed.ok) throw new Error(`corral wrote a record it cannot read: ${parsed.error}`)
+  return parsed.value
 }
 
-function asString(r: Reply | undefined): string {
-  return typeof r === 'string' ? r : typeof r === 'number' ? String(r) : ''
+const OUT_REASONS: readonly OutReason[] = [
+  'draining',
+  'disabled',
+  'down',
+  'unreadable',
+  'left',
+]
+
+function outReason(s: string): OutReason {
+  return OUT_REASONS.find(r => r === s) ?? 'unreadable'
 }
 
 function notice(kind: StoreNotice['kind'], from: string): string {

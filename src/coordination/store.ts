@@ -5,6 +5,7 @@
 // the store cannot be reached; nothing is queued to land later.
 import { CorralError } from '../errors.js'
 import type { MemberEndpoint, AdminState } from '../pool/types.js'
+import type { OutMember } from './drain-budget.js'
 import type {
   DrainLease,
   InstanceRecord,
@@ -27,7 +28,14 @@ export interface InvalidEntry {
   readonly key: string
   /** Which kind of record was expected (the metric's `kind` label). */
   readonly kind:
-    'member' | 'instance' | 'observation' | 'sidecar' | 'drain' | 'verdict' | 'version'
+    | 'member'
+    | 'instance'
+    | 'observation'
+    | 'sidecar'
+    | 'drain'
+    | 'verdict'
+    | 'version'
+    | 'tombstone'
   readonly error: string
 }
 
@@ -44,8 +52,17 @@ export interface SharedSnapshot {
   readonly members: ReadonlyMap<string, MemberRecord> | undefined
   /** The members key is missing (deleted, or the pool is empty) or of the wrong type. */
   readonly membersMissing: boolean
-  /** Member ids whose record did not parse: keep the last good record for them. */
-  readonly unreadableMembers: readonly string[]
+  /**
+   * Member ids whose record did not parse, with the raw value found (for a
+   * compare-and-set repair): unknown, never absent; keep the last good record for them.
+   */
+  readonly unreadableMembers: ReadonlyMap<string, string>
+  /**
+   * Tombstones: member id → the pool version of its readable delete (the newest 1,000).
+   * A member missing from `members` without a tombstone newer than the copy an instance
+   * holds was not deleted: something damaged the store.
+   */
+  readonly removed: ReadonlyMap<string, number>
   readonly membersDamaged: boolean
   /** Whether any instance ever seeded the pool. */
   readonly seeded: boolean
@@ -70,15 +87,40 @@ export interface MemberWrite {
   readonly reason: string
 }
 
-/** The outcome of asking for a drain lease. */
+/** A drain: the budget check, the lease and the draining record, in one atomic step. */
+export interface DrainRequest {
+  /** The member's record as it must read while draining (admin `draining`). */
+  readonly write: MemberWrite
+  /** Who drains (the lease holder): `api@<instance>` or the sidecar's id. */
+  readonly holder: string
+  /** Lease lifetime, ms (`drain.lease`): bounds a lease kept by a member that left. */
+  readonly ttlMs: number
+  /** Members the caller sees down everywhere: they count as out. */
+  readonly down: readonly string[]
+  /** Skip the budget check (an operator's `?force=true`); the lease is still taken. */
+  readonly force: boolean
+}
+
+/** The outcome of a drain request. */
 export type DrainGrant =
-  | { readonly ok: true; readonly lease: DrainLease }
+  | { readonly ok: true; readonly lease: DrainLease; readonly record: MemberRecord }
+  | { readonly ok: false; readonly missing: true }
   | {
       readonly ok: false
-      /** The leases that use up the budget, by member. */
-      readonly holders: readonly { member: string; lease: DrainLease }[]
+      readonly missing?: false
+      /** The other members out now, which use up the budget. */
+      readonly out: readonly OutMember[]
       readonly budget: number
     }
+
+/** One damaged member record and the good copy to put back. */
+export interface MemberRepair {
+  readonly write: MemberWrite
+  /** The raw value found in the store, or undefined if the field was missing. */
+  readonly found: string | undefined
+  /** The rev of the good copy (a tombstone at or after it means a real delete). */
+  readonly rev: number
+}
 
 /** A "something changed" notice; never the only copy of a change. */
 export interface StoreNotice {
@@ -110,7 +152,11 @@ export interface PoolStore {
    * `force`, replaces the whole membership (repair of a damaged or deleted members key).
    */
   seed(members: readonly MemberWrite[], by: string, force?: boolean): Promise<boolean>
-  /** Creates or replaces one member's record; returns it with the new version as rev. */
+  /**
+   * Creates or replaces one member's record; returns it with the new version as rev. A
+   * write that leaves the member enabled (or removing) releases any drain lease on it,
+   * whoever holds it, in the same atomic step: a lease is a consequence of state.
+   */
   putMember(write: MemberWrite, by: string): Promise<MemberRecord>
   /**
    * Deletes a member's record and, unless `keepLease` (a sidecar stopping its replica for
@@ -139,16 +185,18 @@ export interface PoolStore {
   putSidecar(member: string, record: SidecarRecord): Promise<void>
   deleteSidecar(member: string): Promise<void>
   /**
-   * Takes (or renews, same holder) a drain lease for `member` if fewer than `budget` other
-   * unexpired leases exist; atomic across instances.
+   * Drains a member if the budget allows (drain-budget.ts drainDecision, evaluated on the
+   * store's own state): writes its lease (taken over whoever held it) and its draining
+   * record together, atomic across instances; void and expired leases are reaped first.
+   * `missing` when the member has no record.
    */
-  acquireDrain(
-    member: string,
-    holder: string,
-    reason: string,
-    ttlMs: number,
-    budget: number,
-  ): Promise<DrainGrant>
+  drain(request: DrainRequest, by: string): Promise<DrainGrant>
+  /**
+   * Rewrites damaged member records from good copies: each only if its field still holds
+   * the raw value `found` (undefined: still absent, and no tombstone at or after the
+   * copy's rev), so a concurrent valid write always wins. Returns how many were rewritten.
+   */
+  repairMembers(repairs: readonly MemberRepair[], by: string): Promise<number>
   /** Releases the member's lease if `holder` holds it. */
   releaseDrain(member: string, holder: string): Promise<void>
 }

@@ -11,6 +11,8 @@ export interface CoordinationMetrics {
   readonly instances: Gauge
   /** corral_coordination_invalid_entries_total{kind}: unreadable stored values skipped. */
   readonly invalidEntries: Counter<'kind'>
+  /** corral_coordination_repairs_total{kind}: damaged or vanished records rewritten from good copies. */
+  readonly repairs: Counter<'kind'>
   /** corral_coordination_syncs_total{result}: full re-reads of the shared pool. */
   readonly syncs: Counter<'result'>
   /** corral_coordination_probed_members: members whose /health this instance probes. */
@@ -31,6 +33,7 @@ const KINDS: readonly InvalidEntry['kind'][] = [
   'drain',
   'verdict',
   'version',
+  'tombstone',
 ]
 
 /** Registers the coordination families on `register`. */
@@ -50,6 +53,12 @@ export function createCoordinationMetrics(register: Registry): CoordinationMetri
     invalidEntries: new Counter({
       name: 'corral_coordination_invalid_entries_total',
       help: 'Values read from the shared store that did not parse and were skipped, by record kind.',
+      labelNames: ['kind'],
+      registers: [register],
+    }),
+    repairs: new Counter({
+      name: 'corral_coordination_repairs_total',
+      help: 'Damaged or vanished shared pool records this instance rewrote from its last good copy, by record kind (member, observation).',
       labelNames: ['kind'],
       registers: [register],
     }),
@@ -84,6 +93,7 @@ export function createCoordinationMetrics(register: Registry): CoordinationMetri
   m.info.set({ store: 'memory' }, 1)
   m.instances.set(1)
   for (const kind of KINDS) m.invalidEntries.inc({ kind }, 0)
+  for (const kind of ['member', 'observation']) m.repairs.inc({ kind }, 0)
   m.syncs.inc({ result: 'success' }, 0)
   m.syncs.inc({ result: 'failure' }, 0)
   return m

@@ -1,18 +1,20 @@
 // What a sidecar does on SIGTERM, step by step:
-// 1. Take a unit of the fleet-wide drain budget (a lease), retrying while the budget is
-//    used up by other drains (logging who holds it) until `drain.timeout` passes.
-// 2. Mark the member draining in the shared pool (one membership write, version `rev`).
+// 1-2. Take a unit of the fleet-wide drain budget (a lease) and mark the member draining
+//    in the shared pool, in one atomic store step (version `rev`), retrying while the
+//    budget is used up by members already out (logging which) until `drain.timeout`.
 // 3. Wait until every live load balancer heartbeats appliedVersion >= rev without the
 //    member in its routable list: none sends it new connections any more.
 // 4. Optionally wait until none has an open connection to it (`drain.connectionsTimeout`).
-// 5. Deregister: delete the member, the sidecar record and the lease.
+// 5. Deregister: delete the member and the sidecar record; the lease stays while the
+//    replica is out (the next run releases it, registration as enabled does too).
 // `skip` (a second SIGTERM) ends any wait at once and goes to step 5. An unreachable store
 // never blocks past the deadlines: the outcome says what could not be done.
 import type { Clock } from '../clock.js'
 import {
+  describeOut,
+  downEverywhere,
   drainConfirmed,
   openConnections,
-  sharedDrainBudget,
 } from '../coordination/drain-budget.js'
 import type { Logger } from 'pino'
 import type { Sidecar } from './sidecar.js'
@@ -46,71 +48,60 @@ export async function drainAndDeregister(
   // A function, not the property: the signal changes under the awaits below.
   const skipped = (): boolean => skip.aborted
 
-  // 1. The lease.
-  let leased = false
-  let lastHolders = ''
+  // 1-2. The lease and the draining record, in one store step (drain-budget.ts).
+  let rev: number | undefined
+  let missing = false
+  let lastOut = ''
   let lastError = ''
   while (!skipped() && left() > 0) {
     try {
       const snap = await sidecar.snapshot()
-      const budget = sharedDrainBudget(
-        snap.members ?? new Map(),
-        snap.instances,
-        snap.drains,
-        id,
-      )
-      const grant = await reg.acquireDrain(
-        'sidecar drain before stop',
-        cfg.drain.leaseMs,
-        budget,
-      )
+      const members = snap.members ?? new Map()
+      const down = downEverywhere(members.keys(), snap.instances)
+      down.delete(id)
+      const grant = await reg.drain('draining before stop (sidecar)', cfg.drain.leaseMs, [
+        ...down,
+      ])
       if (grant.ok) {
-        leased = true
+        rev = grant.record.rev
         log.info(
-          { member: id, holder: reg.holder, budget },
-          'drain lease taken: draining the member',
+          { member: id, holder: reg.holder, rev },
+          'drain lease taken: member marked draining in the shared pool',
         )
         break
       }
-      const holders = grant.holders.map(h => `${h.member} (held by ${h.lease.holder})`)
-      const who = holders.length > 0 ? holders.join(', ') : 'members already out'
-      if (who !== lastHolders) {
-        lastHolders = who
+      if (grant.missing === true) {
+        // Not registered (deleted by an operator meanwhile): nothing routes to it.
+        log.warn({ member: id }, 'the member is not in the shared pool: nothing to drain')
+        missing = true
+        break
+      }
+      const who = describeOut(grant.out)
+      if (who !== lastOut) {
+        lastOut = who
         log.warn(
-          { member: id, budget: grant.budget, holders },
-          `drain budget exhausted (${grant.budget} at a time): waiting for ${who}`,
+          { member: id, budget: grant.budget, out: grant.out },
+          `drain budget exhausted (${grant.budget} out at a time): waiting for ${who}`,
         )
       }
     } catch (err) {
       if (message(err) !== lastError) {
         lastError = message(err)
-        log.warn({ member: id, error: lastError }, 'cannot take a drain lease yet')
+        log.warn({ member: id, error: lastError }, 'cannot drain the member yet')
       }
     }
     await sidecar.pause(Math.min(POLL_MS * 2, Math.max(0, left())), skip)
   }
-  if (!leased && !skipped()) {
+  if (rev === undefined && !missing && !skipped()) {
     const why =
       lastError !== ''
         ? `the shared pool store did not answer (${lastError})`
-        : `the drain budget stayed held by ${lastHolders}`
+        : `the drain budget stayed used by ${lastOut}`
     log.error(
       { member: id, timeoutMs: cfg.drain.timeoutMs },
       `could not drain within drain.timeout: ${why}; the member was left registered and the load balancers' own checks will evict it when the replica stops`,
     )
     return { ok: false, failed: [`take a drain lease: ${why}`] }
-  }
-
-  // 2. Draining everywhere.
-  let rev: number | undefined
-  while (!skipped() && left() > 0 && rev === undefined) {
-    try {
-      rev = (await reg.markDraining('draining before stop (sidecar)')).rev
-      log.info({ member: id, rev }, 'member marked draining in the shared pool')
-    } catch (err) {
-      log.warn({ member: id, error: message(err) }, 'cannot mark the member draining yet')
-      await sidecar.pause(POLL_MS, skip)
-    }
   }
 
   // 3. Every live load balancer confirmed.
@@ -132,7 +123,6 @@ export async function drainAndDeregister(
     await sidecar.pause(POLL_MS, skip)
   }
   const failed: string[] = []
-  if (rev === undefined && !skipped()) failed.push('mark the member draining')
   if (!skipped() && left() <= 0 && rev !== undefined && waitingFor.length > 0) {
     log.warn(
       { member: id, waitingFor },

@@ -2,7 +2,7 @@
 // heartbeat carrying the member's local verdict. Every call goes to the store at once and
 // throws StoreUnavailableError when it cannot; the caller retries.
 import { RECORD_VERSION, type MemberRecord } from '../coordination/codec.js'
-import type { PoolStore } from '../coordination/store.js'
+import type { DrainGrant, PoolStore } from '../coordination/store.js'
 import type { Health, MemberEndpoint } from '../pool/types.js'
 
 /** Construction parameters. */
@@ -78,26 +78,25 @@ export class Registration {
     })
   }
 
-  /** Marks the member draining everywhere; resolves the write's version (rev). */
-  async markDraining(reason: string): Promise<MemberRecord> {
-    return this.#d.store.putMember(
-      { member: this.#o.member, admin: 'draining', removing: false, reason },
-      this.#o.holder,
-    )
-  }
-
-  /** Takes this sidecar's unit of the drain budget. */
-  async acquireDrain(
+  /**
+   * Drains the member everywhere if the fleet-wide budget allows: the lease (this
+   * sidecar's) and the draining record in one atomic store step. `down`: members no live
+   * load balancer routes to.
+   */
+  async drain(
     reason: string,
     leaseMs: number,
-    budget: number,
-  ): ReturnType<PoolStore['acquireDrain']> {
-    return this.#d.store.acquireDrain(
-      this.#o.member.id,
+    down: readonly string[],
+  ): Promise<DrainGrant> {
+    return this.#d.store.drain(
+      {
+        write: { member: this.#o.member, admin: 'draining', removing: false, reason },
+        holder: this.#o.holder,
+        ttlMs: leaseMs,
+        down,
+        force: false,
+      },
       this.#o.holder,
-      reason,
-      leaseMs,
-      budget,
     )
   }
 

@@ -1,5 +1,5 @@
-// The drain budget as the sidecar computes it from the shared store, and the drain
-// confirmation it waits for.
+// The drain budget (drain-budget.ts drainDecision, which both stores evaluate inside their
+// atomic drain step), and the drain confirmation a sidecar waits for.
 import t from 'tap'
 import type {
   DrainLease,
@@ -7,10 +7,14 @@ import type {
   MemberRecord,
 } from '../../src/coordination/codec.js'
 import {
+  downEverywhere,
   drainConfirmed,
-  openConnections,
-  sharedDrainBudget,
+  drainDecision,
+  leaseIsVoid,
+  standingOf,
+  type BudgetStanding,
 } from '../../src/coordination/drain-budget.js'
+import { openConnections } from '../../src/coordination/drain-budget.js'
 
 const member = (id: string, admin: MemberRecord['admin'] = 'enabled'): MemberRecord => ({
   v: 1,
@@ -49,6 +53,9 @@ const lease: DrainLease = {
   expiresAt: 1,
 }
 
+const standings = (ms: Map<string, MemberRecord>): Map<string, BudgetStanding> =>
+  new Map([...ms].map(([id, r]) => [id, standingOf(r)]))
+
 void t.test('budget: 3 → 1, 5 → 2, 7 → 3 with every member routable', t => {
   for (const [n, want] of [
     [3, 1],
@@ -56,13 +63,13 @@ void t.test('budget: 3 → 1, 5 → 2, 7 → 3 with every member routable', t =>
     [7, 3],
   ] as const) {
     const ids = Array.from({ length: n }, (_, i) => `m${i + 1}`)
-    const budget = sharedDrainBudget(
-      members(...ids.map(id => member(id))),
-      new Map([['lb1', instance(ids)]]),
-      new Map(),
-      'm1',
+    const all = standings(members(...ids.map(id => member(id))))
+    const d = drainDecision(all, new Map(), new Set(), 'm1')
+    t.strictSame(
+      { budget: d.budget, fits: d.fits },
+      { budget: want, fits: true },
+      `${n} members`,
     )
-    t.equal(budget, want, `${n} members`)
   }
   t.end()
 })
@@ -71,34 +78,64 @@ void t.test(
   'budget: a member already out (down everywhere or disabled) uses it up',
   t => {
     const ms = members(member('m1'), member('m2'), member('m3', 'disabled'))
-    t.equal(
-      sharedDrainBudget(ms, new Map([['lb1', instance(['m1', 'm2'])]]), new Map(), 'm1'),
-      0,
-    )
+    t.strictSame(drainDecision(standings(ms), new Map(), new Set(), 'm1').out, [
+      { member: 'm3', why: 'disabled' },
+    ])
     const all = members(member('m1'), member('m2'), member('m3'))
-    t.equal(
-      sharedDrainBudget(all, new Map([['lb1', instance(['m1', 'm2'])]]), new Map(), 'm1'),
-      0,
-      'm3 routable nowhere',
+    const down = downEverywhere(all.keys(), new Map([['lb1', instance(['m1', 'm2'])]]))
+    t.strictSame([...down], ['m3'], 'm3 routable nowhere')
+    t.notOk(drainDecision(standings(all), new Map(), down, 'm1').fits)
+    t.ok(
+      drainDecision(standings(all), new Map(), down, 'm3').fits,
+      'the asker never counts',
     )
-    t.equal(
-      sharedDrainBudget(all, new Map([['lb1', instance(['m1', 'm2'])]]), new Map(), 'm3'),
-      1,
-      'the asker itself never counts as out',
+    t.strictSame(
+      [...downEverywhere(all.keys(), new Map())],
+      [],
+      'no live instance: none down',
     )
     t.end()
   },
 )
 
-void t.test('budget: a leased member is not counted as out a second time', t => {
-  const all = members(member('m1', 'draining'), member('m2'), member('m3'))
-  const b = sharedDrainBudget(
-    all,
-    new Map([['lb1', instance(['m2', 'm3'])]]),
-    new Map([['m1', lease]]),
-    'm2',
-  )
-  t.equal(b, 1, 'the Lua script then refuses: one other lease already uses the 1')
+void t.test(
+  'budget: a lease counts nothing by itself; the member it describes does',
+  t => {
+    // #18: r1 drained twice and enabled again; a lease left behind (damage, or an old
+    // instance) must not use the budget of a 4-pool.
+    const all = members(member('m1'), member('m2'), member('m3'), member('m4'))
+    const d = drainDecision(standings(all), new Map([['m1', lease]]), new Set(), 'm2')
+    t.strictSame({ fits: d.fits, out: d.out }, { fits: true, out: [] })
+    t.ok(leaseIsVoid(standingOf(member('m1'))), 'a lease on an enabled member is void')
+    t.ok(leaseIsVoid('removing'), 'and on a leaving one')
+    t.notOk(leaseIsVoid('draining'), 'a draining member keeps its lease')
+    t.notOk(leaseIsVoid(undefined), 'a member that left keeps its lease (sidecar)')
+    const draining = members(member('m1', 'draining'), member('m2'), member('m3'))
+    const twice = drainDecision(
+      standings(draining),
+      new Map([['m1', lease]]),
+      new Set(),
+      'm2',
+    )
+    t.strictSame(
+      twice.out,
+      [{ member: 'm1', why: 'draining', holder: 'sidecar:m1' }],
+      'counted once',
+    )
+    t.notOk(twice.fits)
+    t.end()
+  },
+)
+
+void t.test('budget: an unreadable record is unknown, so it counts as out', t => {
+  const s = new Map<string, BudgetStanding>([
+    ['m1', 'enabled'],
+    ['m2', 'unreadable'],
+    ['m3', 'enabled'],
+  ])
+  t.strictSame(drainDecision(s, new Map(), new Set(), 'm1').out, [
+    { member: 'm2', why: 'unreadable' },
+  ])
   t.end()
 })
 
@@ -128,24 +165,19 @@ void t.test(
     // keeping its lease while its replica is out: N stays 5, the budget 2, and both
     // leases use it, so m3 must wait (without the absent ones N would be 3 and m3 could
     // drain, leaving 2 of 5 routable).
-    const present = members(member('m3'), member('m4'), member('m5'))
+    const present = standings(members(member('m3'), member('m4'), member('m5')))
     const leases = new Map([
       ['m1', lease],
       ['m2', { ...lease, holder: 'sidecar:m2' }],
     ])
-    const budget = sharedDrainBudget(
-      present,
-      new Map([['lb1', instance(['m3', 'm4', 'm5'])]]),
-      leases,
-      'm3',
+    const d = drainDecision(present, leases, new Set(), 'm3')
+    t.strictSame(
+      { budget: d.budget, fits: d.fits, out: d.out.map(o => `${o.member}:${o.why}`) },
+      { budget: 2, fits: false, out: ['m1:left', 'm2:left'] },
     )
-    t.equal(budget, 2, 'floor((5-1)/2): the absent leased members count')
-    t.ok(leases.size >= budget, 'both leases use the whole budget: m3 is refused')
-    t.equal(
-      sharedDrainBudget(present, new Map(), new Map([['m1', lease]]), 'm3'),
-      1,
-      'one absent leased member: N 4, budget 1',
-    )
+    const one = drainDecision(present, new Map([['m1', lease]]), new Set(), 'm3')
+    t.strictSame({ budget: one.budget, fits: one.fits }, { budget: 1, fits: false })
+    t.equal(drainDecision(present, leases, new Set(), undefined).budget, 2, 'the gauge')
     t.end()
   },
 )

@@ -9,6 +9,7 @@ import { MemoryStore } from '../../src/coordination/memory-store.js'
 import { RedisStore } from '../../src/coordination/redis-store.js'
 import {
   StoreUnavailableError,
+  type DrainRequest,
   type MemberWrite,
   type PoolStore,
   type StoreEvents,
@@ -40,6 +41,19 @@ const write = (id: string, extra: Partial<MemberWrite> = {}): MemberWrite => ({
   admin: 'enabled',
   removing: false,
   reason: 'test',
+  ...extra,
+})
+
+const drainOf = (
+  id: string,
+  holder: string,
+  extra: Partial<Omit<DrainRequest, 'write' | 'holder'>> = {},
+): DrainRequest => ({
+  write: write(id, { admin: 'draining', reason: 'deploy' }),
+  holder,
+  ttlMs: TTL,
+  down: [],
+  force: false,
   ...extra,
 })
 
@@ -197,7 +211,7 @@ const BEHAVIOURS: Behaviour[] = [
     name: 'deleteMember returns the new version (undefined if absent) and drops its lease',
     run: async h => {
       await h.store.putMember(write('a'), 'lb1')
-      await h.store.acquireDrain('a', 'lb1', 'deploy', TTL, 1)
+      await h.store.drain(drainOf('a', 'lb1', { force: true }), 'lb1')
       const deleted = await h.store.deleteMember('a', 'lb1')
       const absent = await h.store.deleteMember('a', 'lb1')
       const s = await h.store.snapshot(TTL)
@@ -209,13 +223,13 @@ const BEHAVIOURS: Behaviour[] = [
         drains: s.drains.size,
       }
     },
-    want: { deleted: 2, absent: undefined, version: 2, membersMissing: true, drains: 0 },
+    want: { deleted: 3, absent: undefined, version: 3, membersMissing: true, drains: 0 },
   },
   {
     name: 'deleteMember with keepLease leaves the drain lease (a replica out for upgrade)',
     run: async h => {
       await h.store.putMember(write('a'), 'sidecar:a')
-      await h.store.acquireDrain('a', 'sidecar:a', 'upgrade', TTL, 1)
+      await h.store.drain(drainOf('a', 'sidecar:a', { force: true }), 'sidecar:a')
       await h.store.deleteMember('a', 'sidecar:a', true)
       const s = await h.store.snapshot(TTL)
       return { member: s.members?.has('a'), lease: s.drains.get('a')?.holder }
@@ -330,51 +344,150 @@ const BEHAVIOURS: Behaviour[] = [
     want: { listed: ['a'], afterDelete: [] },
   },
   {
-    name: 'drain leases respect the budget; only the holder releases',
+    name: 'a drain writes its lease and the draining record in one step, within the budget',
     run: async h => {
-      const a = await h.store.acquireDrain('a', 'lb1', 'deploy', TTL, 1)
-      const b = await h.store.acquireDrain('b', 'lb2', 'deploy', TTL, 1)
-      const renew = await h.store.acquireDrain('a', 'lb1', 'still deploying', TTL, 1)
-      await h.store.releaseDrain('a', 'lb2')
-      const stillHeld = [...(await h.store.snapshot(TTL)).drains.keys()]
-      await h.store.releaseDrain('a', 'lb1')
-      const b2 = await h.store.acquireDrain('b', 'lb2', 'deploy', TTL, 1)
-      const two = await h.store.acquireDrain('c', 'lb1', 'deploy', TTL, 2)
+      for (const id of ['a', 'b', 'c']) await h.store.putMember(write(id), 'lb1')
+      const a = await h.store.drain(drainOf('a', 'api@lb1'), 'lb1')
+      const b = await h.store.drain(drainOf('b', 'api@lb2'), 'lb2')
+      const forced = await h.store.drain(drainOf('b', 'api@lb2', { force: true }), 'lb2')
+      const missing = await h.store.drain(drainOf('zz', 'api@lb2'), 'lb2')
+      const s = await h.store.snapshot(TTL)
       return {
-        a: a.ok && {
-          holder: a.lease.holder,
-          token: a.lease.token,
-          reason: a.lease.reason,
-        },
-        b: !b.ok && { budget: b.budget, holders: b.holders.map(x => x.member) },
-        renew: renew.ok && renew.lease.reason,
-        stillHeld,
-        b2: b2.ok,
-        two: two.ok,
-        drains: [...(await h.store.snapshot(TTL)).drains.keys()].sort(),
+        a: a.ok && { holder: a.lease.holder, admin: a.record.admin, rev: a.record.rev },
+        b: !b.ok && b.missing !== true && { budget: b.budget, out: b.out },
+        forced: forced.ok,
+        missing,
+        admins: [...(s.members?.values() ?? [])]
+          .map(r => `${r.member.id}:${r.admin}`)
+          .sort(),
+        leases: [...s.drains].map(([id, l]) => `${id}:${l.holder}`).sort(),
       }
     },
     want: {
-      a: { holder: 'lb1', token: 'lb1', reason: 'deploy' },
-      b: { budget: 1, holders: ['a'] },
-      renew: 'still deploying',
-      stillHeld: ['a'],
-      b2: true,
-      two: true,
-      drains: ['b', 'c'],
+      a: { holder: 'api@lb1', admin: 'draining', rev: 4 },
+      b: { budget: 1, out: [{ member: 'a', why: 'draining', holder: 'api@lb1' }] },
+      forced: true,
+      missing: { ok: false, missing: true },
+      admins: ['a:draining', 'b:draining', 'c:enabled'],
+      leases: ['a:api@lb1', 'b:api@lb2'],
     },
   },
   {
-    name: 'an expired drain lease frees its unit of budget',
+    name: 'the budget counts members really out: disabled, down, left with a lease',
     run: async h => {
-      const a = await h.store.acquireDrain('a', 'lb1', 'deploy', 300, 1)
+      for (const id of ['a', 'b', 'c', 'd', 'e'])
+        await h.store.putMember(write(id), 'lb1')
+      await h.store.putMember(write('a', { admin: 'disabled' }), 'lb1')
+      const downOne = await h.store.drain(drainOf('b', 'x', { down: ['c'] }), 'lb1')
+      await h.store.putMember(write('b'), 'lb1')
+      const fits = await h.store.drain(drainOf('b', 'x'), 'lb1')
+      await h.store.deleteMember('b', 'x', true)
+      const left = await h.store.drain(drainOf('c', 'y'), 'lb1')
+      const removing = await h.store.putMember(
+        write('a', { removing: true, admin: 'draining' }),
+        'lb1',
+      )
+      await h.store.putMember(write('f'), 'lb1')
+      const afterRemoval = await h.store.drain(drainOf('c', 'y'), 'lb1')
+      return {
+        downOne: !downOne.ok && downOne.missing !== true && downOne.out,
+        fits: fits.ok,
+        left: !left.ok && left.missing !== true && { budget: left.budget, out: left.out },
+        removing: removing.removing,
+        afterRemoval: afterRemoval.ok,
+      }
+    },
+    want: {
+      downOne: [
+        { member: 'a', why: 'disabled' },
+        { member: 'c', why: 'down' },
+      ],
+      fits: true,
+      left: {
+        budget: 2,
+        out: [
+          { member: 'a', why: 'disabled' },
+          { member: 'b', why: 'left', holder: 'x' },
+        ],
+      },
+      removing: true,
+      afterRemoval: true,
+    },
+  },
+  {
+    name: 'enabling releases any lease on the member, whoever holds it (#18)',
+    run: async h => {
+      for (const id of ['a', 'b', 'c', 'd']) await h.store.putMember(write(id), 'lb1')
+      await h.store.drain(drainOf('a', 'api@lb1'), 'lb1')
+      // A second drain of the same member from another instance takes the lease over.
+      const again = await h.store.drain(drainOf('a', 'api@lb2'), 'lb2')
+      const heldBy = (await h.store.snapshot(TTL)).drains.get('a')?.holder
+      await h.store.putMember(write('a'), 'lb1')
+      const after = [...(await h.store.snapshot(TTL)).drains.keys()]
+      const next = await h.store.drain(drainOf('b', 'api@lb1'), 'lb1')
+      return { again: again.ok, heldBy, after, next: next.ok }
+    },
+    want: { again: true, heldBy: 'api@lb2', after: [], next: true },
+  },
+  {
+    name: 'a lease whose member is enabled is void: the next read reaps it',
+    run: async h => {
+      await h.store.putMember(write('a'), 'sidecar:a')
+      await h.store.drain(drainOf('a', 'sidecar:a', { force: true }), 'sidecar:a')
+      await h.store.deleteMember('a', 'sidecar:a', true)
+      const kept = [...(await h.store.snapshot(TTL)).drains.keys()]
+      await h.store.putMember(write('a'), 'sidecar:a')
+      const afterRegister = [...(await h.store.snapshot(TTL)).drains.keys()]
+      return { kept, afterRegister }
+    },
+    want: { kept: ['a'], afterRegister: [] },
+  },
+  {
+    name: 'a delete leaves a tombstone; a later write of the member clears it',
+    run: async h => {
+      await h.store.putMember(write('a'), 'lb1')
+      await h.store.putMember(write('b'), 'lb1')
+      const v = await h.store.deleteMember('a', 'lb1')
+      const s1 = await h.store.snapshot(TTL)
+      await h.store.putMember(write('a'), 'lb1')
+      const s2 = await h.store.snapshot(TTL)
+      return { tomb: s1.removed.get('a') === v, after: [...s2.removed.keys()] }
+    },
+    want: { tomb: true, after: [] },
+  },
+  {
+    name: 'repairMembers puts back a vanished record unless a readable delete came after the copy',
+    run: async h => {
+      const a = await h.store.putMember(write('a'), 'lb1')
+      const b = await h.store.putMember(write('b'), 'lb1')
+      await h.store.deleteMember('b', 'lb1')
+      const repaired = await h.store.repairMembers(
+        [
+          { write: write('b'), found: undefined, rev: b.rev },
+          { write: write('c'), found: undefined, rev: 1 },
+          { write: write('a'), found: undefined, rev: a.rev },
+        ],
+        'lb2',
+      )
+      const s = await h.store.snapshot(TTL)
+      return { repaired, members: [...(s.members?.keys() ?? [])].sort() }
+    },
+    want: { repaired: 1, members: ['a', 'c'] },
+  },
+  {
+    name: 'an expired drain lease of a member that left frees its unit of budget',
+    run: async h => {
+      for (const id of ['a', 'b', 'c', 'd']) await h.store.putMember(write(id), 'lb1')
+      await h.store.drain(drainOf('a', 'sidecar:a', { ttlMs: 300 }), 'sidecar:a')
+      await h.store.deleteMember('a', 'sidecar:a', true)
+      const held = (await h.store.drain(drainOf('b', 'lb2'), 'lb2')).ok
       const freed = await h.after(
         300,
-        async () => (await h.store.acquireDrain('b', 'lb2', 'deploy', TTL, 1)).ok,
+        async () => (await h.store.drain(drainOf('b', 'lb2'), 'lb2')).ok,
       )
-      return { a: a.ok, freed }
+      return { held, freed }
     },
-    want: { a: true, freed: true },
+    want: { held: false, freed: true },
   },
   {
     name: 'an unreachable store fails fast with StoreUnavailableError',
