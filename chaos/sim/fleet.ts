@@ -109,7 +109,15 @@ export class Fleet {
   async startSidecar(replica: string): Promise<void> {
     const sc =
       this.sidecars.get(replica) ??
-      new CorralProcess(`sidecar-${replica}`, this.dir, { command: 'sidecar' })
+      new CorralProcess(`sidecar-${replica}`, this.dir, {
+        command: 'sidecar',
+        // A member already there with an operator's admin state is kept without a write,
+        // and without the "registered" line: the settle waits for the pool instead.
+        readyMessages: [
+          'member registered in the shared pool',
+          'shared pool store connected: registering',
+        ],
+      })
     this.sidecars.set(replica, sc)
     await sc.start(
       simSidecarYaml({ redisUrl: this.store.url, member: this.memberPorts(replica) }),
