@@ -1,7 +1,8 @@
 // `npm run simulate`: the randomized fleet simulation (issue #18, chaos/sim/README.md).
 //   --seed S --steps K    one run of exactly that sequence (default: a random seed, 20 steps)
 //   --ci                  the CI run: fixed seeds plus one random seed (printed), bounded
-//   --soak [--minutes M]  random seeds one after the other for M minutes (default 10)
+//   --soak [--minutes M]  random seeds one after the other for M minutes (default 10),
+//                         going on after a violation
 //   --report FILE         the JSON report (default chaos/results/simulate.json)
 // Exit 0 when every invariant held, 1 on a violation, 2 when a run could not be carried out.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -36,10 +37,10 @@ function int(name: string, v: string | undefined, fallback: number): number {
 }
 
 const randomSeed = (): number => Math.floor(Math.random() * 2 ** 31)
-/** Seeds CI always runs (each found nothing on the fixed code; see the README). */
-const CI_SEEDS = [1, 2]
+/** Seeds CI always runs: each found a #18 defect before its fix (README, Findings). */
+const CI_SEEDS = [2, 4]
 const CI_STEPS = 12
-const steps = int('steps', values.steps, values.ci ? CI_STEPS : 20)
+const steps = int('steps', values.steps, values.ci ? CI_STEPS : values.soak ? 30 : 20)
 const log = (m: string): void => {
   process.stderr.write(`[sim ${new Date().toISOString().slice(11, 19)}] ${m}\n`)
 }
@@ -94,8 +95,8 @@ try {
     const until = performance.now() + int('minutes', values.minutes, 10) * 60_000
     let seed = int('seed', values.seed, randomSeed())
     while (performance.now() < until) {
-      const r = await one(seed)
-      if (r.violation !== undefined || r.error !== undefined) break
+      // A soak goes on after a violation (each seed is its own run): it reports them all.
+      await one(seed)
       seed = randomSeed()
     }
   } else {
@@ -113,6 +114,14 @@ try {
     `${JSON.stringify({ startedAt, finishedAt: new Date().toISOString(), stepsRun, runs }, null, 2)}\n`,
   )
   log(`${runs.length} run(s), ${stepsRun} steps; report: ${path}`)
+  for (const r of runs) {
+    const v = r.violation
+    if (v === undefined) continue
+    const names = [...new Set(v.found.map(f => f.invariant))].join(', ')
+    log(
+      `  violated ${names} at step ${v.step} (${v.op}): npm run simulate -- --seed ${r.seed} --steps ${v.step}`,
+    )
+  }
   rmSync(root, { recursive: true, force: true })
 }
 const violated = runs.some(r => r.violation !== undefined)
