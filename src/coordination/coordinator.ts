@@ -253,9 +253,11 @@ export class Coordinator {
   ): Promise<DrainGrant | undefined> {
     const old = this.#members.get(id)
     if (old === undefined) return undefined
+    // Only health is this instance's to judge: admin states come from the store itself,
+    // inside the script (a view may still show a drain another instance just ended).
     const down = this.#d.pool
       .views()
-      .filter(v => v.id !== id && !isRoutable(v.state))
+      .filter(v => v.id !== id && v.health === 'down')
       .map(v => v.id)
     const grant = await this.#d.store.drain(
       {
@@ -281,7 +283,7 @@ export class Coordinator {
     const down = new Set<string>()
     for (const v of this.#d.pool.views()) {
       standings.set(v.id, v.removing ? 'removing' : v.admin)
-      if (!isRoutable(v.state)) down.add(v.id)
+      if (v.health === 'down') down.add(v.id)
     }
     const leases = this.#last?.drains ?? new Map<string, DrainLease>()
     const d = drainDecision(standings, leases, down, undefined)
