@@ -141,7 +141,12 @@ export function dataPathViolations(
       invariant: '4 data path agrees with the API',
       where: view.lb,
       expected: `connections only to [${routable.join(', ')}]`,
-      actual: `connections reached ${stray.join(', ')}`,
+      actual: `connections reached ${stray
+        .map(id => {
+          const m = view.members.get(id)
+          return `${id} (API: ${m === undefined ? 'absent' : `${m.state}, health ${m.health}, ${m.admin}`})`
+        })
+        .join(', ')}`,
     },
   ]
 }

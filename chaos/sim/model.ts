@@ -268,3 +268,44 @@ export function drainOutcomePossible(
     ? bounds.most - concurrent > 0
     : bounds.least - concurrent <= 0
 }
+
+/** A call that ran at the same time as a budgeted drain, and whether it succeeded (2xx). */
+export interface ConcurrentCall {
+  readonly verb: AdminVerb
+  readonly member: string
+  readonly force: boolean
+  readonly ok: boolean
+}
+
+/**
+ * How much the calls that ran at the same time as a drain may have changed its room, in
+ * the `concurrent` unit of drainOutcomePossible (either order is possible):
+ * - for a grant, only what certainly used room counts (budgeted drains of enabled
+ *   members), less what may have freed some (an enable or delete of a member out, a new
+ *   member raising N);
+ * - for a refusal, everything that may have used room: drains and disables of enabled
+ *   members, a delete (the member is draining while it goes, then N shrinks), a new member
+ *   (it may start down everywhere).
+ */
+export function concurrentEffect(
+  s: ModelState,
+  others: readonly ConcurrentCall[],
+  outcome: DrainOutcome,
+): number {
+  let n = 0
+  for (const o of others) {
+    if (!o.ok) continue
+    const m = s.members.get(o.member)
+    const enabled = m?.admin === 'enabled'
+    if (outcome === 'granted') {
+      if (o.verb === 'drain' && !o.force && enabled) n++
+      if ((o.verb === 'enable' || o.verb === 'delete') && m !== undefined && !enabled) n--
+      if (o.verb === 'put' && m === undefined) n--
+    } else {
+      if ((o.verb === 'drain' || o.verb === 'disable') && enabled) n++
+      if (o.verb === 'delete' && m !== undefined) n++
+      if (o.verb === 'put' && m === undefined) n++
+    }
+  }
+  return n
+}

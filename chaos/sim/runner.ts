@@ -20,6 +20,7 @@ import {
   applyAdmin,
   drainOutcomePossible,
   drainRoom,
+  concurrentEffect,
   fileReloaded,
   initialModel,
   leasesLost,
@@ -309,9 +310,13 @@ class Simulation {
     ]
   }
 
+  /** Members deleted earlier in the current step (their removal may still be pending). */
+  private readonly removals = new Set<string>()
+
   /** Runs one operation; updates the model from what succeeded. */
   async apply(op: Op): Promise<{ outcome: string; found: Violation[] }> {
     const f = this.fleet
+    this.removals.clear()
     switch (op.kind) {
       case 'admin': {
         if (!op.burst) return this.admin(op.calls)
@@ -398,24 +403,21 @@ class Simulation {
     const down = this.downNow()
     const answers = await Promise.all(calls.map(c => this.call(c)))
     const found: Violation[] = []
-    const tookRoom = (c: AdminCall, status: number): boolean =>
-      status >= 200 &&
-      status < 300 &&
-      (c.verb === 'drain' || c.verb === 'disable') &&
-      before.members.get(c.member)?.admin === 'enabled'
+    const ok = (status: number): boolean => status >= 200 && status < 300
     for (const [i, c] of calls.entries()) {
       const a = answers[i] ?? { status: 0, body: '' }
-      const others = calls.filter((_, j) => j !== i)
-      const otherStatus = answers.filter((_, j) => j !== i).map(x => x.status)
+      const others = calls
+        .map((o, j) => ({ ...o, ok: ok(answers[j]?.status ?? 0) }))
+        .filter((_, j) => j !== i)
       if (c.verb === 'drain' && !c.force && before.members.has(c.member)) {
         const bounds = drainRoom(before, c.member, down)
         const granted = a.status === 200
         if (granted || a.status === 409) {
-          const concurrent = others.filter(
-            (o, j) =>
-              tookRoom(o, otherStatus[j] ?? 0) &&
-              (granted ? o.verb === 'drain' && !o.force : true),
-          ).length
+          const concurrent = concurrentEffect(
+            before,
+            others,
+            granted ? 'granted' : 'refused',
+          )
           const outcome = granted ? 'granted' : 'refused'
           if (!drainOutcomePossible(bounds, outcome, concurrent))
             found.push(
@@ -423,9 +425,15 @@ class Simulation {
             )
         }
       }
-      if (a.status >= 200 && a.status < 300)
+      if (ok(a.status)) {
         this.model = applyAdmin(this.model, c.verb, c.member)
-      else if (a.status === 0) this.model = markUncertain(this.model, c.member)
+        // An enable cancels a removal still in progress (Coordinator.setAdmin), which
+        // ends as soon as the member is idle: after a delete in the same step, either.
+        if (c.verb === 'delete') this.removals.add(c.member)
+        else if (c.verb === 'put') this.removals.delete(c.member)
+        else if (c.verb === 'enable' && this.removals.delete(c.member))
+          this.model = markUncertain(this.model, c.member)
+      } else if (a.status === 0) this.model = markUncertain(this.model, c.member)
       else if (a.status >= 500 && a.status !== 503)
         found.push({
           invariant: '5 liveness',

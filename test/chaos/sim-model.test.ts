@@ -5,6 +5,7 @@ import {
   adoptObserved,
   applyAdmin,
   budgetFor,
+  concurrentEffect,
   drainOutcomePossible,
   drainRoom,
   fileReloaded,
@@ -298,4 +299,62 @@ void t.test('the store must hold a readable record per member, damage repaired',
     1,
   )
   t.end()
+})
+
+void t.test('calls at the same time as a drain count toward its room both ways', t => {
+  const s = applyAdmin(start, 'disable', 'r3')
+  const call = (verb: AdminVerb, member: string, ok = true) => ({
+    verb,
+    member,
+    force: false,
+    ok,
+  })
+  const cases = [
+    {
+      name: 'a granted drain uses room',
+      others: [call('drain', 'r2')],
+      grant: 1,
+      refuse: 1,
+    },
+    {
+      name: 'a failed call counts for nothing',
+      others: [call('drain', 'r2', false)],
+      grant: 0,
+      refuse: 0,
+    },
+    {
+      name: 'a disable may have gone first',
+      others: [call('disable', 'r2')],
+      grant: 0,
+      refuse: 1,
+    },
+    {
+      name: 'a delete may have gone first',
+      others: [call('delete', 'r2')],
+      grant: 0,
+      refuse: 1,
+    },
+    {
+      name: 'enabling a member out frees room',
+      others: [call('enable', 'r3')],
+      grant: -1,
+      refuse: 0,
+    },
+    {
+      name: 'a new member raises N, or starts down',
+      others: [call('put', 'r9')],
+      grant: -1,
+      refuse: 1,
+    },
+  ]
+  t.plan(cases.length)
+  for (const c of cases)
+    t.strictSame(
+      [
+        concurrentEffect(s, c.others, 'granted'),
+        concurrentEffect(s, c.others, 'refused'),
+      ],
+      [c.grant, c.refuse],
+      c.name,
+    )
 })
