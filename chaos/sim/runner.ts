@@ -37,6 +37,9 @@ import { describeOp, type AdminCall, type Op, type Plan } from './ops.js'
 /** Bound on one step's settle (ms). */
 export const SETTLE_MS = 15_000
 
+/** How long the pool API must stand still before invariant 4 probes the data path (ms). */
+export const DATA_PATH_GRACE_MS = 300
+
 /** One step as the report shows it. */
 export interface StepReport {
   readonly index: number
@@ -279,6 +282,11 @@ class Simulation {
   private async dataPath(before: PoolView): Promise<Violation[]> {
     const lb = this.fleet.lb(before.lb)
     const port = lb.ports.http ?? 0
+    // The API is the primary's pool; its workers get each new picker over IPC. A change
+    // the API shows has DATA_PATH_GRACE_MS to reach them before connections are judged.
+    await sleep(DATA_PATH_GRACE_MS)
+    const steady = await readView(lb)
+    if (steady === undefined || !sameStates(before, steady)) return []
     const answered: string[] = []
     const tries = Math.max(4, 2 * before.members.size)
     for (let i = 0; i < tries; i++) {
