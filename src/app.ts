@@ -16,6 +16,7 @@ import { renderStatusPage } from './admin/status-page.js'
 import { memberOperations } from './app-admin.js'
 import { Coordinator } from './coordination/coordinator.js'
 import { fencingFor, recordDrains } from './app-fencing.js'
+import { QuorumLog } from './app-quorum.js'
 import type { FencingMonitor } from './coordination/fencing-monitor.js'
 import { RedisStore } from './coordination/redis-store.js'
 import { HealthChecker, type ProbeKind } from './health/checker.js'
@@ -147,6 +148,11 @@ export class App {
     })
     const now = this.#clock.now()
     for (const m of config.members) this.pool.upsert(endpointOf(m), now)
+    const quorumLog = new QuorumLog(this.#log)
+    quorumLog.update(this.pool.counts())
+    this.pool.onCountsChanged(counts => {
+      quorumLog.update(counts)
+    })
     const events: Mutable<DataPathEvents> = {
       passiveFailure: (member, result) => {
         this.#onResult(member, result, 'passive')
@@ -508,14 +514,16 @@ export class App {
       draining: 0,
       disabled: 0,
     }
+    let live = 0
     for (const v of this.pool.views()) {
       counts[v.state]++
+      if (v.health === 'up') live++
       this.metrics.memberDownSeconds.set(
         { member: v.id },
         v.state === 'up' ? 0 : Math.max(0, (now - v.stateSince) / 1000),
       )
     }
-    recordPool(this.metrics, counts)
+    recordPool(this.metrics, counts, live)
     const status = this.coordinator?.status()
     this.#coordinationMetrics.instances.set(status?.instances.length ?? 1)
     recordDrains(this.#coordinationMetrics, status, this.#fencing, this.coordinator)

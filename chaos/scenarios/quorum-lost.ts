@@ -1,5 +1,6 @@
 // Scenario 3: kill 2 of 3 replicas (quorum lost). corral_pool_quorum is 0 (the
-// QuorumLost alert's condition) on both LBs; traffic continues to the survivor; when the
+// QuorumLost alert's condition) on both LBs, with 1 live member, 1 short of a majority
+// and a margin of 0, never negative (issue #24); traffic continues to the survivor; when the
 // last one dies, the documented all-down behaviour (`allDown: reject`, the default)
 // closes new connections at once instead of letting them hang.
 import {
@@ -42,6 +43,12 @@ export const quorumLost: Scenario = {
       const tolerated = await Promise.all(
         topo.lbs.map(lb => lb.metric('corral_pool_failures_tolerated')),
       )
+      const shortfall = await Promise.all(
+        topo.lbs.map(lb => lb.metric('corral_pool_quorum_shortfall')),
+      )
+      const live = await Promise.all(
+        topo.lbs.map(lb => lb.metric('corral_pool_members_live')),
+      )
       await hold(ctx.soak ? 20_000 : 3_000)
       const survivorWindowEnd = Date.now()
       const survivor = between(load.attempts, quorumSince, survivorWindowEnd)
@@ -67,6 +74,8 @@ export const quorumLost: Scenario = {
         lastEvictions,
         quorum,
         tolerated,
+        shortfall,
+        live,
       })
       ctx.attach('failed', load.attempts.filter(a => !a.ok).slice(0, 200))
       return [
@@ -83,10 +92,18 @@ export const quorumLost: Scenario = {
           toleratedFull.every(q => q === 1),
         ),
         check(
-          'corral_pool_failures_tolerated, 1 of 3 up',
-          '-1, -1',
+          'corral_pool_failures_tolerated, 1 of 3 live (never below 0)',
+          '0, 0',
           tolerated.map(q => String(q)).join(', '),
-          tolerated.every(q => q === -1),
+          tolerated.every(q => q === 0),
+        ),
+        check(
+          'corral_pool_quorum_shortfall and corral_pool_members_live, 1 of 3 live',
+          '1 short, 1 live on both',
+          shortfall
+            .map((q, i) => `${String(q)} short, ${String(live[i])} live`)
+            .join('; '),
+          shortfall.every(q => q === 1) && live.every(l => l === 1),
         ),
         check(
           'traffic continues to the survivor',

@@ -9,7 +9,7 @@
 import {
   COMMAND_TIMEOUT_MS,
   MAX_RECONNECT_DELAY_MS,
-} from '../../src/coordination/redis-store.js'
+} from '../../src/coordination/redis-connection.js'
 import { CHAOS_COORDINATION } from '../corral/config.js'
 import { adminCall, readPool, upCount, waitForPool } from '../pool-watch.js'
 import {

@@ -174,25 +174,44 @@ export function buildOverviewDashboard(): Dashboard {
           'Pool size',
           'Members in the pool, whatever their state. An even size adds no failure tolerance over the odd size one smaller.',
           prom(`corral_pool_size{${INSTANCE}}`, byInstance),
-        ).colorMode(BigValueColorMode.None),
+        )
+          .span(4)
+          .colorMode(BigValueColorMode.None),
       ),
     )
     .withPanel(
       withId(
         stat(
-          'Members up',
-          'Members taking new connections.',
-          prom(`corral_pool_members{${INSTANCE}, state="up"}`, byInstance),
-        ).colorMode(BigValueColorMode.None),
+          'Members live',
+          'Members passing their health checks, whatever their admin state: a drained or disabled member that still passes is live. Quorum is judged on these.',
+          prom(`corral_pool_members_live{${INSTANCE}}`, byInstance),
+        )
+          .span(4)
+          .colorMode(BigValueColorMode.None),
+      ),
+    )
+    .withPanel(
+      withId(
+        stat(
+          'Members routable',
+          'Members taking new connections (state up): the capacity margin during maintenance. Drains and disables lower it, not quorum. RoutableCapacityLow warns below a majority.',
+          prom(`corral_pool_members_routable{${INSTANCE}}`, byInstance),
+        )
+          .span(4)
+          .colorMode(BigValueColorMode.None),
       ),
     )
     .withPanel(
       withId(
         stat(
           'Failures tolerated',
-          'How many more members may fail before the pool loses its majority: floor((size-1)/2) minus members not up. 0 = no margin left; -1 = quorum lost.',
-          prom(`corral_pool_failures_tolerated{${INSTANCE}}`, byInstance),
+          'How many more live members may fail before the pool loses its majority: live minus (floor(size/2) + 1). 0 = no margin left; once lost, how many live members are missing.',
+          prom(
+            `corral_pool_failures_tolerated{${INSTANCE}} - corral_pool_quorum_shortfall{${INSTANCE}}`,
+            byInstance,
+          ),
         )
+          .span(4)
           .thresholds(
             thresholds([
               { value: null, color: 'red' },
@@ -200,21 +219,30 @@ export function buildOverviewDashboard(): Dashboard {
               { value: 1, color: 'green' },
             ]),
           )
-          .mappings(valueText([[-1, 'quorum lost', 'red']])),
+          // The margin is never shown below 0: a lost quorum says how far it is short.
+          .mappings(
+            valueText(
+              [1, 2, 3, 4, 5, 6, 7, 8, 9].map(
+                n => [-n, `quorum lost, ${String(n)} short`, 'red'] as const,
+              ),
+            ),
+          ),
       ),
     )
     .withPanel(
       withId(
         stat(
           'Quorum',
-          'Whether a strict majority of the pool is up.',
+          'Whether a strict majority of the pool is live (passing health checks, admin state aside).',
           prom(`corral_pool_quorum{${INSTANCE}}`, byInstance),
-        ).mappings(
-          valueText([
-            [1, 'OK', 'green'],
-            [0, 'LOST', 'red'],
-          ]),
-        ),
+        )
+          .span(4)
+          .mappings(
+            valueText([
+              [1, 'OK', 'green'],
+              [0, 'LOST', 'red'],
+            ]),
+          ),
       ),
     )
     .withPanel(

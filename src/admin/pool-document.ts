@@ -4,7 +4,7 @@
 import type { ListenerConfig } from '../config/load.js'
 import type { CoordinationStatus } from '../coordination/coordinator.js'
 import { memberPort } from '../health/target.js'
-import { failuresTolerated, hasQuorum } from '../metrics/quorum.js'
+import { quorumStatus } from '../metrics/quorum.js'
 import { MEMBER_STATES, type CheckResult, type MemberView } from '../pool/types.js'
 
 /** What rendering needs besides the views. */
@@ -64,19 +64,30 @@ export function memberDocument(
   }
 }
 
-/** The pool summary: size, states, quorum arithmetic. */
+/**
+ * The pool summary: size, states, live and routable counts, quorum arithmetic. `live`
+ * counts effective verdicts (shared facts included) whatever the admin state; quorum is
+ * judged on it. `up` is the old name of `routable`, kept for one release (README).
+ */
 export function poolSummary(views: readonly MemberView[]): Record<string, unknown> {
-  const up = views.filter(v => v.state === 'up').length
-  const size = views.length
+  const q = quorumStatus({
+    size: views.length,
+    live: views.filter(v => v.health === 'up').length,
+    routable: views.filter(v => v.state === 'up').length,
+  })
   return {
-    size,
-    up,
+    size: q.size,
+    live: q.live,
+    routable: q.routable,
+    up: q.routable,
     states: Object.fromEntries(
       MEMBER_STATES.map(s => [s, views.filter(v => v.state === s).length]),
     ),
-    failuresTolerated: failuresTolerated(size, up),
-    quorum: hasQuorum(size, up),
-    evenSize: size > 0 && size % 2 === 0,
+    quorumSize: q.quorumSize,
+    quorum: q.quorum,
+    failuresTolerated: q.failuresTolerated,
+    quorumShortfall: q.quorumShortfall,
+    evenSize: q.size > 0 && q.size % 2 === 0,
   }
 }
 

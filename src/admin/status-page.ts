@@ -54,17 +54,22 @@ function coordinationCards(c) {
 function render(pool) {
   const s = pool.summary
   const margin = s.failuresTolerated
+  // live: passing checks whatever the admin state (quorum is judged on it); routable:
+  // taking new connections (corral's capacity). A drain lowers routable only.
   document.getElementById('summary').innerHTML =
     card('members', s.size) +
-    card('up', s.up + ' / ' + s.size, s.up === 0 && s.size > 0 ? 'bad' : s.up < s.size ? 'warn' : '') +
-    card('failures tolerated', margin, margin < 0 ? 'bad' : margin === 0 ? 'warn' : '') +
+    card('live', s.live + ' / ' + s.size, s.quorum ? (s.live < s.size ? 'warn' : '') : 'bad') +
+    card('routable', s.routable + ' / ' + s.size, s.routable === 0 && s.size > 0 ? 'bad' : s.routable < s.quorumSize ? 'warn' : '') +
     card('quorum', s.quorum ? 'yes' : 'LOST', s.quorum ? '' : 'bad') +
+    card('failures tolerated', s.quorum ? margin : 'quorum lost, ' + s.quorumShortfall + ' short', s.quorum ? (margin === 0 ? 'warn' : '') : 'bad') +
     card('active connections', s.activeConnections) +
     coordinationCards(s.coordination)
   const notes = []
   const c = s.coordination || {}
   if (c.fenced) notes.push('This instance is fenced (unready): ' + c.fenceReason)
   for (const d of c.drains || []) notes.push('Drain budget held by ' + d.holder + ' for ' + d.member + ' (until ' + d.expiresAt + ').')
+  const out = s.live - s.routable
+  if (out > 0) notes.push(out + (out === 1 ? ' live member is' : ' live members are') + ' out of rotation (draining or disabled): counted for quorum, taking no new connections.')
   if (s.evenSize) notes.push('Even pool size: ' + s.size + ' members tolerate no more failures than ' + (s.size - 1) + '.')
   if (s.failingOpen) notes.push('No member is up: failing open to every enabled member.')
   document.getElementById('notes').textContent = notes.join(' ')

@@ -10,20 +10,16 @@ import type { ProbeKind } from '../health/checker.js'
 import type { Pool } from '../pool/pool.js'
 import type { AdminState, Health, MemberEndpoint } from '../pool/types.js'
 import { isRoutable } from '../pool/member-state.js'
-import {
-  RECORD_VERSION,
-  type DrainLease,
-  type MemberRecord,
-  type Observation,
-} from './codec.js'
+import { RECORD_VERSION, type DrainLease, type MemberRecord } from './codec.js'
 import { drainDecision, type BudgetStanding } from './drain-budget.js'
 import { factsFor } from './facts.js'
-import { membershipOps } from './membership.js'
+import { applyMembership, warmVerdicts } from './adoption.js'
+import { DamageRepair, type DamageHooks } from './damage.js'
 import { healMembers } from './heal.js'
+import { VerdictPublisher } from './verdict-publisher.js'
 import {
   StoreUnavailableError,
   type DrainGrant,
-  type InvalidEntry,
   type MemberRepair,
   type PoolStore,
   type SharedSnapshot,
@@ -39,10 +35,9 @@ export interface CoordinatorHooks {
   load(member: string): number
   /** Whether this instance has fenced itself (reported in its heartbeat). */
   fenced(): boolean
-  /** A stored value was unreadable and skipped. */
-  invalid(entry: InvalidEntry): void
-  /** Damaged or vanished records of this kind were rewritten from good copies. */
-  repaired(kind: 'member' | 'observation', count: number): void
+  /** A stored value was unreadable and skipped; records were repaired (damage.ts). */
+  invalid: DamageHooks['invalid']
+  repaired: DamageHooks['repaired']
   /** Connected or not, for metrics. */
   storeStatus(connected: boolean): void
   /** A full resync ran: ok, or failed. */
@@ -100,21 +95,28 @@ export class Coordinator {
   #again = false
   #timers: NodeJS.Timeout[] = []
   #closed = false
-  /** What this instance last published per member: health and probe kind. */
-  readonly #published = new Map<
-    string,
-    { health: Health; probe: ProbeKind; reason: string }
-  >()
   readonly #kinds = new Map<string, ProbeKind>()
-  readonly #dirty = new Set<string>()
-  #publishTimer: NodeJS.Timeout | undefined
   #noticeTimer: NodeJS.Timeout | undefined
-  /** Invalid keys already logged (one line per key per distinct error). */
-  readonly #logged = new Map<string, string>()
+  readonly #publisher: VerdictPublisher
+  readonly #damage: DamageRepair
 
   constructor(options: CoordinatorOptions, deps: CoordinatorDeps) {
     this.#o = options
     this.#d = deps
+    this.#publisher = new VerdictPublisher({
+      instanceId: options.instanceId,
+      ttlMs: options.coordination.ttl,
+      store: deps.store,
+      log: deps.log,
+      wallNow: deps.wallNow ?? Date.now,
+    })
+    this.#damage = new DamageRepair({
+      instanceId: options.instanceId,
+      store: deps.store,
+      pool: deps.pool,
+      log: deps.log,
+      hooks: deps.hooks,
+    })
   }
 
   get instanceId(): string {
@@ -171,7 +173,7 @@ export class Coordinator {
     if (this.#closed) return
     this.#closed = true
     for (const t of this.#timers) clearInterval(t)
-    clearTimeout(this.#publishTimer)
+    this.#publisher.close()
     clearTimeout(this.#noticeTimer)
     await this.#syncing
     if (this.#d.store.connected) {
@@ -290,21 +292,9 @@ export class Coordinator {
     return Math.max(0, d.budget - d.out.length)
   }
 
-  /**
-   * This instance's own verdict on a member changed, or its probe kind did: publish it.
-   * Changes within PUBLISH_BATCH_MS go out together (one script, one notice): a restart
-   * with 1,000 members must not send 1,000 notices to every peer.
-   */
+  /** This instance's own verdict on a member changed: publish it (batched). */
   observed(member: string, health: Health, reason: string): void {
-    const probe = this.#kinds.get(member) ?? 'http'
-    const last = this.#published.get(member)
-    if (last?.health === health && last.probe === probe) return
-    this.#published.set(member, { health, probe, reason })
-    this.#dirty.add(member)
-    this.#publishTimer ??= setTimeout(() => {
-      this.#publishTimer = undefined
-      void this.#publishDirty()
-    }, PUBLISH_BATCH_MS)
+    this.#publisher.observe(member, health, reason, this.#kinds.get(member) ?? 'http')
   }
 
   /** For the pool API and metrics. */
@@ -343,37 +333,6 @@ export class Coordinator {
   /** Each live instance's observations, as of the last snapshot. */
   observations(): SharedSnapshot['observations'] {
     return this.#last?.observations ?? new Map()
-  }
-
-  async #publishDirty(): Promise<void> {
-    if (!this.#d.store.connected || this.#closed) return
-    const at = Math.round((this.#d.wallNow ?? Date.now)())
-    const entries: { member: string; observation: Observation }[] = []
-    for (const member of this.#dirty) {
-      const p = this.#published.get(member)
-      if (p === undefined) continue
-      entries.push({
-        member,
-        observation: {
-          v: RECORD_VERSION,
-          health: p.health,
-          probe: p.probe,
-          reason: p.reason.slice(0, 500),
-          at,
-        },
-      })
-    }
-    this.#dirty.clear()
-    try {
-      await this.#d.store.putObservations(
-        this.#o.instanceId,
-        entries,
-        this.#o.coordination.ttl,
-      )
-    } catch (err) {
-      // The reconnect republishes every verdict; nothing is lost.
-      this.#d.log.debug({ err }, 'could not publish observations')
-    }
   }
 
   async #heartbeat(): Promise<void> {
@@ -416,8 +375,7 @@ export class Coordinator {
       // A reconnect always starts with a full read and a full republish.
       this.#version = -1
       void this.#heartbeat()
-      for (const member of this.#published.keys()) this.#dirty.add(member)
-      void this.#publishDirty()
+      this.#publisher.republishAll()
       this.#scheduleSync(true)
       return
     }
@@ -462,10 +420,10 @@ export class Coordinator {
       log.debug({ err }, 'shared pool resync failed')
       return
     }
-    this.#reportInvalid(snap.invalid)
+    this.#damage.reportInvalid(snap.invalid)
     const repair = this.#needsRepair(snap)
     if (repair !== undefined || !snap.seeded) {
-      await this.#seed(repair)
+      await this.#reseed(repair)
       return
     }
     this.#last = snap
@@ -480,8 +438,9 @@ export class Coordinator {
     }
     this.#version = snap.version
     this.#applyFacts(snap)
-    this.#checkOwnObservations(snap)
-    if (repairs.length > 0) await this.#repair(repairs)
+    const stale = this.#publisher.checkStored(snap.observations.get(this.#o.instanceId))
+    if (stale > 0) this.#d.hooks.repaired('observation', stale)
+    await this.#damage.repairMembers(repairs)
     await this.#finishRemovals(snap)
     hooks.synced(true)
   }
@@ -492,132 +451,31 @@ export class Coordinator {
    * version did not move), i.e. something deleted it under corral. Adopting either as
    * "no members" would drain the whole pool.
    */
+  async #reseed(repair: string | undefined): Promise<void> {
+    const attempted = await this.#damage.reseed(repair)
+    if (this.#closed) return
+    this.#version = -1
+    // Adopt what is there now (ours, or the instance that seeded first).
+    if (attempted) this.#scheduleSync()
+  }
+
   #needsRepair(snap: SharedSnapshot): string | undefined {
     if (this.#members.size === 0) return undefined
     if (snap.membersDamaged) return 'the members key holds another Redis type'
     return undefined
   }
 
-  /** Rewrites damaged or vanished records from this instance's good copies (healMembers). */
-  async #repair(repairs: readonly MemberRepair[]): Promise<void> {
-    const { store, log, hooks } = this.#d
-    try {
-      const n = await store.repairMembers(repairs, this.#o.instanceId)
-      if (n === 0) return
-      hooks.repaired('member', n)
-      log.warn(
-        {
-          members: repairs.map(r => r.write.member.id),
-          damaged: repairs.filter(r => r.found !== undefined).length,
-          vanished: repairs.filter(r => r.found === undefined).length,
-        },
-        'repaired damaged shared pool records from the last good copy',
-      )
-    } catch (err) {
-      // The next resync tries again; meanwhile the good copies stay in force here.
-      log.debug({ err }, 'could not repair damaged shared pool records yet')
-    }
-  }
-
-  /**
-   * This instance's own verdicts in the store must match what it published: a damaged,
-   * deleted or expired observations hash is republished whole (the verdicts hash with it).
-   */
-  #checkOwnObservations(snap: SharedSnapshot): void {
-    const mine = snap.observations.get(this.#o.instanceId)
-    if (mine === undefined || this.#published.size === 0 || this.#closed) return
-    let stale = 0
-    for (const [member, p] of this.#published) {
-      const o = mine.get(member)
-      if (o?.health !== p.health || o.probe !== p.probe) {
-        this.#dirty.add(member)
-        stale++
-      }
-    }
-    if (stale === 0 || this.#publishTimer !== undefined) return
-    this.#d.hooks.repaired('observation', stale)
-    this.#publishTimer = setTimeout(() => {
-      this.#publishTimer = undefined
-      void this.#publishDirty()
-    }, PUBLISH_BATCH_MS)
-  }
-
-  /**
-   * Seeds a never-seeded (or emptied: Redis restarted without persistence) shared pool
-   * with this instance's current pool, which is the config file's at first start and the
-   * last shared state after that, so nothing is lost; `repair` forces the rewrite.
-   */
-  async #seed(repair: string | undefined): Promise<void> {
-    const { store, log, pool } = this.#d
-    const writes = pool
-      .views()
-      .filter(v => !v.removing)
-      .map(v => ({
-        member: { id: v.id, address: v.address, ports: v.ports, weight: v.weight },
-        admin: v.admin,
-        removing: false,
-        reason: repair !== undefined ? 'restored after damage' : 'seeded',
-      }))
-    if (writes.length > 0 || repair !== undefined) {
-      const wrote = await store
-        .seed(writes, this.#o.instanceId, repair !== undefined)
-        .catch(() => false)
-      if (wrote && repair !== undefined) {
-        this.#d.hooks.repaired('member', writes.length)
-        log.warn(
-          { members: writes.length, why: repair },
-          'repaired the shared pool from the last good copy',
-        )
-      } else if (wrote) {
-        log.info(
-          { members: writes.length },
-          "seeded the shared pool from this instance's pool",
-        )
-      }
-    }
-    if (this.#closed) return
-    this.#version = -1
-    // Adopt what is there now (ours, or the instance that seeded first).
-    if (writes.length > 0 || repair !== undefined) this.#scheduleSync()
-  }
-
   #adoptMembers(snap: SharedSnapshot, records: ReadonlyMap<string, MemberRecord>): void {
-    const { pool, clock } = this.#d
-    const seeded = snap.seeded || records.size > 0
     // An empty, never-seeded pool with no config members: nothing to adopt yet.
-    if (!seeded) return
+    if (!snap.seeded && records.size === 0) return
     this.#members = records
     // Warm start is for this instance's start only: a member added later (e.g. a replica
     // re-registered by its sidecar after an upgrade) starts from health.initialState, not
     // from the verdict of its previous life.
-    const warmMs = this.#warmed ? 0 : this.#o.coordination.warmStart
+    const warm = warmVerdicts(snap, this.#warmed ? 0 : this.#o.coordination.warmStart)
     this.#warmed = true
-    const warm = (id: string): Health | undefined => {
-      const v = snap.verdicts.get(id)
-      return v !== undefined && warmMs > 0 && snap.now - v.at <= warmMs
-        ? v.health
-        : undefined
-    }
-    const now = clock.now()
-    const ops = membershipOps(records, pool.views(), warm)
-    for (const op of ops) {
-      switch (op.op) {
-        case 'upsert':
-          pool.upsert(op.endpoint, now, op.initial)
-          break
-        case 'admin':
-          pool.setAdmin(op.id, op.admin, now, op.reason)
-          break
-        case 'request-removal':
-          pool.requestRemoval(op.id, now)
-          break
-        default: {
-          const unknown: never = op
-          throw new Error(`unknown membership op ${JSON.stringify(unknown)}`)
-        }
-      }
-    }
-    if (ops.length > 0) this.#d.hooks.poolChanged()
+    const applied = applyMembership(this.#d.pool, records, warm, this.#d.clock.now())
+    if (applied > 0) this.#d.hooks.poolChanged()
   }
 
   async #apply(record: MemberRecord): Promise<void> {
@@ -648,8 +506,9 @@ export class Coordinator {
     this.#kinds.set(member, kind)
     this.#d.hooks.setProbeKind(member, kind)
     // Peers trust an owner's verdict only while it says it probes /health: say so now.
-    const last = this.#published.get(member)
-    if (last !== undefined) this.observed(member, last.health, last.reason)
+    const last = this.#publisher.last(member)
+    if (last !== undefined)
+      this.#publisher.observe(member, last.health, last.reason, kind)
   }
 
   /**
@@ -676,24 +535,9 @@ export class Coordinator {
       }
     }
   }
-
-  #reportInvalid(entries: readonly InvalidEntry[]): void {
-    for (const e of entries) {
-      this.#d.hooks.invalid(e)
-      if (this.#logged.get(e.key) === e.error) continue
-      this.#logged.set(e.key, e.error)
-      this.#d.log.warn(
-        { key: e.key, kind: e.kind, error: e.error },
-        'ignored an unreadable shared pool entry (the last good value stays in force)',
-      )
-    }
-    if (this.#logged.size > 10_000) this.#logged.clear()
-  }
 }
 
 const STARTED_AT = Date.now()
-/** Own verdict changes within this window are published together. */
-export const PUBLISH_BATCH_MS = 20
 /** Change notices within this window cause one re-read. */
 export const NOTICE_DEBOUNCE_MS = 15
 

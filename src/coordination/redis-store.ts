@@ -4,7 +4,7 @@
 // it failed. Pub/sub runs on a second connection (a subscribed connection can run nothing
 // else) and only says "something changed"; the owner re-reads the snapshot on every notice,
 // on every reconnect and periodically.
-import { Redis, type RedisOptions } from 'ioredis'
+import { Redis } from 'ioredis'
 import type { RedisConfig } from '../config/coordination-schema.js'
 import {
   drainLeaseSchema,
@@ -19,8 +19,16 @@ import {
 } from './codec.js'
 import { releasesLease, type OutMember, type OutReason } from './drain-budget.js'
 import { poolKeys, type PoolKeys } from './keys.js'
-import * as scripts from './redis-scripts.js'
-import { asString, decodeSnapshot, type Reply } from './snapshot-decode.js'
+import {
+  COMMAND_TIMEOUT_MS,
+  connectionOptions,
+  notice,
+  parseNotice,
+  redactUrl,
+  SCRIPTS,
+  type Commands,
+} from './redis-connection.js'
+import { asString, decodeSnapshot } from './snapshot-decode.js'
 import {
   StoreUnavailableError,
   type DrainGrant,
@@ -30,123 +38,10 @@ import {
   type PoolStore,
   type SharedSnapshot,
   type StoreEvents,
-  type StoreNotice,
 } from './store.js'
-
-/** Reconnect backoff: 100 ms doubling to at most this. */
-export const MAX_RECONNECT_DELAY_MS = 2_000
-/** How long one command may take before it counts as a failure. */
-export const COMMAND_TIMEOUT_MS = 1_000
-
-interface Commands {
-  putMember(...keysThenArgv: string[]): Promise<number>
-  deleteMember(...keysThenArgv: string[]): Promise<number>
-  repairMembers(...keysThenArgv: string[]): Promise<number>
-  seed(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>
-  heartbeat(
-    k1: string,
-    k2: string,
-    k3: string,
-    id: string,
-    json: string,
-    ttl: string,
-  ): Promise<number>
-  leave(
-    k1: string,
-    k2: string,
-    k3: string,
-    k4: string,
-    id: string,
-    notice: string,
-  ): Promise<number>
-  putObservation(
-    k1: string,
-    k2: string,
-    k3: string,
-    member: string,
-    obs: string,
-    verdict: string,
-    ttl: string,
-    notice: string,
-  ): Promise<number>
-  putObservations(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>
-  putSidecar(
-    k1: string,
-    k2: string,
-    member: string,
-    json: string,
-    notice: string,
-  ): Promise<number>
-  drain(...keysThenArgv: string[]): Promise<Reply[]>
-  releaseDrain(
-    k1: string,
-    k2: string,
-    member: string,
-    holder: string,
-    notice: string,
-  ): Promise<number>
-  snapshot(...keysThenArgv: string[]): Promise<Reply[]>
-}
-
-const SCRIPTS: Record<keyof Commands, { lua: string; numberOfKeys: number }> = {
-  putMember: { lua: scripts.PUT_MEMBER, numberOfKeys: 6 },
-  deleteMember: { lua: scripts.DELETE_MEMBER, numberOfKeys: 5 },
-  repairMembers: { lua: scripts.REPAIR_MEMBERS, numberOfKeys: 4 },
-  seed: { lua: scripts.SEED, numberOfKeys: 4 },
-  heartbeat: { lua: scripts.HEARTBEAT, numberOfKeys: 3 },
-  leave: { lua: scripts.LEAVE, numberOfKeys: 4 },
-  putObservation: { lua: scripts.PUT_OBSERVATION, numberOfKeys: 3 },
-  putObservations: { lua: scripts.PUT_OBSERVATIONS, numberOfKeys: 3 },
-  putSidecar: { lua: scripts.PUT_SIDECAR, numberOfKeys: 2 },
-  drain: { lua: scripts.DRAIN, numberOfKeys: 5 },
-  releaseDrain: { lua: scripts.RELEASE_DRAIN, numberOfKeys: 2 },
-  snapshot: { lua: scripts.SNAPSHOT, numberOfKeys: 8 },
-}
-
-/** `redis://user:secret@host` → `redis://user:***@host`: never log a password. */
-export function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_all, scheme: string, auth: string) => {
-    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : ''
-    return `${scheme}${user}:***@`
-  })
-}
 
 /** Timed-out commands in a row after which the connection counts as stalled. */
 const STALLED_AFTER_TIMEOUTS = 2
-
-/** Longest wait for a closed connection's socket to finish (see connectionOptions). */
-const DISCONNECT_TIMEOUT_MS = 100
-
-function connectionOptions(config: RedisConfig): RedisOptions {
-  const common: RedisOptions = {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    connectTimeout: COMMAND_TIMEOUT_MS * 2,
-    // close() ends the socket and waits this long for it to close before destroying it:
-    // ioredis' 2 s default kept a stopping process alive that long when Redis was down.
-    disconnectTimeout: DISCONNECT_TIMEOUT_MS,
-    retryStrategy: times =>
-      Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS),
-    ...(config.password !== undefined && config.password !== ''
-      ? { password: config.password }
-      : {}),
-  }
-  if (config.sentinels !== undefined) {
-    return {
-      ...common,
-      sentinels: config.sentinels.map(s => ({ host: s.host, port: s.port })),
-      name: config.name ?? 'mymaster',
-      sentinelRetryStrategy: times =>
-        Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS),
-      // After a failover the old primary may come back as a replica: reconnect on READONLY.
-      reconnectOnError: err => err.message.startsWith('READONLY'),
-      ...(config.db !== undefined ? { db: config.db } : {}),
-    }
-  }
-  return common
-}
 
 /** See the file comment. */
 export class RedisStore implements PoolStore {
@@ -548,33 +443,4 @@ const OUT_REASONS: readonly OutReason[] = [
 
 function outReason(s: string): OutReason {
   return OUT_REASONS.find(r => r === s) ?? 'unreadable'
-}
-
-function notice(kind: StoreNotice['kind'], from: string): string {
-  return JSON.stringify({ kind, from })
-}
-
-const NOTICE_KINDS = new Set([
-  'members',
-  'observations',
-  'instances',
-  'sidecars',
-  'drains',
-])
-
-/** A pub/sub message; anything else on the channel is ignored (the resync still runs). */
-function parseNotice(message: string): StoreNotice | undefined {
-  if (message.length > 1_024) return undefined
-  try {
-    const json: unknown = JSON.parse(message)
-    if (typeof json !== 'object' || json === null) return undefined
-    const kind = 'kind' in json ? json.kind : undefined
-    const from = 'from' in json ? json.from : undefined
-    if (typeof kind !== 'string' || !NOTICE_KINDS.has(kind) || typeof from !== 'string') {
-      return undefined
-    }
-    return { kind: kind as StoreNotice['kind'], from }
-  } catch {
-    return undefined
-  }
 }

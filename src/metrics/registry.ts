@@ -12,7 +12,7 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client'
 import type { Registry } from 'prom-client'
 import { MEMBER_STATES } from '../pool/types.js'
 import type { MemberState } from '../pool/types.js'
-import { failuresTolerated, hasQuorum } from './quorum.js'
+import { quorumStatus } from './quorum.js'
 
 /** How one health check ended: a closed set, the `result` label. */
 export type HealthCheckResult = 'success' | 'failure' | 'timeout' | 'error'
@@ -145,9 +145,15 @@ export interface ControlPlaneMetrics {
   readonly poolMembers: GaugeHandle<PoolStateLabels>
   /** corral_pool_size: members in the pool, whatever their state. */
   readonly poolSize: ScalarGauge
-  /** corral_pool_failures_tolerated: see quorum.ts failuresTolerated. */
+  /** corral_pool_members_live: members passing their checks, whatever their admin state. */
+  readonly poolLive: ScalarGauge
+  /** corral_pool_members_routable: members taking new connections (state up). */
+  readonly poolRoutable: ScalarGauge
+  /** corral_pool_failures_tolerated: see quorum.ts failuresTolerated (live-based, >= 0). */
   readonly poolFailuresTolerated: ScalarGauge
-  /** corral_pool_quorum: 1 while a strict majority of the pool is up. */
+  /** corral_pool_quorum_shortfall: live members missing for quorum, 0 while it holds. */
+  readonly poolQuorumShortfall: ScalarGauge
+  /** corral_pool_quorum: 1 while a strict majority of the pool is live. */
   readonly poolQuorum: ScalarGauge
   /** corral_coordination_store_up: 1 while the pool store answers (always 1 in memory). */
   readonly coordinationStoreUp: ScalarGauge
@@ -278,14 +284,29 @@ function controlPlaneFamilies(
       help: 'Members in the pool, whatever their state.',
       ...on,
     }),
+    poolLive: new Gauge({
+      name: 'corral_pool_members_live',
+      help: 'Members passing their health checks, whatever their admin state (draining and disabled included).',
+      ...on,
+    }),
+    poolRoutable: new Gauge({
+      name: 'corral_pool_members_routable',
+      help: 'Members taking new connections (state up).',
+      ...on,
+    }),
     poolFailuresTolerated: new Gauge({
       name: 'corral_pool_failures_tolerated',
-      help: 'More members that may leave up before the pool loses its majority; -1 when lost.',
+      help: 'More live members that may fail before the pool loses its majority; 0 when none, or when already lost.',
+      ...on,
+    }),
+    poolQuorumShortfall: new Gauge({
+      name: 'corral_pool_quorum_shortfall',
+      help: 'Live members missing for a majority of the pool; 0 while quorum holds.',
       ...on,
     }),
     poolQuorum: new Gauge({
       name: 'corral_pool_quorum',
-      help: '1 while a strict majority of the pool is up, else 0.',
+      help: '1 while a strict majority of the pool is live (passing health checks), else 0.',
       ...on,
     }),
     coordinationStoreUp: new Gauge({
@@ -316,7 +337,7 @@ function controlPlaneFamilies(
   // Known label values start at 0 so rate() and increase() see the first event.
   for (const result of ['success', 'failure'] as const)
     metrics.configReloads.inc({ result }, 0)
-  recordPool(metrics, { up: 0, down: 0, draining: 0, disabled: 0 })
+  recordPool(metrics, { up: 0, down: 0, draining: 0, disabled: 0 }, 0)
   if (options.version !== undefined)
     metrics.buildInfo.set({ version: options.version }, 1)
   return metrics
@@ -408,17 +429,26 @@ export function forgetMember(metrics: Metrics, member: string): void {
   metrics.connectDuration.remove({ member })
 }
 
-/** Sets every corral_pool_* gauge from the number of members in each visible state. */
+/**
+ * Sets every corral_pool_* gauge from the number of members in each visible state and
+ * the number of live members (effective verdict up, whatever the admin state). Routable
+ * is the `up` state count: only `up` takes new connections.
+ */
 export function recordPool(
   metrics: ControlPlaneMetrics,
   counts: Readonly<Record<MemberState, number>>,
+  live: number,
 ): void {
   let size = 0
   for (const state of MEMBER_STATES) {
     metrics.poolMembers.set({ state }, counts[state])
     size += counts[state]
   }
+  const q = quorumStatus({ size, live, routable: counts.up })
   metrics.poolSize.set(size)
-  metrics.poolFailuresTolerated.set(failuresTolerated(size, counts.up))
-  metrics.poolQuorum.set(hasQuorum(size, counts.up) ? 1 : 0)
+  metrics.poolLive.set(q.live)
+  metrics.poolRoutable.set(q.routable)
+  metrics.poolFailuresTolerated.set(q.failuresTolerated)
+  metrics.poolQuorumShortfall.set(q.quorumShortfall)
+  metrics.poolQuorum.set(q.quorum ? 1 : 0)
 }

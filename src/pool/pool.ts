@@ -5,6 +5,7 @@ import type { Health } from './types.js'
 import {
   initialHealth,
   isPending,
+  isRoutable,
   observe,
   rethreshold,
   visibleState,
@@ -12,6 +13,7 @@ import {
   type Step,
   type Thresholds,
 } from './member-state.js'
+import { MemberCounts, type Counted } from './counts.js'
 import { effectiveHealth, type SharedFacts, type VerdictPolicy } from './verdict.js'
 import type {
   AdminState,
@@ -20,6 +22,7 @@ import type {
   MemberEndpoint,
   MemberState,
   MemberView,
+  PoolCounts,
 } from './types.js'
 
 /** How the pool judges members. */
@@ -43,6 +46,9 @@ interface Entry {
 
 /** Receives every visible-state change (including additions and removals). */
 export type ChangeListener = (change: MemberChange) => void
+
+/** Receives the pool's counts whenever the size, live or routable count moved. */
+export type CountsListener = (counts: PoolCounts, at: number) => void
 
 /** The result of an admin operation on a member that may not exist. */
 export type AdminResult =
@@ -88,6 +94,8 @@ export class Pool {
   #options: PoolOptions
   readonly #entries = new Map<string, Entry>()
   readonly #listeners = new Set<ChangeListener>()
+  readonly #countsListeners = new Set<CountsListener>()
+  readonly #counts = new MemberCounts()
   #views: readonly MemberView[] | undefined
   #version = 0
 
@@ -104,6 +112,20 @@ export class Pool {
   onChange(listener: ChangeListener): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
+  }
+
+  /**
+   * Subscribes to count changes (issue #24): a draining member failing its checks changes
+   * `live` without any visible-state change, so onChange alone cannot tell.
+   */
+  onCountsChanged(listener: CountsListener): () => void {
+    this.#countsListeners.add(listener)
+    return () => this.#countsListeners.delete(listener)
+  }
+
+  /** Members in all, live (effective verdict up, any admin state) and routable (state up). */
+  counts(): PoolCounts {
+    return this.#counts.counts(this.#entries.size)
   }
 
   /** Applies new thresholds (reload) without changing any verdict. */
@@ -167,6 +189,7 @@ export class Pool {
     this.#entries.delete(id)
     this.#changed()
     this.#emit({ id, from: this.#stateOf(old), to: 'absent', reason, at: now })
+    this.#count(id, undefined, true, now)
     return true
   }
 
@@ -267,7 +290,8 @@ export class Pool {
   #set(id: string, next: Entry, now: number, reason: string): void {
     const old = this.#entries.get(id)
     const from: MemberState | 'absent' = old === undefined ? 'absent' : this.#stateOf(old)
-    const to = this.#stateOf(next)
+    const health = verdictOf(next, this.#policy).health
+    const to = visibleState(health, next.admin)
     const entry = from === to ? next : { ...next, stateSince: now }
     this.#entries.set(id, entry)
     this.#views = undefined
@@ -280,6 +304,19 @@ export class Pool {
       old.health.upSince !== next.health.upSince
     if (routingChanged) this.#version++
     if (from !== to) this.#emit({ id, from, to, reason, at: now })
+    this.#count(
+      id,
+      { live: health === 'up', routable: isRoutable(to) },
+      old === undefined,
+      now,
+    )
+  }
+
+  /** Moves the counts by what member `id` now adds (undefined: removed); tells listeners. */
+  #count(id: string, next: Counted | undefined, sized: boolean, now: number): void {
+    if (!this.#counts.set(id, next) && !sized) return
+    const counts = this.counts()
+    for (const listener of this.#countsListeners) listener(counts, now)
   }
 
   get #policy(): VerdictPolicy {

@@ -80,6 +80,18 @@ export interface MemberView extends MemberEndpoint {
   readonly removing: boolean
 }
 
+/**
+ * A pool's member counts (issue #24): all members, the live ones and the routable ones.
+ * Every routable member is live, so routable <= live <= size.
+ */
+export interface PoolCounts {
+  readonly size: number
+  /** Members whose effective health verdict is up, whatever their admin state. */
+  readonly live: number
+  /** Members taking new connections (visible state up). */
+  readonly routable: number
+}
+
 /** A membership/state change, for logs and metrics. */
 export interface MemberChange {
   readonly id: string

@@ -66,6 +66,18 @@ void t.test(
       'lb3 still reaches m1 itself',
     )
     t.ok(pool >= 0, 'lb3 evicted m1 by quorum (2 of 3) although its own checks pass')
+    // Issue #24: "live" is the verdict the pool acts on, not lb3's own checks.
+    await waitForPool(
+      lb3,
+      (ms, s) =>
+        ms.some(m => m.id === 'm1' && m.ownHealth === 'up' && m.health === 'down') &&
+        s.live === 2 &&
+        s.routable === 2 &&
+        s.quorum === true,
+      2_000,
+      'lb3 counting m1 as not live (effective verdict)',
+    )
+    t.pass('lb3 counts 2 live members: the shared verdict, not its own check')
 
     m1.failFor.clear()
     for (const lb of lbs) await waitForPool(lb, state('m1', 'up'), 5_000, 'm1 readmitted')

@@ -131,7 +131,16 @@ for (const mode of WORKER_MODES) {
       )
       const pool = await adminRequest(lb.adminPort, 'GET', '/api/v1/pool')
       t.match(pool.json, {
-        summary: { size: 3, up: 3, failuresTolerated: 1, quorum: true },
+        summary: {
+          size: 3,
+          live: 3,
+          routable: 3,
+          up: 3,
+          quorumSize: 2,
+          failuresTolerated: 1,
+          quorumShortfall: 0,
+          quorum: true,
+        },
       })
     },
   )

@@ -23,7 +23,10 @@ const STATES = ['up', 'down', 'draining', 'disabled'] as const
 const POOL_FAMILIES = [
   'corral_pool_size',
   'corral_pool_members',
+  'corral_pool_members_live',
+  'corral_pool_members_routable',
   'corral_pool_failures_tolerated',
+  'corral_pool_quorum_shortfall',
   'corral_pool_quorum',
   'corral_member_up',
   'corral_member_state',
@@ -36,7 +39,10 @@ interface PoolJson {
   readonly summary: {
     readonly size: number
     readonly states: Readonly<Record<string, number>>
+    readonly live: number
+    readonly routable: number
     readonly failuresTolerated: number
+    readonly quorumShortfall: number
     readonly quorum: boolean
     readonly workers: number
   }
@@ -82,7 +88,10 @@ function expectedGauges(pool: PoolJson): Record<string, number[]> {
   const s = pool.summary
   const want: Record<string, number[]> = {
     corral_pool_size: [s.size],
+    corral_pool_members_live: [s.live],
+    corral_pool_members_routable: [s.routable],
     corral_pool_failures_tolerated: [s.failuresTolerated],
+    corral_pool_quorum_shortfall: [s.quorumShortfall],
     corral_pool_quorum: [s.quorum ? 1 : 0],
   }
   for (const state of STATES)
@@ -221,11 +230,150 @@ for (const { mode, workers } of MODES) {
         )
       },
     )
-    await t.test('1 member of 1 down: quorum lost, -1 tolerated', async t => {
+    await t.test('1 member of 1 down: quorum lost, 1 short, 0 tolerated', async t => {
       const { lb } = await startPool(t, ['r1'], new Set(['r1']), mode)
       const body = await compareWithPoolApi(t, lb, workers)
-      t.match(body, /^corral_pool_failures_tolerated -1$/m, 'failures tolerated: -1')
+      t.match(body, /^corral_pool_failures_tolerated 0$/m, 'failures tolerated: 0')
+      t.match(body, /^corral_pool_quorum_shortfall 1$/m, 'quorum shortfall: 1')
       t.match(body, /^corral_pool_quorum 0$/m, 'quorum: 0')
     })
   })
 }
+
+/** A pool quorum/capacity log line (app-quorum.ts), matched by message. */
+const logged = (msg: string) => (l: Record<string, unknown>) => l.msg === msg
+
+/** The summary fields of issue #24, from the pool API. */
+function liveRoutable(pool: PoolJson): Record<string, unknown> {
+  const s = pool.summary
+  return {
+    live: s.live,
+    routable: s.routable,
+    quorum: s.quorum,
+    failuresTolerated: s.failuresTolerated,
+    quorumShortfall: s.quorumShortfall,
+  }
+}
+
+// Issue #24 through the real CLI with the default `workers: auto`: a drain is
+// maintenance, not a failure. Quorum is judged on live members (passing their checks,
+// whatever their admin state); routable members are the capacity margin.
+void t.test(
+  'workers: default: quorum counts live members, routing capacity counts routable ones',
+  async t => {
+    const { lb, replicas } = await startPool(
+      t,
+      ['r1', 'r2', 'r3'],
+      new Set<string>(),
+      'default',
+    )
+    const [, r2, r3] = replicas
+    if (r2 === undefined || r3 === undefined) throw new Error('no r2/r3')
+    const workers = availableParallelism()
+
+    await t.test('r3 drained while healthy: still live, no longer routable', async t => {
+      const drained = await adminRequest(lb.adminPort, 'POST', '/api/v1/members/r3/drain')
+      t.equal(drained.status, 200)
+      t.strictSame(liveRoutable(await poolApi(lb)), {
+        live: 3,
+        routable: 2,
+        quorum: true,
+        failuresTolerated: 1,
+        quorumShortfall: 0,
+      })
+    })
+
+    await t.test('r2 failing its checks too: quorum held, 1 routable', async t => {
+      const since = lb.logs.length
+      r2.setHealthStatus(503)
+      await lb.waitForLog(stateChanged('r2', 'down'), 10_000, since)
+      const body = await compareWithPoolApi(t, lb, workers)
+      t.strictSame(liveRoutable(await poolApi(lb)), {
+        live: 2,
+        routable: 1,
+        quorum: true,
+        failuresTolerated: 0,
+        quorumShortfall: 0,
+      })
+      t.match(body, /^corral_pool_members_live 2$/m, 'live: 2')
+      t.match(body, /^corral_pool_members_routable 1$/m, 'routable: 1')
+      t.match(body, /^corral_pool_quorum 1$/m, 'quorum: 1 (QuorumLost stays quiet)')
+      t.match(body, /^corral_pool_failures_tolerated 0$/m, 'failures tolerated: 0')
+      await lb.waitForLog(logged('pool routing capacity low'), 5_000, since)
+      t.notOk(
+        lb.logs.slice(since).some(logged('pool quorum lost')),
+        'no "pool quorum lost" log line',
+      )
+      if (promtoolMissing !== false) {
+        t.pass('promtool check metrics', { skip: promtoolMissing })
+        return
+      }
+      t.strictSame(
+        unexpectedFindings(await promtoolCheckMetrics(body)),
+        [],
+        'the exposition passes promtool check metrics',
+      )
+    })
+
+    await t.test(
+      'drained r3 failing as well: quorum lost, 1 short, never -1',
+      async t => {
+        const since = lb.logs.length
+        r3.setHealthStatus(503)
+        // r3 stays "draining" (admin intent wins), so no state change is logged: the
+        // quorum line is the event.
+        const lost = await lb.waitForLog(logged('pool quorum lost'), 10_000, since)
+        t.match(lost, { level: 50, size: 3, live: 1, routable: 1, quorumShortfall: 1 })
+        const body = await compareWithPoolApi(t, lb, workers)
+        t.strictSame(liveRoutable(await poolApi(lb)), {
+          live: 1,
+          routable: 1,
+          quorum: false,
+          failuresTolerated: 0,
+          quorumShortfall: 1,
+        })
+        t.match(body, /^corral_pool_quorum 0$/m, 'quorum: 0')
+        t.match(body, /^corral_pool_quorum_shortfall 1$/m, 'shortfall: 1')
+        t.match(body, /^corral_pool_failures_tolerated 0$/m, 'failures tolerated: 0')
+      },
+    )
+
+    await t.test(
+      'r3 disabled but passing its checks again: live, quorum held',
+      async t => {
+        const disabled = await adminRequest(
+          lb.adminPort,
+          'POST',
+          '/api/v1/members/r3/disable',
+        )
+        t.equal(disabled.status, 200)
+        const since = lb.logs.length
+        r3.setHealthStatus(200)
+        const held = await lb.waitForLog(logged('pool quorum held'), 10_000, since)
+        t.match(held, { level: 30, live: 2, routable: 1 })
+        t.strictSame(liveRoutable(await poolApi(lb)), {
+          live: 2,
+          routable: 1,
+          quorum: true,
+          failuresTolerated: 0,
+          quorumShortfall: 0,
+        })
+        await compareWithPoolApi(t, lb, workers)
+      },
+    )
+
+    await t.test('r2 healthy again: capacity restored, r3 still out', async t => {
+      const since = lb.logs.length
+      r2.setHealthStatus(200)
+      await lb.waitForLog(logged('pool routing capacity restored'), 10_000, since)
+      t.strictSame(liveRoutable(await poolApi(lb)), {
+        live: 3,
+        routable: 2,
+        quorum: true,
+        failuresTolerated: 1,
+        quorumShortfall: 0,
+      })
+      await compareWithPoolApi(t, lb, workers)
+    })
+  },
+)

@@ -38,7 +38,8 @@ const BATCH = 20
 // panel fails here rather than silently dropping out of the check.
 const KEY_PANELS: readonly string[] = [
   'Pool size',
-  'Members up',
+  'Members live',
+  'Members routable',
   'Failures tolerated',
   'Quorum',
   'Member state',
@@ -321,7 +322,10 @@ void t.test(
     await t.test('the pool gauges match the pool with one member down', async t => {
       const cases: readonly [string, number][] = [
         ['corral_pool_size', 3],
+        ['corral_pool_members_live', 2],
+        ['corral_pool_members_routable', 2],
         ['corral_pool_failures_tolerated', 0],
+        ['corral_pool_quorum_shortfall', 0],
         ['corral_pool_quorum', 1],
         ['corral_pool_members{state="up"}', 2],
         ['corral_member_up{member="r2"}', 0],

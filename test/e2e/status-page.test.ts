@@ -1,6 +1,7 @@
 // The admin status page in a real headless Chromium: it renders the pool, follows a
 // member going down and coming back within its one-second refresh, and shows the failure
-// margin. CORRAL_UPDATE_SCREENSHOT=1 refreshes docs/status-page.png (taken with r2 down).
+// margin, live and routable members apart (issue #24). CORRAL_UPDATE_SCREENSHOT=1
+// refreshes docs/status-page.png (taken with r2 down and r3 draining).
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,6 +9,7 @@ import { chromium, type Page } from 'playwright-core'
 import t from 'tap'
 import { startReplica } from '../../src/demo/replica.js'
 import { startCorral } from '../helpers/corral-process.js'
+import { adminRequest } from '../helpers/http-client.js'
 import { lbYaml, stateChanged } from '../helpers/lb-config.js'
 
 const CHROMIUM_PATH = '/usr/bin/chromium'
@@ -73,8 +75,8 @@ void t.test(
     const lb = await startCorral(dir, lbYaml(replicas))
     t.teardown(() => lb.stop())
     await Promise.all(replicas.map(r => lb.waitForLog(stateChanged(r.id, 'up'))))
-    const [, r2] = replicas
-    if (r2 === undefined) throw new Error('no r2')
+    const [, r2, r3] = replicas
+    if (r2 === undefined || r3 === undefined) throw new Error('no r2/r3')
 
     const browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
@@ -142,9 +144,14 @@ void t.test(
           'r2 down, the others up',
         )
         t.equal(
-          await page.locator('[data-testid="up"] b').textContent(),
+          await page.locator('[data-testid="live"] b').textContent(),
           '2 / 3',
-          'up card: 2 / 3',
+          'live card: 2 / 3',
+        )
+        t.equal(
+          await page.locator('[data-testid="routable"] b').textContent(),
+          '2 / 3',
+          'routable card: 2 / 3',
         )
         t.match(
           await page.locator('tr[data-member="r2"]').textContent(),
@@ -156,15 +163,78 @@ void t.test(
           /\bwarn\b/,
           'the failures-tolerated card is highlighted as a warning',
         )
+      },
+    )
 
+    await t.test(
+      'draining a healthy member lowers routable, not live: quorum held (issue #24)',
+      async t => {
+        const drained = await adminRequest(
+          lb.adminPort,
+          'POST',
+          '/api/v1/members/r3/drain',
+        )
+        t.equal(drained.status, 200)
+        await waitForMemberState(page, 'r3', 'draining')
+        await waitForCard(page, 'routable', '1 / 3')
+        t.equal(
+          await page.locator('[data-testid="live"] b').textContent(),
+          '2 / 3',
+          'live card: 2 / 3 (r3 drained but passing its checks)',
+        )
+        t.equal(
+          await page.locator('[data-testid="quorum"] b').textContent(),
+          'yes',
+          'quorum card: yes',
+        )
+        t.equal(
+          await page.locator('[data-testid="failures tolerated"] b').textContent(),
+          '0',
+          'failures tolerated: 0',
+        )
+        t.match(
+          await page.locator('[data-testid="routable"]').getAttribute('class'),
+          /\bwarn\b/,
+          'the routable card warns: below a majority',
+        )
+        t.match(
+          await page.locator('#notes').textContent(),
+          /1 live member is out of rotation \(draining or disabled\)/,
+          'a note says why live and routable differ',
+        )
         const path =
           process.env.CORRAL_UPDATE_SCREENSHOT === '1'
             ? DOCS_SCREENSHOT
             : join(dir, 'status-page.png')
         const png = await page.screenshot({ path, fullPage: true, type: 'png' })
-        t.ok(png.length > 0, `screenshot with r2 down written to ${path}`)
+        t.ok(png.length > 0, `screenshot with r2 down and r3 draining written to ${path}`)
       },
     )
+
+    await t.test('the drained member failing too: "quorum lost, 1 short"', async t => {
+      r3.setHealthStatus(503)
+      await waitForCard(page, 'failures tolerated', 'quorum lost, 1 short')
+      await waitForCard(page, 'live', '1 / 3')
+      t.equal(
+        await page.locator('[data-testid="quorum"] b').textContent(),
+        'LOST',
+        'quorum card: LOST',
+      )
+      t.match(
+        await page.locator('[data-testid="failures tolerated"]').getAttribute('class'),
+        /\bbad\b/,
+        'the failures-tolerated card is red',
+      )
+      r3.setHealthStatus(200)
+      await waitForCard(page, 'live', '2 / 3')
+      const enabled = await adminRequest(
+        lb.adminPort,
+        'POST',
+        '/api/v1/members/r3/enable',
+      )
+      t.equal(enabled.status, 200)
+      await waitForMemberState(page, 'r3', 'up')
+    })
 
     await t.test('the member recovering shows up again', async t => {
       r2.setHealthStatus(200)

@@ -14,6 +14,7 @@ const RULE_TESTS = 'grafana/alerts/corral.rules.test.yml'
 const ALERTS = [
   'QuorumLost',
   'NoFailureMargin',
+  'RoutableCapacityLow',
   'MemberDownTooLong',
   'EvenPoolSize',
   'AllMembersDown',

@@ -171,8 +171,10 @@ void t.test('every query selects known metrics, filtered by $instance', async t 
   // The panels the issue asks for, by the families they must show.
   for (const name of [
     'corral_pool_size',
-    'corral_pool_members',
+    'corral_pool_members_live',
+    'corral_pool_members_routable',
     'corral_pool_failures_tolerated',
+    'corral_pool_quorum_shortfall',
     'corral_pool_quorum',
     'corral_member_state',
     'corral_connections_total',

@@ -23,7 +23,7 @@ async function scrape(): Promise<string> {
   recordMemberState(p, 'a', 'up')
   recordMemberState(p, 'b', 'up')
   recordMemberState(p, 'c', 'down')
-  recordPool(p, { up: 2, down: 1, draining: 0, disabled: 0 })
+  recordPool(p, { up: 2, down: 1, draining: 0, disabled: 0 }, 2)
   p.coordinationStoreUp.set(1)
   const workers = await Promise.all(
     ['1', '2'].map(async (slot, i) => {
@@ -53,6 +53,8 @@ void t.test('control-plane gauges are the primary value, not a sum', async t => 
   const text = await scrape()
   t.match(text, /^corral_pool_failures_tolerated 0$/m)
   t.match(text, /^corral_pool_quorum 1$/m)
+  t.match(text, /^corral_pool_members_live 2$/m)
+  t.match(text, /^corral_pool_members_routable 2$/m)
   t.match(text, /^corral_pool_size 3$/m)
   t.match(text, /^corral_pool_members\{state="down"\} 1$/m)
   t.match(text, /^corral_build_info\{version="1.2.3"\} 1$/m)
@@ -81,13 +83,16 @@ void t.test('Node default metrics stay per process, labelled by worker slot', as
 void t.test('a stray control-plane family from a worker is dropped', async t => {
   const primary = new Registry()
   const p = createMetrics(primary)
-  recordPool(p, { up: 1, down: 0, draining: 0, disabled: 0 })
+  recordPool(p, { up: 1, down: 0, draining: 0, disabled: 0 }, 1)
   const stray = new Registry()
-  recordPool(createMetrics(stray), { up: 0, down: 0, draining: 0, disabled: 0 })
+  recordPool(createMetrics(stray), { up: 0, down: 0, draining: 0, disabled: 0 }, 0)
   const merged = mergeProcessMetrics(await primary.getMetricsAsJSON(), [
     await stray.getMetricsAsJSON(),
   ])
-  t.match(await merged.metrics(), /^corral_pool_failures_tolerated 0$/m)
+  const text = await merged.metrics()
+  t.match(text, /^corral_pool_failures_tolerated 0$/m)
+  t.match(text, /^corral_pool_quorum_shortfall 0$/m, "the primary's, not 0 + 1")
+  t.match(text, /^corral_pool_members_live 1$/m)
 })
 
 void t.test('the merged exposition passes promtool check metrics', async t => {

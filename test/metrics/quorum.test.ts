@@ -1,62 +1,225 @@
 import t from 'tap'
-import { failuresTolerated, hasQuorum } from '../../src/metrics/quorum.js'
+import {
+  failuresTolerated,
+  hasQuorum,
+  quorumShortfall,
+  quorumSize,
+  quorumStatus,
+} from '../../src/metrics/quorum.js'
 
 interface Case {
   readonly name: string
   readonly size: number
-  readonly up: number
+  readonly live: number
   readonly tolerated: number
+  readonly shortfall: number
   readonly quorum: boolean
 }
 
 const cases: readonly Case[] = [
-  { name: 'empty pool has no quorum', size: 0, up: 0, tolerated: -1, quorum: false },
-  { name: '1 of 1 up: no margin', size: 1, up: 1, tolerated: 0, quorum: true },
-  { name: '0 of 1 up: lost', size: 1, up: 0, tolerated: -1, quorum: false },
-  { name: '2 of 2 up: no margin', size: 2, up: 2, tolerated: 0, quorum: true },
   {
-    name: '1 of 2 up: lost (half is no majority)',
+    name: 'empty pool has no quorum',
+    size: 0,
+    live: 0,
+    tolerated: 0,
+    shortfall: 1,
+    quorum: false,
+  },
+  {
+    name: '1 of 1 live: no margin',
+    size: 1,
+    live: 1,
+    tolerated: 0,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '0 of 1 live: lost',
+    size: 1,
+    live: 0,
+    tolerated: 0,
+    shortfall: 1,
+    quorum: false,
+  },
+  {
+    name: '2 of 2 live: no margin',
     size: 2,
-    up: 1,
-    tolerated: -1,
-    quorum: false,
+    live: 2,
+    tolerated: 0,
+    shortfall: 0,
+    quorum: true,
   },
-  { name: '3 of 3 up: one to spare', size: 3, up: 3, tolerated: 1, quorum: true },
-  { name: '2 of 3 up: no margin', size: 3, up: 2, tolerated: 0, quorum: true },
-  { name: '1 of 3 up: lost', size: 3, up: 1, tolerated: -1, quorum: false },
-  { name: '0 of 3 up: clamped at -1', size: 3, up: 0, tolerated: -1, quorum: false },
-  { name: '4 of 4 up: one to spare, like 3', size: 4, up: 4, tolerated: 1, quorum: true },
-  { name: '3 of 4 up: no margin', size: 4, up: 3, tolerated: 0, quorum: true },
   {
-    name: '2 of 4 up: lost (half is no majority)',
-    size: 4,
-    up: 2,
-    tolerated: -1,
+    name: '1 of 2 live: lost (half is no majority)',
+    size: 2,
+    live: 1,
+    tolerated: 0,
+    shortfall: 1,
     quorum: false,
   },
-  { name: '5 of 5 up: two to spare', size: 5, up: 5, tolerated: 2, quorum: true },
-  { name: '4 of 5 up: one to spare', size: 5, up: 4, tolerated: 1, quorum: true },
-  { name: '3 of 5 up: no margin', size: 5, up: 3, tolerated: 0, quorum: true },
-  { name: '2 of 5 up: lost', size: 5, up: 2, tolerated: -1, quorum: false },
-  { name: '6 of 6 up: two to spare, like 5', size: 6, up: 6, tolerated: 2, quorum: true },
-  { name: '3 of 6 up: lost', size: 6, up: 3, tolerated: -1, quorum: false },
-  { name: '7 of 7 up: three to spare', size: 7, up: 7, tolerated: 3, quorum: true },
-  { name: '5 of 7 up: one to spare', size: 7, up: 5, tolerated: 1, quorum: true },
-  { name: '4 of 7 up: no margin', size: 7, up: 4, tolerated: 0, quorum: true },
-  { name: '3 of 7 up: lost', size: 7, up: 3, tolerated: -1, quorum: false },
-  { name: '0 of 7 up: clamped at -1', size: 7, up: 0, tolerated: -1, quorum: false },
+  {
+    name: '3 of 3 live: one to spare',
+    size: 3,
+    live: 3,
+    tolerated: 1,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '2 of 3 live: no margin',
+    size: 3,
+    live: 2,
+    tolerated: 0,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '1 of 3 live: lost, 1 short',
+    size: 3,
+    live: 1,
+    tolerated: 0,
+    shortfall: 1,
+    quorum: false,
+  },
+  {
+    name: '0 of 3 live: 2 short',
+    size: 3,
+    live: 0,
+    tolerated: 0,
+    shortfall: 2,
+    quorum: false,
+  },
+  {
+    name: '4 of 4 live: one to spare, like 3',
+    size: 4,
+    live: 4,
+    tolerated: 1,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '3 of 4 live: no margin',
+    size: 4,
+    live: 3,
+    tolerated: 0,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '2 of 4 live: lost (half is no majority)',
+    size: 4,
+    live: 2,
+    tolerated: 0,
+    shortfall: 1,
+    quorum: false,
+  },
+  {
+    name: '5 of 5 live: two to spare',
+    size: 5,
+    live: 5,
+    tolerated: 2,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '4 of 5 live: one to spare',
+    size: 5,
+    live: 4,
+    tolerated: 1,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '3 of 5 live: no margin',
+    size: 5,
+    live: 3,
+    tolerated: 0,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '2 of 5 live: 1 short',
+    size: 5,
+    live: 2,
+    tolerated: 0,
+    shortfall: 1,
+    quorum: false,
+  },
+  {
+    name: '6 of 6 live: two to spare, like 5',
+    size: 6,
+    live: 6,
+    tolerated: 2,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '3 of 6 live: 1 short',
+    size: 6,
+    live: 3,
+    tolerated: 0,
+    shortfall: 1,
+    quorum: false,
+  },
+  {
+    name: '7 of 7 live: three to spare',
+    size: 7,
+    live: 7,
+    tolerated: 3,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '5 of 7 live: one to spare',
+    size: 7,
+    live: 5,
+    tolerated: 1,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '4 of 7 live: no margin',
+    size: 7,
+    live: 4,
+    tolerated: 0,
+    shortfall: 0,
+    quorum: true,
+  },
+  {
+    name: '3 of 7 live: 1 short',
+    size: 7,
+    live: 3,
+    tolerated: 0,
+    shortfall: 1,
+    quorum: false,
+  },
+  {
+    name: '0 of 7 live: 4 short',
+    size: 7,
+    live: 0,
+    tolerated: 0,
+    shortfall: 4,
+    quorum: false,
+  },
 ]
 
-void t.test('failuresTolerated and hasQuorum per pool size and up count', t => {
-  t.plan(cases.length)
-  for (const c of cases) {
-    t.strictSame(
-      { tolerated: failuresTolerated(c.size, c.up), quorum: hasQuorum(c.size, c.up) },
-      { tolerated: c.tolerated, quorum: c.quorum },
-      c.name,
-    )
-  }
-})
+void t.test(
+  'failuresTolerated, quorumShortfall and hasQuorum per size and live count',
+  t => {
+    t.plan(cases.length)
+    for (const c of cases) {
+      t.strictSame(
+        {
+          tolerated: failuresTolerated(c.size, c.live),
+          shortfall: quorumShortfall(c.size, c.live),
+          quorum: hasQuorum(c.size, c.live),
+        },
+        { tolerated: c.tolerated, shortfall: c.shortfall, quorum: c.quorum },
+        c.name,
+      )
+    }
+  },
+)
 
 void t.test(
   'an even pool tolerates no more failures than the odd pool one smaller',
@@ -73,16 +236,55 @@ void t.test(
   },
 )
 
-void t.test('a margin of -1 means exactly that quorum is lost', t => {
-  let checked = 0
-  for (let n = 0; n <= 9; n++) {
-    for (let up = 0; up <= n; up++) {
-      const lost = failuresTolerated(n, up) === -1
-      if (lost === hasQuorum(n, up)) t.fail(`n=${n} up=${up}: margin and quorum disagree`)
-      checked++
+void t.test(
+  'the margin is never negative; a shortfall means exactly that quorum is lost',
+  t => {
+    let checked = 0
+    for (let n = 0; n <= 9; n++) {
+      for (let live = 0; live <= n; live++) {
+        const tolerated = failuresTolerated(n, live)
+        const shortfall = quorumShortfall(n, live)
+        if (tolerated < 0) t.fail(`n=${n} live=${live}: negative margin ${tolerated}`)
+        if (shortfall > 0 === hasQuorum(n, live))
+          t.fail(`n=${n} live=${live}: shortfall and quorum disagree`)
+        // live - quorumSize, split into its positive and negative parts.
+        if (tolerated - shortfall !== live - quorumSize(n))
+          t.fail(`n=${n} live=${live}: margin and shortfall do not add up`)
+        checked++
+      }
     }
-  }
-  t.equal(checked, 55, 'every (size, up) pair for sizes 0-9 was checked')
+    t.equal(checked, 55, 'every (size, live) pair for sizes 0-9 was checked')
+    t.end()
+  },
+)
+
+void t.test('quorumStatus judges live members, whatever routable says', t => {
+  t.strictSame(
+    quorumStatus({ size: 3, live: 2, routable: 1 }),
+    {
+      size: 3,
+      live: 2,
+      routable: 1,
+      quorumSize: 2,
+      quorum: true,
+      failuresTolerated: 0,
+      quorumShortfall: 0,
+    },
+    'drain + one failure on 3: quorum held',
+  )
+  t.strictSame(
+    quorumStatus({ size: 3, live: 1, routable: 1 }),
+    {
+      size: 3,
+      live: 1,
+      routable: 1,
+      quorumSize: 2,
+      quorum: false,
+      failuresTolerated: 0,
+      quorumShortfall: 1,
+    },
+    'two failures on 3: lost, 1 short',
+  )
   t.end()
 })
 
@@ -90,13 +292,24 @@ void t.test('impossible counts are caller bugs and throw', t => {
   const bad: readonly (readonly [string, number, number])[] = [
     ['negative size', -1, 0],
     ['fractional size', 2.5, 1],
-    ['more up than members', 3, 4],
-    ['negative up', 3, -1],
-    ['NaN up', 3, NaN],
+    ['more live than members', 3, 4],
+    ['negative live', 3, -1],
+    ['NaN live', 3, NaN],
   ]
-  t.plan(bad.length * 2)
-  for (const [name, size, up] of bad) {
-    t.throws(() => failuresTolerated(size, up), RangeError, `failuresTolerated: ${name}`)
-    t.throws(() => hasQuorum(size, up), RangeError, `hasQuorum: ${name}`)
+  t.plan(bad.length * 3 + 2)
+  for (const [name, size, live] of bad) {
+    t.throws(
+      () => failuresTolerated(size, live),
+      RangeError,
+      `failuresTolerated: ${name}`,
+    )
+    t.throws(() => quorumShortfall(size, live), RangeError, `quorumShortfall: ${name}`)
+    t.throws(() => hasQuorum(size, live), RangeError, `hasQuorum: ${name}`)
   }
+  t.throws(() => quorumSize(-2), RangeError, 'quorumSize: negative size')
+  t.throws(
+    () => quorumStatus({ size: 3, live: 3, routable: 4 }),
+    RangeError,
+    'quorumStatus: more routable than members',
+  )
 })

@@ -30,7 +30,10 @@ const FAMILIES: Readonly<Record<string, readonly [MetricType, readonly string[]]
   corral_bytes_total: ['counter', ['direction', 'listener', 'member']],
   corral_pool_members: ['gauge', ['state']],
   corral_pool_size: ['gauge', []],
+  corral_pool_members_live: ['gauge', []],
+  corral_pool_members_routable: ['gauge', []],
   corral_pool_failures_tolerated: ['gauge', []],
+  corral_pool_quorum_shortfall: ['gauge', []],
   corral_pool_quorum: ['gauge', []],
   corral_coordination_store_up: ['gauge', []],
   corral_build_info: ['gauge', ['version']],
@@ -63,7 +66,7 @@ function populate(m: Metrics): void {
   m.connectDuration.observe({ member: 'db-1' }, 0.0007)
   m.bytes.inc({ listener: 'pg', member: 'db-1', direction: 'to_member' }, 1024)
   m.bytes.inc({ listener: 'pg', member: 'db-1', direction: 'to_client' }, 4096)
-  recordPool(m, { up: 1, down: 1, draining: 0, disabled: 0 })
+  recordPool(m, { up: 1, down: 1, draining: 0, disabled: 0 }, 1)
   m.coordinationStoreUp.set(1)
   m.configReloads.inc({ result: 'success' })
   m.dataPathInfo.set({ path: 'native' }, 1)
@@ -172,8 +175,13 @@ void t.test(
     )
     t.equal(
       await valueOf(register, 'corral_pool_failures_tolerated'),
-      -1,
+      0,
       'nor any margin',
+    )
+    t.equal(
+      await valueOf(register, 'corral_pool_quorum_shortfall'),
+      1,
+      'it lacks one live member',
     )
     t.equal(await valueOf(register, 'corral_build_info', { version: 'x' }), undefined)
   },
@@ -210,7 +218,7 @@ void t.test(
 void t.test('recordPool derives size, margin and quorum from state counts', async t => {
   const register = new Registry()
   const m = createMetrics(register)
-  recordPool(m, { up: 3, down: 1, draining: 0, disabled: 1 })
+  recordPool(m, { up: 3, down: 1, draining: 0, disabled: 1 }, 3)
   t.equal(await valueOf(register, 'corral_pool_size'), 5, 'size counts every state')
   t.equal(await valueOf(register, 'corral_pool_members', { state: 'disabled' }), 1)
   t.equal(
@@ -219,10 +227,45 @@ void t.test('recordPool derives size, margin and quorum from state counts', asyn
     '3 of 5: no margin',
   )
   t.equal(await valueOf(register, 'corral_pool_quorum'), 1, '3 of 5 is a majority')
-  recordPool(m, { up: 2, down: 2, draining: 0, disabled: 0 })
-  t.equal(await valueOf(register, 'corral_pool_failures_tolerated'), -1, '2 of 4: lost')
+  recordPool(m, { up: 2, down: 2, draining: 0, disabled: 0 }, 2)
+  t.equal(await valueOf(register, 'corral_pool_failures_tolerated'), 0, '2 of 4: lost')
+  t.equal(await valueOf(register, 'corral_pool_quorum_shortfall'), 1, 'one short of 3')
   t.equal(await valueOf(register, 'corral_pool_quorum'), 0, 'half is not a majority')
 })
+
+void t.test(
+  'recordPool judges quorum on live members and exports routable apart (issue #24)',
+  async t => {
+    const register = new Registry()
+    const m = createMetrics(register)
+    // 3 members: one draining but passing its checks, one down, one up.
+    recordPool(m, { up: 1, down: 1, draining: 1, disabled: 0 }, 2)
+    const read = async (): Promise<Record<string, number | undefined>> => ({
+      live: await valueOf(register, 'corral_pool_members_live'),
+      routable: await valueOf(register, 'corral_pool_members_routable'),
+      quorum: await valueOf(register, 'corral_pool_quorum'),
+      tolerated: await valueOf(register, 'corral_pool_failures_tolerated'),
+      shortfall: await valueOf(register, 'corral_pool_quorum_shortfall'),
+    })
+    t.strictSame(
+      await read(),
+      { live: 2, routable: 1, quorum: 1, tolerated: 0, shortfall: 0 },
+      'drain + one failure on 3: quorum held, 1 routable',
+    )
+    recordPool(m, { up: 0, down: 2, draining: 1, disabled: 0 }, 1)
+    t.strictSame(
+      await read(),
+      { live: 1, routable: 0, quorum: 0, tolerated: 0, shortfall: 1 },
+      'drain + two failures on 3: quorum lost, 1 short, never -1',
+    )
+    recordPool(m, { up: 2, down: 0, draining: 0, disabled: 1 }, 3)
+    t.strictSame(
+      await read(),
+      { live: 3, routable: 2, quorum: 1, tolerated: 1, shortfall: 0 },
+      'a disabled member passing its checks is live',
+    )
+  },
+)
 
 void t.test('forgetMember removes the member state series', async t => {
   const register = new Registry()

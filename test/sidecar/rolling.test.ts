@@ -176,7 +176,7 @@ void t.test('rolling restart and drain budget through sidecars', async t => {
       if (sc1 === undefined || sc2 === undefined) throw new Error('sidecars')
       const stopping1 = sc1.stop('SIGTERM', 150_000)
       await sc1.waitForLog(
-        l => l.msg === 'drain lease taken: draining the member',
+        l => l.msg === 'drain lease taken: member marked draining in the shared pool',
         15_000,
       )
       await sc1.waitForLog(
@@ -209,7 +209,7 @@ void t.test('rolling restart and drain budget through sidecars', async t => {
       )
       t.match(
         String(waiting.msg),
-        /m1 \(held by sidecar:m1\)/,
+        /m1 \(draining, lease held by sidecar:m1\)/,
         'the second sidecar waits, naming the holder',
       )
       await waitForPool(lb1, upOn('m2'), 1_000, 'm2 still up while it waits')
@@ -240,7 +240,7 @@ void t.test('rolling restart and drain budget through sidecars', async t => {
         "m1's lease released by its new sidecar",
       )
       const order = sc2.logs.slice(sc2Since).map(l => l.msg)
-      t.ok(order.includes('drain lease taken: draining the member'))
+      t.ok(order.includes('drain lease taken: member marked draining in the shared pool'))
     },
   )
 })
