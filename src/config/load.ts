@@ -4,6 +4,7 @@ import { LineCounter, parseDocument, visit } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { describeValue, formatIssues, formatPath } from './format-issues.js'
 import type { CoordinationConfig, RedisConfig } from './coordination-schema.js'
+import { resolveDiscovery, type DiscoveryConfig } from './discovery-schema.js'
 import { configSchema, type ParsedConfig } from './schema.js'
 
 /** One accepting address; `name` is what members' ports and metrics refer to. */
@@ -60,6 +61,8 @@ export type BalanceAlgorithm = 'round-robin' | 'least-connections' | 'consistent
 export interface Config {
   readonly listeners: readonly ListenerConfig[]
   readonly members: readonly MemberConfig[]
+  /** Members from DNS, one poller each (src/discovery/). */
+  readonly discovery: readonly DiscoveryConfig[]
   readonly health: HealthConfig
   readonly balance: BalanceAlgorithm
   readonly slowStartMs: number
@@ -299,6 +302,7 @@ function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
       port: l.bind.port,
     })),
     members: parsed.members,
+    discovery: resolveDiscovery(parsed.discovery),
     health: resolveHealth(h, h.port ?? firstListener, caPem),
     balance: parsed.balance,
     slowStartMs: parsed.slowStart,

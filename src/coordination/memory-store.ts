@@ -159,12 +159,18 @@ export class MemoryStore implements PoolStore {
 
   putMember(write: MemberWrite, by: string): Promise<MemberRecord> {
     return this.#run(() => {
-      const record = this.#record(write, by, this.#version + 1)
+      const cur = this.#members.get(write.member.id)
+      const kept =
+        write.keepAdmin === true && cur !== undefined && !cur.removing
+          ? cur.admin
+          : write.admin
+      const final = { ...write, admin: kept }
+      const record = this.#record(final, by, this.#version + 1)
       this.#version++
-      this.#seeded = true
+      if (write.unseeded !== true) this.#seeded = true
       this.#members.set(write.member.id, record)
       this.#removed.delete(write.member.id)
-      if (releasesLease(write)) this.#drains.delete(write.member.id)
+      if (releasesLease(final)) this.#drains.delete(write.member.id)
       this.#notify('members', by)
       return record
     })
@@ -301,7 +307,6 @@ export class MemoryStore implements PoolStore {
       }
       this.#drains.set(id, lease)
       const record = this.#record(request.write, by, ++this.#version)
-      this.#seeded = true
       this.#members.set(id, record)
       this.#notify('members', by)
       return { ok: true, lease, record }
@@ -334,6 +339,7 @@ export class MemoryStore implements PoolStore {
         address: write.member.address,
         ports: write.member.ports,
         weight: write.member.weight,
+        ...(write.member.source !== undefined ? { source: write.member.source } : {}),
       },
       admin: write.admin,
       removing: write.removing,

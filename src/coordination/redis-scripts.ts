@@ -51,24 +51,38 @@ end
 
 /**
  * KEYS: members, version, events, seeded, drains, removed. ARGV: id, record JSON without
- * rev (starts with "{"), notice JSON, "release" to drop any drain lease on the member
- * (the record is enabled or removing: a lease describes state, see drain-budget.ts).
- * Returns the new version. Any membership write marks the pool seeded and clears the
- * member's tombstone.
+ * rev (starts with "{", admin "enabled" when ARGV[4] is set), notice JSON, "keep-admin" to
+ * keep a stored draining/disabled state (an endpoint update must not undo a drain another
+ * instance just made: read and written in this one step), "no-seed" for a write that must
+ * not mark the pool seeded (a sidecar's: it knows only its own member). Drops any drain
+ * lease on a member left enabled or removing (a lease describes state: drain-budget.ts)
+ * and the member's tombstone. Returns the stored record.
  */
 export const PUT_MEMBER = `${PRELUDE}
+${STANDING}
 ensure(KEYS[1], 'hash')
+local json = ARGV[2]
+if ARGV[4] == 'keep-admin' then
+  local cur = redis.call('HGET', KEYS[1], ARGV[1])
+  local s = cur and standing_of(ARGV[1], cur)
+  if s == 'draining' or s == 'disabled' then
+    local a, b = string.find(json, '"admin":"enabled"', 1, true)
+    if a then json = string.sub(json, 1, a - 1) .. '"admin":"' .. s .. '"' .. string.sub(json, b + 1) end
+  end
+end
 local v = bump(KEYS[2])
-if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('SET', KEYS[4], now_ms()) end
-redis.call('HSET', KEYS[1], ARGV[1], '{"rev":' .. v .. ',' .. string.sub(ARGV[2], 2))
-if ARGV[4] == 'release' then
+if ARGV[5] ~= 'no-seed' and redis.call('EXISTS', KEYS[4]) == 0 then redis.call('SET', KEYS[4], now_ms()) end
+local stored = '{"rev":' .. v .. ',' .. string.sub(json, 2)
+redis.call('HSET', KEYS[1], ARGV[1], stored)
+local after = standing_of(ARGV[1], stored)
+if after == 'enabled' or after == 'removing' then
   ensure(KEYS[5], 'hash')
   redis.call('HDEL', KEYS[5], ARGV[1])
 end
 ensure(KEYS[6], 'zset')
 redis.call('ZREM', KEYS[6], ARGV[1])
 redis.call('PUBLISH', KEYS[3], ARGV[3])
-return v
+return stored
 `
 
 /**
@@ -200,7 +214,8 @@ return 1
 `
 
 /**
- * KEYS: members, version, events, seeded, drains. ARGV: id, holder, reason, ttl ms, record
+ * KEYS: members, version, events, seeded (unused: a drain needs an existing record), drains.
+ * ARGV: id, holder, reason, ttl ms, record
  * JSON without rev (admin "draining"), notice JSON, "force" or "", then the ids the caller
  * sees down everywhere. drain-budget.ts drainDecision in Lua, on the store's own state:
  * reaps expired and void leases (member enabled or removing), rewrites unreadable ones
@@ -268,7 +283,6 @@ end
 local lease = cjson.encode({v = 1, holder = ARGV[2], token = ARGV[2], reason = ARGV[3], at = now, expiresAt = now + ttl})
 redis.call('HSET', KEYS[5], id, lease)
 local v = bump(KEYS[2])
-if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('SET', KEYS[4], now) end
 redis.call('HSET', KEYS[1], id, '{"rev":' .. v .. ',' .. string.sub(ARGV[5], 2))
 redis.call('PUBLISH', KEYS[3], ARGV[6])
 return {1, lease, v}

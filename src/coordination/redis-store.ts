@@ -17,7 +17,7 @@ import {
   type SidecarRecord,
   type Verdict,
 } from './codec.js'
-import { releasesLease, type OutMember, type OutReason } from './drain-budget.js'
+import type { OutMember, OutReason } from './drain-budget.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import {
   COMMAND_TIMEOUT_MS,
@@ -152,7 +152,7 @@ export class RedisStore implements PoolStore {
   async putMember(write: MemberWrite, by: string): Promise<MemberRecord> {
     const k = this.#keys
     const json = this.#memberJson(write, by)
-    const rev = await this.#run(() =>
+    const stored = await this.#run(() =>
       this.#client.putMember(
         k.members,
         k.version,
@@ -163,10 +163,14 @@ export class RedisStore implements PoolStore {
         write.member.id,
         json,
         notice('members', by),
-        releasesLease(write) ? 'release' : '',
+        write.keepAdmin === true ? 'keep-admin' : '',
+        write.unseeded === true ? 'no-seed' : '',
       ),
     )
-    return written(json, rev)
+    const parsed = parseRecord(memberRecordSchema, 'written record', stored)
+    if (!parsed.ok)
+      throw new Error(`corral wrote a record it cannot read: ${parsed.error}`)
+    return parsed.value
   }
 
   async repairMembers(repairs: readonly MemberRepair[], by: string): Promise<number> {
@@ -378,6 +382,7 @@ export class RedisStore implements PoolStore {
         address: m.member.address,
         ports: m.member.ports,
         weight: m.member.weight,
+        ...(m.member.source !== undefined ? { source: m.member.source } : {}),
       },
       admin: m.admin,
       removing: m.removing,

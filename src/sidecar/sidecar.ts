@@ -54,7 +54,7 @@ export class Sidecar {
     this.#d = deps
     this.registration = new Registration(
       {
-        member: config.member,
+        member: { ...config.member, source: 'sidecar' },
         holder: `sidecar:${config.member.id}`,
         ttlMs: config.heartbeat.ttlMs,
       },
