@@ -160,6 +160,7 @@ export class MemoryStore implements PoolStore {
   putMember(write: MemberWrite, by: string): Promise<MemberRecord> {
     return this.#run(() => {
       const cur = this.#members.get(write.member.id)
+      if (cur !== undefined && write.ifAbsent === true) return cur
       const kept =
         write.keepAdmin === true && cur !== undefined && !cur.removing
           ? cur.admin

@@ -62,7 +62,10 @@ end
  * state (the JSON then says "enabled"; an endpoint update must not undo a drain another
  * instance just made: read and written in this one step) or "keep-removing" to keep a
  * stored removal (a disable must not undo a DELETE), "no-seed" for a write that must
- * not mark the pool seeded (a sidecar's: it knows only its own member). Drops any drain
+ * not mark the pool seeded (a sidecar's: it knows only its own member), "if-absent" to
+ * write only if the member has no record (else the stored one is returned unchanged: a
+ * sidecar registering from an older read must not overwrite a record written since,
+ * e.g. the load balancers re-seeding an emptied store with an operator's drain). Drops any drain
  * lease on a member left enabled or removing (a lease describes state: drain-budget.ts)
  * and the member's tombstone. Returns the stored record.
  */
@@ -71,6 +74,7 @@ ${STANDING}
 ensure(KEYS[1], 'hash')
 local json = ARGV[2]
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur and ARGV[6] == 'if-absent' then return cur end
 local s = cur and standing_of(ARGV[1], cur)
 if ARGV[4] == 'keep-admin' and (s == 'draining' or s == 'disabled') then
   json = splice(json, '"admin":"enabled"', '"admin":"' .. s .. '"')

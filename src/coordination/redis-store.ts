@@ -169,6 +169,7 @@ export class RedisStore implements PoolStore {
             ? 'keep-removing'
             : '',
         write.unseeded === true ? 'no-seed' : '',
+        write.ifAbsent === true ? 'if-absent' : '',
       ),
     )
     return stored(raw)

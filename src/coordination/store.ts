@@ -101,6 +101,11 @@ export interface MemberWrite {
    * emptied store must still be re-seeded by the load balancers from their last pool.
    */
   readonly unseeded?: boolean
+  /**
+   * Create only: if the member has a record by now, nothing is written and that record
+   * is returned (a sidecar registering from an older read).
+   */
+  readonly ifAbsent?: boolean
 }
 
 /** A drain: the budget check, the lease and the draining record, in one atomic step. */

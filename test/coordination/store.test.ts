@@ -533,11 +533,21 @@ const BEHAVIOURS: Behaviour[] = [
     run: async h => {
       await h.store.putMember(write('a', { unseeded: true }), 'sidecar:a')
       const before = (await h.store.snapshot(TTL)).seeded
-      const seeded = await h.store.seed([write('b')], 'lb1')
+      const seeded = await h.store.seed([write('b', { admin: 'draining' })], 'lb1')
+      // The sidecar of b read before the seed: its first registration must not win.
+      const late = await h.store.putMember(
+        write('b', { unseeded: true, ifAbsent: true }),
+        's',
+      )
       const after = await h.store.snapshot(TTL)
-      return { before, seeded, members: [...(after.members?.keys() ?? [])].sort() }
+      return {
+        before,
+        seeded,
+        late: [late.admin, late.by],
+        members: [...(after.members?.keys() ?? [])].sort(),
+      }
     },
-    want: { before: false, seeded: true, members: ['a', 'b'] },
+    want: { before: false, seeded: true, late: ['draining', 'lb1'], members: ['a', 'b'] },
   },
   {
     name: 'an expired drain lease of a member that left frees its unit of budget',
