@@ -22,6 +22,7 @@ import { RedisStore } from './coordination/redis-store.js'
 import { HealthChecker, type ProbeKind } from './health/checker.js'
 import {
   createCoordinationMetrics,
+  recordStoreFault,
   type CoordinationMetrics,
 } from './metrics/coordination.js'
 import {
@@ -526,6 +527,7 @@ export class App {
     recordPool(this.metrics, counts, live)
     const status = this.coordinator?.status()
     this.#coordinationMetrics.instances.set(status?.instances.length ?? 1)
+    recordStoreFault(this.#coordinationMetrics, status?.fault)
     recordDrains(this.#coordinationMetrics, status, this.#fencing, this.coordinator)
     this.#coordinationMetrics.probedMembers.set(
       status?.probing ?? this.pool.views().length,

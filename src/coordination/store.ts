@@ -6,6 +6,7 @@
 import { CorralError } from '../errors.js'
 import type { MemberEndpoint, AdminState } from '../pool/types.js'
 import type { OutMember } from './drain-budget.js'
+import type { StoreFault } from './store-fault.js'
 import type {
   DrainLease,
   InstanceRecord,
@@ -132,6 +133,8 @@ export interface StoreNotice {
 export interface StoreEvents {
   /** Connected (true) or lost (false), with the error that lost it. */
   status(connected: boolean, error?: string): void
+  /** The classified reason Redis cannot be used changed (undefined: healed). */
+  fault?(fault: StoreFault | undefined): void
   notice(notice: StoreNotice): void
 }
 
@@ -141,6 +144,8 @@ export interface PoolStore {
   /** Where it points, with any password removed (for logs and the pool API). */
   readonly target: string
   readonly connected: boolean
+  /** Why the store cannot be used now, classified (Redis only); undefined while it works. */
+  readonly fault?: StoreFault | undefined
   /** Starts connecting; resolves once connected or once the first attempt failed. */
   start(events: StoreEvents): Promise<void>
   /** Disconnects; idempotent. */
