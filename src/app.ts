@@ -12,6 +12,11 @@ import {
   poolSummary,
 } from './admin/pool-document.js'
 import { AdminServer, type AdminApi } from './admin/server.js'
+import {
+  adminSecurity,
+  announceAdminSecurity,
+  reloadAdminCertificates,
+} from './app-admin-tls.js'
 import { renderStatusPage } from './admin/status-page.js'
 import { memberOperations } from './app-admin.js'
 import { Coordinator } from './coordination/coordinator.js'
@@ -289,9 +294,7 @@ export class App {
       {
         host: this.#config.admin.host,
         port: this.#config.admin.port,
-        ...(this.#config.admin.token !== undefined
-          ? { token: this.#config.admin.token }
-          : {}),
+        ...adminSecurity(this.#config.admin),
         listenerNames: this.#config.listeners.map(l => l.name),
       },
       this.#adminApi(),
@@ -300,6 +303,7 @@ export class App {
       },
     )
     this.#admin = admin
+    announceAdminSecurity(admin, this.#config.admin, this.register, this.#log)
     const adminPort = await admin.listen()
     this.#checker.start()
     for (const l of listeners)
@@ -317,6 +321,7 @@ export class App {
    * needing a restart and otherwise ignored.
    */
   reload(next: Config): ReloadOutcome {
+    reloadAdminCertificates(this.#admin, this.#log)
     const plan = diffConfig(this.#config, next)
     const now = this.#clock.now()
     const old = this.#config
@@ -392,6 +397,7 @@ export class App {
 
   /** Counts a reload that failed validation (the old config stays). */
   reloadFailed(): void {
+    reloadAdminCertificates(this.#admin, this.#log)
     this.metrics.configReloads.inc({ result: 'failure' })
   }
 
