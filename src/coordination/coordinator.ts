@@ -140,6 +140,7 @@ export class Coordinator {
   /** Connects, then seeds or adopts the shared pool; never throws for an unreachable store. */
   async start(): Promise<void> {
     const { store, log } = this.#d
+    for (const warning of store.warnings ?? []) log.warn({ store: store.target }, warning)
     await store.start({
       status: (connected, error) => {
         this.#onStatus(connected, error)

@@ -49,6 +49,7 @@ const STALLED_AFTER_TIMEOUTS = 2
 export class RedisStore implements PoolStore {
   readonly kind = 'redis'
   readonly target: string
+  readonly warnings: readonly string[]
   readonly #keys: PoolKeys
   readonly #prefix: string
   readonly #client: Redis & Commands
@@ -64,6 +65,12 @@ export class RedisStore implements PoolStore {
   constructor(config: RedisConfig) {
     this.#prefix = config.prefix
     this.#keys = poolKeys(config.prefix)
+    this.warnings =
+      config.tls?.insecure === true
+        ? [
+            'redis.tls.insecure: true: the Redis certificate and host name are not verified (testing only)',
+          ]
+        : []
     const options = connectionOptions(
       config,
       readRedisSecrets(config),

@@ -144,6 +144,8 @@ export interface PoolStore {
   /** Where it points, with any password removed (for logs and the pool API). */
   readonly target: string
   readonly connected: boolean
+  /** Configuration risks to log at every start (e.g. TLS verification off). */
+  readonly warnings?: readonly string[]
   /** Why the store cannot be used now, classified (Redis only); undefined while it works. */
   readonly fault?: StoreFault | undefined
   /** Starts connecting; resolves once connected or once the first attempt failed. */
