@@ -4,7 +4,8 @@
 // SIGHUP serve the new certificate (a bad new pair keeps the old one), the expiry gauge,
 // and a non-loopback bind without TLS refused at start.
 import { execFile } from 'node:child_process'
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { Agent, request } from 'node:https'
 import { join } from 'node:path'
 import t from 'tap'
 import { startReplica, type Replica } from '../../src/demo/replica.js'
@@ -39,6 +40,25 @@ function curl(args: readonly string[]): Promise<Curl> {
         })
       },
     )
+  })
+}
+
+/** GET over `agent`: the status and whether it reused an open connection. */
+function get(agent: Agent, url: string): Promise<{ status: number; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { agent, headers: { authorization: `Bearer ${READ_TOKEN}` } },
+      res => {
+        res.resume()
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket })
+        })
+      },
+    )
+    req.setTimeout(5_000, () => req.destroy(new Error('timed out')))
+    req.on('error', reject)
+    req.end()
   })
 }
 
@@ -125,11 +145,20 @@ void t.test('admin API over HTTPS with read and admin tokens', async t => {
   )
 
   // New files + SIGHUP: the new certificate is served; the old CA no longer verifies it.
+  // A keep-alive connection opened before keeps working (nothing is dropped).
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(first.ca) })
+  t.teardown(() => {
+    agent.destroy()
+  })
+  const before = await get(agent, `${base}/api/v1/pool`)
+  t.equal(before.status, 200, 'a keep-alive connection before the reload')
   copyFileSync(second.cert, cert)
   copyFileSync(second.key, key)
   let since = lb.logs.length
   lb.proc.kill('SIGHUP')
   await lb.waitForLog(l => l.msg === 'admin certificate reloaded', 10_000, since)
+  const after = await get(agent, `${base}/api/v1/pool`)
+  t.same(after, { status: 200, reused: true }, 'the open connection survives the reload')
   const renewed = await curl(['--cacert', second.ca, ...read, `${base}/api/v1/pool`])
   t.equal(renewed.status, 200, 'after SIGHUP the new certificate is served')
   const stale = await curl(['--cacert', first.ca, ...read, `${base}/api/v1/pool`])
