@@ -72,6 +72,8 @@ void t.test('Redis over TLS with an ACL user', async t => {
       'tls-auth-clients yes',
       'user default off',
       ACL,
+      // Same password, but keys outside corral's prefix only: every script is refused.
+      `user limited on >${PASSWORD} ~other:* &test:* -@all +@read +@write +@scripting +@pubsub +@connection -@dangerous +info +time`,
     ],
   })
   t.teardown(() => redis.kill())
@@ -80,8 +82,8 @@ void t.test('Redis over TLS with an ACL user', async t => {
   )
   t.teardown(() => Promise.all(replicas.map(r => r.kill())))
   const url = `rediss://127.0.0.1:${port}/0`
-  const redisYaml = (extra: string): string =>
-    `{ url: "${url}", prefix: test, username: corral, ${extra} }`
+  const redisYaml = (extra: string, username = 'corral'): string =>
+    `{ url: "${url}", prefix: test, username: ${username}, ${extra} }`
   const goodTls = `tls: { ca: "${good.ca}", cert: "${good.cert}", key: "${good.key}" }`
 
   const lbs = await Promise.all(
@@ -141,6 +143,11 @@ void t.test('Redis over TLS with an ACL user', async t => {
       redis: redisYaml(`passwordFile: "${wrongPasswordFile}", ${goodTls}`),
       cause: 'wrong_password',
     },
+    {
+      name: 'ACL user without the prefix',
+      redis: redisYaml(`passwordFile: "${passwordFile}", ${goodTls}`, 'limited'),
+      cause: 'no_permission',
+    },
   ]
   const bad = await Promise.all(
     cases.map((c, i) =>
@@ -164,6 +171,9 @@ void t.test('Redis over TLS with an ACL user', async t => {
       `${c.name}: cause ${c.cause}`,
     )
     t.pass(`${c.name}: the pool API says ${c.cause}`)
+    // Fail-static on the config file's members: routable once their first checks pass.
+    await waitForPool(lb, ms => ms.every(m => m.state === 'up'), 10_000, 'members up')
+    await lb.poolSynced()
     t.equal(await fetchThrough(lb), 200, `${c.name}: traffic keeps flowing`)
     const metrics = await (await fetch(`${lb.adminUrl}/metrics`)).text()
     t.match(
