@@ -1,16 +1,25 @@
 # syntax=docker/dockerfile:1
-# corral: multi-stage build. Stage 1 compiles TypeScript with dev dependencies; stage 2
-# carries only the compiled output and production dependencies, and runs as non-root.
+# corral: multi-stage build. Stage 1 compiles TypeScript with dev dependencies and the
+# native data path (native/) with a C toolchain; stage 2 carries only the compiled output,
+# the addon and production dependencies, and runs as non-root on the native data path.
 # .ci/dockerfile-steps replays these steps outside Docker (CI has no Docker engine):
 # keep the two in step.
 
 FROM node:20-bookworm-slim AS build
+# node-gyp's toolchain for native/, in this stage only: the runtime image has no compiler.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: package.json's install script would build native/, which is copied
+# below so that a source change does not refetch dependencies (no dependency has an
+# install script of its own). The addon is built there, strictly: the image must not
+# quietly fall back to the JS path.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+COPY scripts/build-native.mjs ./scripts/
+COPY native/binding.gyp native/*.c native/*.h ./native/
+RUN node scripts/build-native.mjs --strict && npx tsc -p tsconfig.json && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
 # Binding 80/443 as the non-root node user: Docker (20.10+), Podman and containerd 2.0
@@ -28,6 +37,8 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
+# Where src/proxy/native-loader.ts looks from dist/src/proxy: ../../../native/build/Release.
+COPY --from=build /src/native/build/Release/corral_native.node ./native/build/Release/corral_native.node
 COPY examples/corral.yaml /etc/corral/corral.yaml
 USER node
 EXPOSE 80 443 9901

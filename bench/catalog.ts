@@ -26,6 +26,8 @@ export const SYSTEM_NAMES: readonly SystemName[] = [
 export type WorkloadId =
   | 'bulk-1'
   | 'bulk-8'
+  | 'bulk-1-down'
+  | 'bulk-8-down'
   | 'registry'
   | 'conn-close'
   | 'keep-alive'
@@ -170,10 +172,35 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     rounds: BULK_ROUNDS,
   },
   {
+    id: 'bulk-1-down',
+    title: 'Bulk throughput, 1 stream, member → client',
+    method:
+      'iperf3 -c -R through the proxy: the member sends, the client receives (a registry ' +
+      'pull is a download); receiver bits/s and bytes from -J; CPU and faults per GB as ' +
+      'bulk-1.',
+    systems: WITH_NATIVE,
+    baselines: ['haproxy', 'direct'],
+    metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
+    rounds: BULK_ROUNDS,
+  },
+  {
+    id: 'bulk-8-down',
+    title: 'Bulk throughput, 8 streams, member → client',
+    method:
+      'iperf3 -c -R -P 8 through the proxy; receiver bits/s summed over streams; CPU and ' +
+      'faults per GB as bulk-1.',
+    systems: WITH_NATIVE,
+    baselines: ['haproxy', 'direct'],
+    metrics: [GBPS, PROXY_CPU, CPU_PER_GB, FAULTS_PER_GB],
+    rounds: BULK_ROUNDS,
+    smokeCoveredBy: 'bulk-1-down',
+  },
+  {
     id: 'registry',
     title: 'Registry push and pull, 256 MiB layer',
     method:
-      'Three docker-registry replicas (TLS, self-signed; one shared filesystem storage) ' +
+      'Three docker-registry replicas (TLS, self-signed; one shared filesystem storage ' +
+      'in RAM, a tmpfs under /dev/shm, with the image pushed and the copy pulled) ' +
       'behind the proxy (TLS passed through; direct = replica 1); skopeo copy pushes a ' +
       'fresh image (one random 256 MiB layer, gzip level 0 so skopeo sends it as is) and ' +
       'pulls it back to a dir; wall time of each copy; proxy CPU and minor faults from ' +
@@ -187,6 +214,8 @@ export const WORKLOADS: readonly WorkloadDef[] = [
       metric('pullCpuSPerGB', 'proxy CPU per GB pulled', 'CPU-s/GB', 'lower', 2, true),
       FAULTS_PER_GB,
     ],
+    // Issue #19 judges push and pull time over 5 rounds.
+    rounds: 5,
   },
   {
     id: 'conn-close',

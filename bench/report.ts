@@ -2,6 +2,8 @@
 
 import { WORKLOADS, type SystemName, type WorkloadDef } from './catalog.js'
 import { formatNumber, formatRatio, formatSummary } from './format.js'
+import { FAST_PATH_TARGETS } from './fast-path-targets.js'
+import { regressionSection } from './regressions.js'
 import type { BenchResult } from './results.js'
 import { ratio, summarize, type Summary } from './stats.js'
 import { summarizeSamples, type Summaries } from './summary.js'
@@ -42,6 +44,7 @@ export function renderMarkdown(result: BenchResult, options: ReportOptions): str
     `corral: ${result.corral.detail}`,
     '',
     ...quietnessWarning(result),
+    ...regressionSection(result.regressions),
     ...targetsSection(result, summaries),
     ...dataPathTargetsSection(result, summaries),
     '',
@@ -113,7 +116,7 @@ function targetsSection(result: BenchResult, summaries: Summaries): string[] {
 }
 
 /**
- * Issues #13 and #14: each target for its system, the median's verdict and, where the
+ * Issues #13, #14 and #19: each target for its system, the median's verdict and, where the
  * issue asks for it, every round's own ratio (systems alternate within a round, so a
  * round's ratio compares runs made under the same conditions).
  */
@@ -122,11 +125,13 @@ export function dataPathTargetsSection(
   summaries: Summaries,
 ): string[] {
   const ran = new Set(result.samples.map(s => s.workload))
-  const targets = DATA_PATH_TARGETS.filter(t => ran.has(t.workload))
+  const targets = [...DATA_PATH_TARGETS, ...FAST_PATH_TARGETS].filter(t =>
+    ran.has(t.workload),
+  )
   if (targets.length === 0) return []
   const lines = [
     '',
-    '## Targets (issues #13 and #14): the data path against HAProxy',
+    '## Targets (issues #13, #14 and #19): the data path against HAProxy',
     '',
     '`corral` is the JS data path, `corral-native` the native one (the default where it builds).',
     '',

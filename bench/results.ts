@@ -84,7 +84,37 @@ export interface BenchResult {
   readonly configs: readonly ConfigRecord[]
   /** CPU profiles written by --profile, with their summaries and flame graphs. */
   readonly profiles: readonly ProfileReport[]
+  /** This run's ratios against the previous report's (issue #19); absent in older files. */
+  readonly regressions?: RegressionCheck
 }
+
+/** One ratio that got worse by more than the guard allows since the previous report. */
+export interface Regression {
+  readonly workload: WorkloadId
+  readonly metric: string
+  readonly system: SystemName
+  /** The system the ratio divides by (the workload's first baseline, usually haproxy). */
+  readonly baseline: SystemName
+  /** system / baseline medians in the previous report and in this run. */
+  readonly previous: number
+  readonly current: number
+  /** How much worse, as a fraction in the metric's better direction: 0.2 = 20% worse. */
+  readonly drop: number
+}
+
+/** The regression guard's outcome: what was compared and what dropped. */
+export type RegressionCheck =
+  | {
+      readonly status: 'compared'
+      /** startedAt of the report compared against. */
+      readonly against: string
+      /** Largest drop allowed, as a fraction (0.15). */
+      readonly threshold: number
+      /** Ratios present in both runs. */
+      readonly compared: number
+      readonly regressions: readonly Regression[]
+    }
+  | { readonly status: 'skipped'; readonly reason: string }
 
 /** One CPU profile of a --profile run. Paths are relative to the repository. */
 export interface ProfileReport {

@@ -10,9 +10,10 @@ import { DEFAULT_ROUNDS, roundsFor } from './catalog.js'
 import type { CorralLauncher } from './context.js'
 import { findTools, machineInfo, openFilesLimits, planPinning } from './machine.js'
 import { readResultJson, writeDocs, writeResultJson } from './output.js'
+import { checkRegressions, regressionLines } from './regressions.js'
 import { killAllChildren } from './procs.js'
 import { reportProfiles } from './profiles.js'
-import type { BenchResult } from './results.js'
+import type { BenchResult, RegressionCheck } from './results.js'
 import { runPlan } from './runner.js'
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
@@ -27,6 +28,19 @@ function displayPath(path: string): string {
 
 function log(line: string): void {
   process.stderr.write(line + '\n')
+}
+
+/** The committed report the regression guard compares against. */
+const PREVIOUS_REPORT = join(repoRoot, 'bench', 'results', 'latest.json')
+
+/** The previous report, read before this run overwrites it; else why there is none. */
+function readPrevious(): BenchResult | string {
+  if (!existsSync(PREVIOUS_REPORT)) return `no ${displayPath(PREVIOUS_REPORT)}`
+  try {
+    return readResultJson(PREVIOUS_REPORT)
+  } catch (err) {
+    return `${displayPath(PREVIOUS_REPORT)} unreadable: ${err instanceof Error ? err.message : String(err)}`
+  }
 }
 
 function corralLauncher(): { launcher: CorralLauncher | undefined; detail: string } {
@@ -79,6 +93,7 @@ async function main(): Promise<number> {
   const profileDir = options.profile ? join(outDir, 'profiles') : undefined
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true })
 
+  const previous = readPrevious()
   const tools = findTools()
   const pin = planPinning(tools)
   const limits = openFilesLimits() ?? { soft: 1024, hard: 1024 }
@@ -137,7 +152,7 @@ async function main(): Promise<number> {
         '(node writes it on a normal exit; corral must exit cleanly on SIGTERM).',
     )
   }
-  const result: BenchResult = {
+  const unchecked: BenchResult = {
     version: 1,
     startedAt,
     finishedAt: new Date().toISOString(),
@@ -158,6 +173,12 @@ async function main(): Promise<number> {
     configs: outcome.configs,
     profiles: reportProfiles(profiles, displayPath),
   }
+  const regressions: RegressionCheck =
+    typeof previous === 'string'
+      ? { status: 'skipped', reason: previous }
+      : checkRegressions(previous, unchecked)
+  for (const line of regressionLines(regressions)) log(line)
+  const result: BenchResult = { ...unchecked, regressions }
   log(`wrote ${writeResultJson(outDir, result)}`)
   for (const p of writeDocs(docsDir(outDir), result)) log(`wrote ${p}`)
   if (outcome.failures.length > 0) {

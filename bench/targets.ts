@@ -60,9 +60,9 @@ export const TARGETS: readonly Target[] = [
   },
 ]
 
-/** A data-path target (issues #13 and #14), judged for corral on both data paths. */
+/** A data-path target (issues #13, #14 and #19), judged for corral on both data paths. */
 export interface DataPathTarget extends Target {
-  readonly issue: '#13' | '#14'
+  readonly issue: '#13' | '#14' | '#19'
   /** The system the target is about: the JS path (#13 was written for it) or native. */
   readonly subject: 'corral' | 'corral-native'
   /** Whether every round's own ratio must meet it, not only the median (#13's bulk). */

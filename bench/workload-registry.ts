@@ -18,8 +18,10 @@ import type { Workload } from './workloads/workload.js'
 
 /** The implementation of each workload id. */
 export const WORKLOAD_IMPLS: Readonly<Record<WorkloadId, Workload>> = {
-  'bulk-1': bulkWorkload('bulk-1', 1),
-  'bulk-8': bulkWorkload('bulk-8', 8),
+  'bulk-1': bulkWorkload('bulk-1', 1, 'up'),
+  'bulk-8': bulkWorkload('bulk-8', 8, 'up'),
+  'bulk-1-down': bulkWorkload('bulk-1-down', 1, 'down'),
+  'bulk-8-down': bulkWorkload('bulk-8-down', 8, 'down'),
   registry: registryWorkload,
   'conn-close': httpWorkload('conn-close', true),
   'keep-alive': httpWorkload('keep-alive', false),

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -535,6 +536,18 @@ static void connect_failed(struct relay_engine *e, struct conn *c, int err) {
   else finish(e, c, RELAY_ERROR, ENOMEM);
 }
 
+/*
+ * Nagle off (issue #19), as HAProxy does on both sides: a relay forwards what arrives as
+ * it arrives, so a small write (a TLS record's tail, a request after a response) must not
+ * wait for the ACK of the previous one, which the receiver delays by up to 40 ms. With
+ * Nagle on, a registry push through corral stalled ~40 ms per exchange. Best effort: a
+ * socket that refuses it still relays, only slower.
+ */
+static void set_nodelay(int fd) {
+  int one = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static void start_connect(struct relay_engine *e, struct conn *c,
                           const struct relay_verdict *v) {
   c->idle_ms = v->idle_ms;
@@ -550,6 +563,7 @@ static void start_connect(struct relay_engine *e, struct conn *c,
     return;
   }
   c->ep[1].fd = fd;
+  set_nodelay(fd);
   if (connect(fd, (const struct sockaddr *)&v->addr, v->addr_len) == 0) {
     int err = watch(e, &c->ep[1]);
     if (err != 0) connect_failed(e, c, err);
@@ -852,6 +866,9 @@ int relay_engine_listen(struct relay_engine *e, uint32_t index, int fd) {
     close(own);
     return -err;
   }
+  /* Accepted sockets inherit TCP_NODELAY from the listening one on Linux: set once here
+   * instead of once per accept (the file description is shared with JS's socket). */
+  set_nodelay(own);
   struct listener *l = &e->listeners[index];
   pthread_mutex_lock(&e->lmu);
   int r = 0;

@@ -47,7 +47,8 @@ export class QuorumLog {
     this.#last = now
     if (last === undefined) return
     if (last.quorum && !now.quorum) {
-      this.#log.error(fields(q), 'pool quorum lost')
+      // warn, not error: a pool condition the QuorumLost alert pages on, not a corral fault.
+      this.#log.warn(fields(q), 'pool quorum lost')
     } else if (!last.quorum && now.quorum) {
       this.#log.info(fields(q), 'pool quorum held')
     }

@@ -50,7 +50,7 @@ void t.test('drain, failure, second failure, recovery on 3 members', t => {
     'all up': [],
     'r3 drained': [],
     'r2 fails': ['40 pool routing capacity low'],
-    'drained r3 fails': ['50 pool quorum lost'],
+    'drained r3 fails': ['40 pool quorum lost'],
     'r3 passes again': ['30 pool quorum held'],
     'r2 passes again': ['30 pool routing capacity restored'],
   })

@@ -32,10 +32,15 @@ function field(doc: unknown, path: readonly string[]): unknown {
   return at
 }
 
+/** Which way the bytes go: client → server (`up`) or server → client (`down`, -R). */
+export type IperfDirection = 'up' | 'down'
+
 /** One iperf3 client run. */
 export interface IperfLoad {
   readonly port: number
   readonly streams: number
+  /** Default `up`. */
+  readonly direction?: IperfDirection
   /** Seconds to send for (-t), or bytes to send (-n, e.g. "256M") for a quick smoke run. */
   readonly amount: { readonly seconds: number } | { readonly bytes: string }
   readonly record: boolean
@@ -52,6 +57,8 @@ export async function runIperf(
   if ('seconds' in load.amount) args.push('-t', String(load.amount.seconds))
   else args.push('-n', load.amount.bytes)
   args.push('-P', String(load.streams), '-J', '--connect-timeout', '3000')
+  // -R: the server sends; end.sum_received is still the receiving end (here the client).
+  if (load.direction === 'down') args.push('-R')
   const result = await runCommand(iperf3, args, {
     name: 'iperf3-client',
     cpus: ctx.env.pin.load,

@@ -17,6 +17,7 @@ export type OtherConfigKey =
   | 'redis'
   | 'coordination'
   | 'dataPath'
+  | 'discovery'
 
 /**
  * How each top-level Config key is applied on reload. Listeners and the admin API own bound
@@ -26,6 +27,8 @@ export type OtherConfigKey =
 export const APPLY_MODE: { readonly [K in keyof Config]: ApplyMode } = {
   listeners: 'restart',
   members: 'live',
+  // One poller per source, built at start (docs/config.md, "discovery").
+  discovery: 'restart',
   health: 'live',
   balance: 'live',
   slowStartMs: 'live',
@@ -49,6 +52,7 @@ const OTHER_KEYS: readonly OtherConfigKey[] = [
   'redis',
   'coordination',
   'dataPath',
+  'discovery',
 ]
 
 /** What reloading from `old` to `next` changes, and what of it waits for a restart. */

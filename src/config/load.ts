@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js'
 import { describeValue, formatIssues, formatPath } from './format-issues.js'
 import { readTokenFile, type AdminTlsConfig } from './admin-schema.js'
 import type { CoordinationConfig, RedisConfig } from './coordination-schema.js'
+import { resolveDiscovery, type DiscoveryConfig } from './discovery-schema.js'
 import { configSchema, type ParsedConfig } from './schema.js'
 
 /** One accepting address; `name` is what members' ports and metrics refer to. */
@@ -61,6 +62,8 @@ export type BalanceAlgorithm = 'round-robin' | 'least-connections' | 'consistent
 export interface Config {
   readonly listeners: readonly ListenerConfig[]
   readonly members: readonly MemberConfig[]
+  /** Members from DNS, one poller each (src/discovery/). */
+  readonly discovery: readonly DiscoveryConfig[]
   readonly health: HealthConfig
   readonly balance: BalanceAlgorithm
   readonly slowStartMs: number
@@ -337,6 +340,7 @@ function resolve(
       port: l.bind.port,
     })),
     members: parsed.members,
+    discovery: resolveDiscovery(parsed.discovery),
     health: resolveHealth(h, h.port ?? firstListener, caPem),
     balance: parsed.balance,
     slowStartMs: parsed.slowStart,

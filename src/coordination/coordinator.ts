@@ -13,6 +13,7 @@ import { isRoutable } from '../pool/member-state.js'
 import { RECORD_VERSION, type DrainLease, type MemberRecord } from './codec.js'
 import { drainDecision, type BudgetStanding } from './drain-budget.js'
 import { factsFor } from './facts.js'
+import { removalsDone } from './membership.js'
 import { applyMembership, warmVerdicts } from './adoption.js'
 import { DamageRepair, type DamageHooks } from './damage.js'
 import { healMembers } from './heal.js'
@@ -196,12 +197,14 @@ export class Coordinator {
 
   /** Adds or replaces a member everywhere; throws StoreUnavailableError if the store is down. */
   async upsert(endpoint: MemberEndpoint, reason: string): Promise<MemberRecord> {
-    const old = this.#members.get(endpoint.id)
     const record = await this.#d.store.putMember(
       {
         member: endpoint,
-        // Upserting cancels a pending removal, as in the local pool.
-        admin: old === undefined || old.removing ? 'enabled' : old.admin,
+        // The store keeps a draining/disabled state it holds (read in the same step: this
+        // instance may not have seen a drain made a moment ago elsewhere); upserting
+        // cancels a pending removal, as in the local pool.
+        admin: 'enabled',
+        keepAdmin: true,
         removing: false,
         reason,
       },
@@ -223,7 +226,10 @@ export class Coordinator {
       {
         member: old.member,
         admin,
-        removing: admin === 'enabled' ? false : old.removing,
+        // Enabling cancels a removal (as in the local pool); anything else keeps the one
+        // the store holds, read in the same step (this view may not have seen a DELETE).
+        removing: false,
+        ...(admin === 'enabled' ? {} : { keepRemoving: true }),
         reason,
       },
       this.#o.instanceId,
@@ -270,7 +276,8 @@ export class Coordinator {
       .map(v => v.id)
     const grant = await this.#d.store.drain(
       {
-        write: { member: old.member, admin: 'draining', removing: old.removing, reason },
+        // The store keeps a removal it holds (removing is false here on purpose).
+        write: { member: old.member, admin: 'draining', removing: false, reason },
         holder,
         ttlMs: this.#o.coordination.drainLease,
         down,
@@ -449,10 +456,8 @@ export class Coordinator {
     }
     this.#damage.reportInvalid(snap.invalid)
     const repair = this.#needsRepair(snap)
-    if (repair !== undefined || !snap.seeded) {
-      await this.#reseed(repair)
-      return
-    }
+    // Nothing of this instance's to seed (no config members): adopt what sidecars wrote.
+    if ((repair !== undefined || !snap.seeded) && (await this.#reseed(repair))) return
     this.#last = snap
     this.#lastSyncAt = this.#d.clock.now()
     let repairs: readonly MemberRepair[] = []
@@ -478,12 +483,14 @@ export class Coordinator {
    * version did not move), i.e. something deleted it under corral. Adopting either as
    * "no members" would drain the whole pool.
    */
-  async #reseed(repair: string | undefined): Promise<void> {
+  /** Seeds or repairs; true if it wrote (or tried): then the next sync adopts. */
+  async #reseed(repair: string | undefined): Promise<boolean> {
     const attempted = await this.#damage.reseed(repair)
-    if (this.#closed) return
+    if (!attempted || this.#closed) return attempted
     this.#version = -1
     // Adopt what is there now (ours, or the instance that seeded first).
-    if (attempted) this.#scheduleSync()
+    this.#scheduleSync()
+    return true
   }
 
   #needsRepair(snap: SharedSnapshot): string | undefined {
@@ -544,13 +551,9 @@ export class Coordinator {
    * idempotent.
    */
   async #finishRemovals(snap: SharedSnapshot): Promise<void> {
-    for (const [id, r] of this.#members) {
-      if (!r.removing) continue
-      let idle = this.#d.hooks.load(id) === 0
-      for (const inst of snap.instances.values()) {
-        if (inst.appliedVersion < r.rev || (inst.loads[id] ?? 0) > 0) idle = false
-      }
-      if (!idle) continue
+    for (const id of removalsDone(this.#members, snap.instances, id =>
+      this.#d.hooks.load(id),
+    )) {
       try {
         await this.#d.store.deleteMember(id, this.#o.instanceId)
         this.#d.log.info(

@@ -159,12 +159,20 @@ export class MemoryStore implements PoolStore {
 
   putMember(write: MemberWrite, by: string): Promise<MemberRecord> {
     return this.#run(() => {
-      const record = this.#record(write, by, this.#version + 1)
+      const cur = this.#members.get(write.member.id)
+      const kept =
+        write.keepAdmin === true && cur !== undefined && !cur.removing
+          ? cur.admin
+          : write.admin
+      const removing =
+        write.removing || (write.keepRemoving === true && cur?.removing === true)
+      const final = { ...write, admin: kept, removing }
+      const record = this.#record(final, by, this.#version + 1)
       this.#version++
-      this.#seeded = true
+      if (write.unseeded !== true) this.#seeded = true
       this.#members.set(write.member.id, record)
       this.#removed.delete(write.member.id)
-      if (releasesLease(write)) this.#drains.delete(write.member.id)
+      if (releasesLease(final)) this.#drains.delete(write.member.id)
       this.#notify('members', by)
       return record
     })
@@ -299,9 +307,11 @@ export class MemoryStore implements PoolStore {
         at: now,
         expiresAt: now + request.ttlMs,
       }
-      this.#drains.set(id, lease)
-      const record = this.#record(request.write, by, ++this.#version)
-      this.#seeded = true
+      // Already leaving: stays so, and takes no lease (it would be void).
+      const leaving = this.#members.get(id)?.removing === true
+      if (!leaving) this.#drains.set(id, lease)
+      const write = leaving ? { ...request.write, removing: true } : request.write
+      const record = this.#record(write, by, ++this.#version)
       this.#members.set(id, record)
       this.#notify('members', by)
       return { ok: true, lease, record }
@@ -334,6 +344,7 @@ export class MemoryStore implements PoolStore {
         address: write.member.address,
         ports: write.member.ports,
         weight: write.member.weight,
+        ...(write.member.source !== undefined ? { source: write.member.source } : {}),
       },
       admin: write.admin,
       removing: write.removing,

@@ -16,7 +16,7 @@ export const COMMAND_TIMEOUT_MS = 1_000
 
 /** The scripts of redis-scripts.ts as ioredis commands: keys first, then arguments. */
 export interface Commands {
-  putMember(...keysThenArgv: string[]): Promise<number>
+  putMember(...keysThenArgv: string[]): Promise<string>
   deleteMember(...keysThenArgv: string[]): Promise<number>
   repairMembers(...keysThenArgv: string[]): Promise<number>
   seed(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<number>

@@ -17,7 +17,7 @@ import {
   type SidecarRecord,
   type Verdict,
 } from './codec.js'
-import { releasesLease, type OutMember, type OutReason } from './drain-budget.js'
+import type { OutMember, OutReason } from './drain-budget.js'
 import { poolKeys, type PoolKeys } from './keys.js'
 import {
   COMMAND_TIMEOUT_MS,
@@ -180,7 +180,7 @@ export class RedisStore implements PoolStore {
   async putMember(write: MemberWrite, by: string): Promise<MemberRecord> {
     const k = this.#keys
     const json = this.#memberJson(write, by)
-    const rev = await this.#run(() =>
+    const raw = await this.#run(() =>
       this.#client.putMember(
         k.members,
         k.version,
@@ -191,10 +191,15 @@ export class RedisStore implements PoolStore {
         write.member.id,
         json,
         notice('members', by),
-        releasesLease(write) ? 'release' : '',
+        write.keepAdmin === true
+          ? 'keep-admin'
+          : write.keepRemoving === true
+            ? 'keep-removing'
+            : '',
+        write.unseeded === true ? 'no-seed' : '',
       ),
     )
-    return written(json, rev)
+    return stored(raw)
   }
 
   async repairMembers(repairs: readonly MemberRepair[], by: string): Promise<number> {
@@ -369,7 +374,7 @@ export class RedisStore implements PoolStore {
       const lease = parseRecord(drainLeaseSchema, where, asString(reply[1]))
       if (!lease.ok)
         throw new StoreUnavailableError(`unexpected drain lease: ${lease.error}`)
-      return { ok: true, lease: lease.value, record: written(json, Number(reply[2])) }
+      return { ok: true, lease: lease.value, record: stored(asString(reply[2])) }
     }
     const out: OutMember[] = []
     for (let i = 2; i + 2 < reply.length; i += 3) {
@@ -406,6 +411,7 @@ export class RedisStore implements PoolStore {
         address: m.member.address,
         ports: m.member.ports,
         weight: m.member.weight,
+        ...(m.member.source !== undefined ? { source: m.member.source } : {}),
       },
       admin: m.admin,
       removing: m.removing,
@@ -458,13 +464,9 @@ export class RedisStore implements PoolStore {
   }
 }
 
-/** Parses the record a script wrote (the caller's JSON with the server's rev spliced in). */
-function written(json: string, rev: number): MemberRecord {
-  const parsed = parseRecord(
-    memberRecordSchema,
-    'written record',
-    `{"rev":${rev},${json.slice(1)}`,
-  )
+/** Parses the record a script stored (the caller's JSON, rev and kept states spliced in). */
+function stored(raw: string): MemberRecord {
+  const parsed = parseRecord(memberRecordSchema, 'written record', raw)
   if (!parsed.ok) throw new Error(`corral wrote a record it cannot read: ${parsed.error}`)
   return parsed.value
 }

@@ -86,6 +86,22 @@ export interface MemberWrite {
   readonly admin: AdminState
   readonly removing: boolean
   readonly reason: string
+  /**
+   * Keep a stored `draining` or `disabled` state instead of `admin` (which must then be
+   * `enabled`), read and written in one atomic step: an endpoint update (PUT, SIGHUP)
+   * must not undo a drain another instance made a moment before.
+   */
+  readonly keepAdmin?: boolean
+  /**
+   * Keep a stored removal (`removing` must then be false): a disable made from a view
+   * that has not seen a DELETE yet must not cancel it.
+   */
+  readonly keepRemoving?: boolean
+  /**
+   * Do not mark the pool seeded: a sidecar's write knows only its own member, so an
+   * emptied store must still be re-seeded by the load balancers from their last pool.
+   */
+  readonly unseeded?: boolean
 }
 
 /** A drain: the budget check, the lease and the draining record, in one atomic step. */

@@ -7,6 +7,11 @@ import { monotonicClock } from '../clock.js'
 import { parseConfig } from '../config/load.js'
 import { corralVersion } from '../cli/lb.js'
 import { createLogger } from '../log.js'
+import {
+  chooseDataPath,
+  type DataPathChoice,
+  type DataPathSetting,
+} from '../proxy/native-loader.js'
 import { startReplica } from './replica.js'
 
 async function freePort(preferred: number): Promise<number> {
@@ -23,6 +28,20 @@ async function freePort(preferred: number): Promise<number> {
   })
 }
 
+/**
+ * The data path lines of the banner: which one runs, why, and how to get the other (the
+ * same choice App made: the addon is loaded once per process).
+ */
+function describeDataPath(setting: DataPathSetting, choice: DataPathChoice): string {
+  if (choice.path === 'native')
+    return '  data path: native (epoll + splice relay thread); DEMO_DATA_PATH=js npm run demo runs the JS path'
+  const how =
+    setting === 'js'
+      ? 'unset DEMO_DATA_PATH'
+      : 'install python3, make and g++, run npm run build:native, restart the demo'
+  return `  data path: JS (${choice.reason})\n  for the native path: ${how}`
+}
+
 async function main(): Promise<void> {
   const replicas = await Promise.all(
     ['replica-1', 'replica-2', 'replica-3'].map(id => startReplica(id)),
@@ -37,6 +56,8 @@ ${replicas.map(r => `  - { id: ${r.id}, address: 127.0.0.1, ports: { http: ${r.p
 health: { path: /health, interval: 1s, timeout: 500ms, rise: 2, fall: 2 }
 balance: round-robin
 admin: { bind: "127.0.0.1:${adminPort}" }
+# DEMO_DATA_PATH=js|native pins the data path (docs/config.md, dataPath).
+dataPath: ${process.env.DEMO_DATA_PATH ?? 'auto'}
 # One process, so round-robin visibly takes turns (production default: one per core).
 workers: 0
 `
@@ -57,6 +78,7 @@ workers: 0
   const r2 = replicas[1]?.port ?? 0
   process.stdout.write(`
 corral demo is running: 3 replicas behind a load balancer on 127.0.0.1:${lb}
+${describeDataPath(config.dataPath, chooseDataPath(config.dataPath))}
 
   Try:
     curl http://127.0.0.1:${lb}/                      # answered by replica-1, -2, -3 in turn

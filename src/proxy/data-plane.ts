@@ -6,7 +6,7 @@ import type { ListenerConfig } from '../config/load.js'
 import { CorralError } from '../errors.js'
 import type { Picker } from '../pool/picker.js'
 import type { CheckResult, MemberView } from '../pool/types.js'
-import { memberPort } from './connect.js'
+import { memberPort, NO_DELAY } from './connect.js'
 import { Relay, type RelayContext } from './relay.js'
 import { NativeAcceptedRelay, type NativeAcceptedContext } from './native-accepted.js'
 import {
@@ -374,6 +374,7 @@ export class DataPlane {
     const server = createServer({
       allowHalfOpen: true,
       pauseOnConnect: engine !== undefined,
+      noDelay: NO_DELAY,
     })
     server.on('connection', (client: Socket) => {
       if (this.#closing) {

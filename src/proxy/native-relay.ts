@@ -8,6 +8,7 @@
 import { connect, type Socket } from 'node:net'
 import {
   memberPort,
+  NO_DELAY,
   RoutedConnection,
   type Rejection,
   type RoutingContext,
@@ -132,6 +133,8 @@ export class NativeRelay extends RoutedConnection implements NativeOwner {
       host: member.address,
       port: memberPort(ctx, member),
       allowHalfOpen: true,
+      // Kept by the relay thread's dup (same socket): Nagle off, issue #19.
+      noDelay: NO_DELAY,
     })
     // Paused before the connect completes: net's afterConnect then starts no read, so a
     // member's banner stays in the kernel for the relay thread.

@@ -6,6 +6,7 @@
 import { connect, type Socket } from 'node:net'
 import {
   memberPort,
+  NO_DELAY,
   RoutedConnection,
   type Rejection,
   type RoutingContext,
@@ -132,6 +133,8 @@ export class Relay extends RoutedConnection {
       host: member.address,
       port: memberPort(ctx, member),
       allowHalfOpen: true,
+      // Nagle off, as on the client leg (data-plane.ts, NO_DELAY): issue #19.
+      noDelay: NO_DELAY,
       // The member leg reads into one reused buffer (issue #13): see #onMemberRead.
       onread: { buffer: this.#memberReadBuffer, callback: this.#onMemberRead },
     })

@@ -61,7 +61,15 @@ export class Registration {
       (current.admin === 'enabled' || current.by !== holder)
     if (keep) return current
     return this.#d.store.putMember(
-      { member, admin: 'enabled', removing: false, reason: 'registered by its sidecar' },
+      {
+        member,
+        admin: 'enabled',
+        removing: false,
+        reason: 'registered by its sidecar',
+        // An emptied store (Redis restarted) is re-seeded by the load balancers from
+        // their last pool, operators' drains included: this write must not stop that.
+        unseeded: true,
+      },
       holder,
     )
   }

@@ -408,7 +408,7 @@ void t.test('the data-path targets (#13, #14) judge the median and every round',
     ...[12, 12, 12].map((v, i) => s('corral', i, v)),
   ]
   const md = renderMarkdown(result(samples), { chartFile: 'benchmarks.svg' })
-  t.match(md, '## Targets (issues #13 and #14): the data path against HAProxy')
+  t.match(md, '## Targets (issues #13, #14 and #19): the data path against HAProxy')
   t.match(
     md,
     '| #13 | bulk 1 stream vs HAProxy | corral-native | ≥ 1× haproxy every round | 1.10× | median met, not every round | 1.10×, 0.90×, 1.20×: 2 of 3 met |',
@@ -421,6 +421,39 @@ void t.test('the data-path targets (#13, #14) judge the median and every round',
     md,
     '| #14 | native bulk 1 stream vs HAProxy | corral-native | ≥ 1.3× haproxy | 1.10× | missed by 15% | 1.10×, 0.90×, 1.20× |',
   )
+  t.match(
+    md,
+    '| #19 | native bulk 1 stream up vs HAProxy | corral-native | ≥ 1.4× haproxy | 1.10× | missed by 21% | 1.10×, 0.90×, 1.20× |',
+    "issue #19's targets, each round shown",
+  )
+  t.match(
+    md,
+    '| #19 | JS bulk 1 stream up vs HAProxy | corral | ≥ 0.9× haproxy | 1.20× |',
+  )
   t.notMatch(md, 'registry push time', 'workloads that did not run are left out')
+  t.notMatch(md, 'bulk 1 stream down', 'nor do download targets without a download run')
+  t.end()
+})
+
+void t.test("issue #19's JS new-connection target compares with the naive relay", t => {
+  const cc = (system: Sample['system'], value: number): Sample => ({
+    workload: 'conn-close',
+    system,
+    round: 1,
+    metric: 'rps',
+    value,
+  })
+  const md = renderMarkdown(
+    result([cc('haproxy', 1000), cc('naive', 500), cc('corral', 450)]),
+    { chartFile: 'benchmarks.svg' },
+  )
+  t.match(
+    md,
+    '| #19 | JS new connections/s vs HAProxy | corral | ≥ 0.5× haproxy | 0.45× | missed by 10.0% | 0.45× |',
+  )
+  t.match(
+    md,
+    '| #19 | JS new connections/s vs the naive relay | corral | ≥ 1× naive | 0.90× | missed by 10.0% | 0.90× |',
+  )
   t.end()
 })

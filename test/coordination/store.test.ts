@@ -475,6 +475,71 @@ const BEHAVIOURS: Behaviour[] = [
     want: { repaired: 1, members: ['a', 'c'] },
   },
   {
+    name: 'keepAdmin keeps a stored drain: an endpoint update never undoes it (lost update)',
+    run: async h => {
+      for (const id of ['a', 'b', 'c']) await h.store.putMember(write(id), 'lb1')
+      await h.store.drain(drainOf('a', 'api@lb1'), 'lb1')
+      const moved = { ...write('a', { keepAdmin: true }) }
+      const put = await h.store.putMember(
+        { ...moved, member: { ...moved.member, address: '10.0.0.9' } },
+        'lb2',
+      )
+      const fresh = await h.store.putMember(write('d', { keepAdmin: true }), 'lb2')
+      await h.store.putMember(write('b', { removing: true, admin: 'draining' }), 'lb1')
+      const back = await h.store.putMember(write('b', { keepAdmin: true }), 'lb2')
+      const s = await h.store.snapshot(TTL)
+      return {
+        a: [put.admin, put.member.address],
+        lease: s.drains.has('a'),
+        d: fresh.admin,
+        b: [back.admin, back.removing],
+      }
+    },
+    want: {
+      a: ['draining', '10.0.0.9'],
+      lease: true,
+      d: 'enabled',
+      b: ['enabled', false],
+    },
+  },
+  {
+    name: 'a removal stays: neither a drain nor a disable from an older view cancels it',
+    run: async h => {
+      for (const id of ['a', 'b', 'c']) await h.store.putMember(write(id), 'lb1')
+      await h.store.putMember(write('a', { admin: 'draining', removing: true }), 'lb1')
+      const drained = await h.store.drain(drainOf('a', 'api@lb2', { force: true }), 'lb2')
+      const disabled = await h.store.putMember(
+        write('a', { admin: 'disabled', keepRemoving: true }),
+        'lb2',
+      )
+      const enabled = await h.store.putMember(write('a'), 'lb2')
+      const s = await h.store.snapshot(TTL)
+      return {
+        drained: drained.ok && drained.record.removing,
+        disabled: [disabled.admin, disabled.removing],
+        enabled: [enabled.admin, enabled.removing],
+        leases: [...s.drains.keys()],
+      }
+    },
+    want: {
+      drained: true,
+      disabled: ['disabled', true],
+      enabled: ['enabled', false],
+      leases: [],
+    },
+  },
+  {
+    name: "a sidecar's write does not mark the pool seeded (load balancers re-seed it)",
+    run: async h => {
+      await h.store.putMember(write('a', { unseeded: true }), 'sidecar:a')
+      const before = (await h.store.snapshot(TTL)).seeded
+      const seeded = await h.store.seed([write('b')], 'lb1')
+      const after = await h.store.snapshot(TTL)
+      return { before, seeded, members: [...(after.members?.keys() ?? [])].sort() }
+    },
+    want: { before: false, seeded: true, members: ['a', 'b'] },
+  },
+  {
     name: 'an expired drain lease of a member that left frees its unit of budget',
     run: async h => {
       for (const id of ['a', 'b', 'c', 'd']) await h.store.putMember(write(id), 'lb1')
