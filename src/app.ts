@@ -13,6 +13,11 @@ import {
   poolSummary,
 } from './admin/pool-document.js'
 import { AdminServer, type AdminApi } from './admin/server.js'
+import {
+  adminSecurity,
+  announceAdminSecurity,
+  reloadAdminCertificates,
+} from './app-admin-tls.js'
 import { renderStatusPage } from './admin/status-page.js'
 import { memberOperations, type ControlPlane } from './app-admin.js'
 import { Discovery } from './app-discovery.js'
@@ -24,6 +29,7 @@ import { RedisStore } from './coordination/redis-store.js'
 import { HealthChecker, type ProbeKind } from './health/checker.js'
 import {
   createCoordinationMetrics,
+  recordStoreFault,
   type CoordinationMetrics,
 } from './metrics/coordination.js'
 import {
@@ -311,9 +317,7 @@ export class App {
       {
         host: this.#config.admin.host,
         port: this.#config.admin.port,
-        ...(this.#config.admin.token !== undefined
-          ? { token: this.#config.admin.token }
-          : {}),
+        ...adminSecurity(this.#config.admin),
         listenerNames: this.#config.listeners.map(l => l.name),
       },
       this.#adminApi(),
@@ -322,6 +326,7 @@ export class App {
       },
     )
     this.#admin = admin
+    announceAdminSecurity(admin, this.#config.admin, this.register, this.#log)
     const adminPort = await admin.listen()
     this.#checker.start()
     this.#discovery.start()
@@ -340,6 +345,7 @@ export class App {
    * needing a restart and otherwise ignored.
    */
   reload(next: Config): ReloadOutcome {
+    reloadAdminCertificates(this.#admin, this.#log)
     const plan = diffConfig(this.#config, next)
     const now = this.#clock.now()
     const old = this.#config
@@ -415,6 +421,7 @@ export class App {
 
   /** Counts a reload that failed validation (the old config stays). */
   reloadFailed(): void {
+    reloadAdminCertificates(this.#admin, this.#log)
     this.metrics.configReloads.inc({ result: 'failure' })
   }
 
@@ -551,6 +558,7 @@ export class App {
     recordPool(this.metrics, counts, live)
     const status = this.coordinator?.status()
     this.#coordinationMetrics.instances.set(status?.instances.length ?? 1)
+    recordStoreFault(this.#coordinationMetrics, status?.fault)
     recordDrains(this.#coordinationMetrics, status, this.#fencing, this.coordinator)
     this.#coordinationMetrics.probedMembers.set(
       status?.probing ?? this.pool.views().length,

@@ -132,6 +132,14 @@ export function coordinationDocument(
     probing: status.probing,
     lastSyncAgoMs: status.lastSyncAgoMs,
     drains: status.drains,
+    storeError:
+      status.fault === undefined
+        ? null
+        : {
+            cause: status.fault.cause,
+            hint: status.fault.hint,
+            message: status.fault.message,
+          },
     ...(drainBudget !== undefined ? { drainBudget } : {}),
     ...(fence !== undefined ? { fenced: fence.fenced, fenceReason: fence.reason } : {}),
   }

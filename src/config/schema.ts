@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { adminSecurityShape, tokenIssues } from './admin-schema.js'
 import { coordinationSchema, redisSchema } from './coordination-schema.js'
 import { discoveryListSchema, discoveryPortIssues } from './discovery-schema.js'
 import { duration, integer, mapping } from './primitives.js'
@@ -220,9 +221,15 @@ const adminSchema = mapping(
       .string({ error: 'expected a non-empty string' })
       .min(1, { error: 'expected a non-empty string' })
       .optional(),
+    ...adminSecurityShape,
   },
   'a mapping',
-).prefault({})
+)
+  .superRefine((a, ctx) => {
+    for (const i of tokenIssues(a))
+      ctx.addIssue({ code: 'custom', path: [i.path], message: i.message, input: a })
+  })
+  .prefault({})
 
 const balanceSchema = z
   .enum(['round-robin', 'least-connections', 'consistent-hash'], {

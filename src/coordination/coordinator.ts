@@ -17,6 +17,7 @@ import { removalsDone } from './membership.js'
 import { applyMembership, warmVerdicts } from './adoption.js'
 import { DamageRepair, type DamageHooks } from './damage.js'
 import { healMembers } from './heal.js'
+import { CONFIG_ERROR_RETRY_MS, type StoreFault } from './store-fault.js'
 import { VerdictPublisher } from './verdict-publisher.js'
 import {
   StoreUnavailableError,
@@ -80,6 +81,8 @@ export interface CoordinationStatus {
   readonly probing: number
   readonly lastSyncAgoMs: number | null
   readonly drains: readonly { member: string; holder: string; expiresAt: string }[]
+  /** Why the store cannot be used now (see store-fault.ts); undefined while it works. */
+  readonly fault: StoreFault | undefined
 }
 
 /** See the file comment. */
@@ -138,9 +141,13 @@ export class Coordinator {
   /** Connects, then seeds or adopts the shared pool; never throws for an unreachable store. */
   async start(): Promise<void> {
     const { store, log } = this.#d
+    for (const warning of store.warnings ?? []) log.warn({ store: store.target }, warning)
     await store.start({
       status: (connected, error) => {
         this.#onStatus(connected, error)
+      },
+      fault: fault => {
+        this.#onFault(fault)
       },
       notice: () => {
         // Notices come in bursts (a peer's batch, several peers at once): one re-read
@@ -329,6 +336,7 @@ export class Coordinator {
         holder: d.holder,
         expiresAt: new Date(d.expiresAt).toISOString(),
       })),
+      fault: this.#d.store.fault,
     }
   }
 
@@ -370,6 +378,25 @@ export class Coordinator {
       )
     } catch (err) {
       this.#d.log.debug({ err }, 'heartbeat failed')
+    }
+  }
+
+  /** One line per change of cause; a configuration error is an error, retried slowly. */
+  #onFault(fault: StoreFault | undefined): void {
+    const { log, store } = this.#d
+    if (this.#closed) return
+    if (fault === undefined) {
+      log.info({ store: store.target }, 'shared pool store error cleared')
+    } else if (fault.config) {
+      log.error(
+        { store: store.target, cause: fault.cause, error: fault.message },
+        `shared pool store refused by configuration (${fault.cause}): ${fault.hint}; retrying every ${CONFIG_ERROR_RETRY_MS / 1000}s, serving the last known pool meanwhile`,
+      )
+    } else {
+      log.warn(
+        { store: store.target, cause: fault.cause, error: fault.message },
+        `shared pool store error (${fault.cause}): ${fault.hint}`,
+      )
     }
   }
 
