@@ -11,7 +11,13 @@ import type { Pool } from '../pool/pool.js'
 import type { AdminState, Health, MemberEndpoint } from '../pool/types.js'
 import { isRoutable } from '../pool/member-state.js'
 import { RECORD_VERSION, type DrainLease, type MemberRecord } from './codec.js'
-import { drainDecision, type BudgetStanding } from './drain-budget.js'
+import {
+  adminWrite,
+  budgetLeft,
+  drainRequest,
+  removalWrite,
+  upsertWrite,
+} from './member-writes.js'
 import { factsFor } from './facts.js'
 import { removalsDone } from './membership.js'
 import { applyMembership, warmVerdicts } from './adoption.js'
@@ -23,6 +29,7 @@ import {
   StoreUnavailableError,
   type DrainGrant,
   type MemberRepair,
+  type MemberWrite,
   type PoolStore,
   type SharedSnapshot,
 } from './store.js'
@@ -197,21 +204,7 @@ export class Coordinator {
 
   /** Adds or replaces a member everywhere; throws StoreUnavailableError if the store is down. */
   async upsert(endpoint: MemberEndpoint, reason: string): Promise<MemberRecord> {
-    const record = await this.#d.store.putMember(
-      {
-        member: endpoint,
-        // The store keeps a draining/disabled state it holds (read in the same step: this
-        // instance may not have seen a drain made a moment ago elsewhere); upserting
-        // cancels a pending removal, as in the local pool.
-        admin: 'enabled',
-        keepAdmin: true,
-        removing: false,
-        reason,
-      },
-      this.#o.instanceId,
-    )
-    await this.#apply(record)
-    return record
+    return this.#write(upsertWrite(endpoint, reason))
   }
 
   /** Sets a member's admin state everywhere; undefined if no such member. */
@@ -221,38 +214,13 @@ export class Coordinator {
     reason: string,
   ): Promise<MemberRecord | undefined> {
     const old = this.#members.get(id)
-    if (old === undefined) return undefined
-    const record = await this.#d.store.putMember(
-      {
-        member: old.member,
-        admin,
-        // Enabling cancels a removal (as in the local pool); anything else keeps the one
-        // the store holds, read in the same step (this view may not have seen a DELETE).
-        removing: false,
-        ...(admin === 'enabled' ? {} : { keepRemoving: true }),
-        reason,
-      },
-      this.#o.instanceId,
-    )
-    await this.#apply(record)
-    return record
+    return old === undefined ? undefined : this.#write(adminWrite(old, admin, reason))
   }
 
   /** DELETE everywhere: drain on every instance, then the record goes once all are idle. */
   async remove(id: string): Promise<MemberRecord | undefined> {
     const old = this.#members.get(id)
-    if (old === undefined) return undefined
-    const record = await this.#d.store.putMember(
-      {
-        member: old.member,
-        admin: 'draining',
-        removing: true,
-        reason: 'removal requested',
-      },
-      this.#o.instanceId,
-    )
-    await this.#apply(record)
-    return record
+    return old === undefined ? undefined : this.#write(removalWrite(old))
   }
 
   /**
@@ -268,42 +236,20 @@ export class Coordinator {
   ): Promise<DrainGrant | undefined> {
     const old = this.#members.get(id)
     if (old === undefined) return undefined
-    // Only health is this instance's to judge: admin states come from the store itself,
-    // inside the script (a view may still show a drain another instance just ended).
-    const down = this.#d.pool
-      .views()
-      .filter(v => v.id !== id && v.health === 'down')
-      .map(v => v.id)
-    const grant = await this.#d.store.drain(
-      {
-        // The store keeps a removal it holds (removing is false here on purpose).
-        write: { member: old.member, admin: 'draining', removing: false, reason },
-        holder,
-        ttlMs: this.#o.coordination.drainLease,
-        down,
-        force,
-      },
-      this.#o.instanceId,
-    )
+    const request = drainRequest(old, this.#d.pool.views(), {
+      holder,
+      reason,
+      ttlMs: this.#o.coordination.drainLease,
+      force,
+    })
+    const grant = await this.#d.store.drain(request, this.#o.instanceId)
     if (grant.ok) await this.#apply(grant.record)
     return grant
   }
 
-  /**
-   * How many more drains may start now (the corral_drain_budget gauge): floor((N-1)/2)
-   * for N members less the members out, as drain-budget.ts counts them, from this
-   * instance's pool and its last snapshot's leases.
-   */
+  /** Drains that may start now (the corral_drain_budget gauge; member-writes.ts). */
   drainBudget(): number {
-    const standings = new Map<string, BudgetStanding>()
-    const down = new Set<string>()
-    for (const v of this.#d.pool.views()) {
-      standings.set(v.id, v.removing ? 'removing' : v.admin)
-      if (v.health === 'down') down.add(v.id)
-    }
-    const leases = this.#last?.drains ?? new Map<string, DrainLease>()
-    const d = drainDecision(standings, leases, down, undefined)
-    return Math.max(0, d.budget - d.out.length)
+    return budgetLeft(this.#d.pool.views(), this.#last?.drains ?? new Map())
   }
 
   /** This instance's own verdict on a member changed: publish it (batched). */
@@ -510,6 +456,12 @@ export class Coordinator {
     this.#warmed = true
     const applied = applyMembership(this.#d.pool, records, warm, this.#d.clock.now())
     if (applied > 0) this.#d.hooks.poolChanged()
+  }
+
+  async #write(write: MemberWrite): Promise<MemberRecord> {
+    const record = await this.#d.store.putMember(write, this.#o.instanceId)
+    await this.#apply(record)
+    return record
   }
 
   async #apply(record: MemberRecord): Promise<void> {

@@ -229,9 +229,8 @@ return 1
  * ARGV: id, holder, reason, ttl ms, record
  * JSON without rev (admin "draining"), notice JSON, "force" or "", then the ids the caller
  * sees down everywhere. drain-budget.ts drainDecision in Lua, on the store's own state:
- * reaps expired and void leases (member enabled or removing), rewrites unreadable ones
- * readable (unknown holder, fresh expiry), then grants if fewer than floor((N-1)/2) others
- * are out. Returns {-1} (no such member), {0, budget, id1, why1, holder1, ...} or
+ * reaps expired and void leases (member enabled or removing), ignores unreadable ones
+ * (damage is never acted on), then grants if fewer than floor((N-1)/2) others are out. Returns {-1} (no such member), {0, budget, id1, why1, holder1, ...} or
  * {1, lease JSON, stored record}. A member already being removed stays so (no lease).
  */
 export const DRAIN = `${PRELUDE}
@@ -256,9 +255,8 @@ for i = 1, #leases, 2 do
   if s == 'enabled' or s == 'removing' then
     redis.call('HDEL', KEYS[5], m)
   elseif not ok or type(lease) ~= 'table' or type(lease['expiresAt']) ~= 'number' or type(lease['holder']) ~= 'string' then
-    -- Damaged: unknown, so it keeps counting, readable again and bounded by the TTL.
-    holders[m] = 'unknown'
-    redis.call('HSET', KEYS[5], m, cjson.encode({v = 1, holder = 'unknown', token = 'repaired', reason = 'a damaged lease, repaired', at = now, expiresAt = now + ttl}))
+    -- Damaged: ignored, never acted on (it neither counts nor frees anything); the
+    -- member's own state still counts. A later drain or enable of the member replaces it.
   elseif lease['expiresAt'] <= now then
     redis.call('HDEL', KEYS[5], m)
   else
