@@ -17,6 +17,7 @@ export type OtherConfigKey =
   | 'redis'
   | 'coordination'
   | 'dataPath'
+  | 'accessLog'
 
 /**
  * How each top-level Config key is applied on reload. Listeners and the admin API own bound
@@ -38,6 +39,8 @@ export const APPLY_MODE: { readonly [K in keyof Config]: ApplyMode } = {
   redis: 'restart',
   coordination: 'restart',
   dataPath: 'restart',
+  // Workers open the log at start; SIGHUP and SIGUSR1 reopen it (rotation), no more.
+  accessLog: 'restart',
 }
 
 const OTHER_KEYS: readonly OtherConfigKey[] = [
@@ -49,6 +52,7 @@ const OTHER_KEYS: readonly OtherConfigKey[] = [
   'redis',
   'coordination',
   'dataPath',
+  'accessLog',
 ]
 
 /** What reloading from `old` to `next` changes, and what of it waits for a restart. */

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { LineCounter, parseDocument, visit } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { describeValue, formatIssues, formatPath } from './format-issues.js'
+import type { AccessLogConfig } from './access-log-schema.js'
 import type { CoordinationConfig, RedisConfig } from './coordination-schema.js'
 import { configSchema, type ParsedConfig } from './schema.js'
 
@@ -89,6 +90,8 @@ export interface Config {
   readonly coordination: Omit<CoordinationConfig, 'probes'> & {
     readonly probes: 'shared' | 'all'
   }
+  /** The connection access log (docs/access-log.md). */
+  readonly accessLog: AccessLogConfig
 }
 
 /** Largest config file read: 1 MiB, ten times a file of MAX_MEMBERS members. */
@@ -323,6 +326,7 @@ function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
         parsed.coordination.probes ??
         (parsed.coordination.policy === 'quorum' ? 'shared' : 'all'),
     },
+    accessLog: parsed.accessLog,
   }
 }
 

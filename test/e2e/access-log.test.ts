@@ -1,0 +1,224 @@
+// Issue #22: the access log through the real CLI in the default workers mode, on the
+// data path CORRAL_DATA_PATH picks (CI runs js and native): one record per connection
+// with exact bytes, who closed it and why, and the termination state and status.
+import { once } from 'node:events'
+import { renameSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import {
+  BIG,
+  commandMember,
+  dial,
+  readRecords,
+  waitForRecord,
+  type Rec,
+} from '../helpers/access-log.js'
+import { startCorral, type CorralProcess } from '../helpers/corral-process.js'
+import { startHealthServer } from '../helpers/health-server.js'
+import { startTcpMember, type Teardown } from '../helpers/tcp-member.js'
+import { readToEnd } from '../helpers/tcp-client.js'
+
+interface Setup {
+  readonly lb: CorralProcess
+  readonly logPath: string
+  readonly port: number
+}
+
+/**
+ * corral (default workers) logging to a file, in front of `members` (id → port); every
+ * member is up by a shared health server unless `healthDown`.
+ */
+async function setup(
+  t: Teardown & { testdir(): string },
+  members: Readonly<Record<string, number>>,
+  accessLog: string,
+  options: { healthDown?: boolean; extra?: string } = {},
+): Promise<Setup> {
+  const health = await startHealthServer({
+    status: options.healthDown === true ? 500 : 200,
+  })
+  t.teardown(() => health.close())
+  const dir = t.testdir()
+  const logPath = join(dir, 'access.log')
+  const list = Object.entries(members)
+    .map(
+      ([id, port]) => `  - { id: ${id}, address: 127.0.0.1, ports: { http: ${port} } }`,
+    )
+    .join('\n')
+  const yaml = `listeners:
+  - { name: http, bind: "127.0.0.1:0" }
+members:
+${list}
+health: { port: ${health.port}, interval: 100ms, timeout: 500ms, rise: 1, fall: 1, jitter: 0, initialState: ${options.healthDown === true ? 'down' : 'up'} }
+admin: { bind: "127.0.0.1:0" }
+accessLog: { enabled: true, destination: "${logPath}", ${accessLog} }
+${options.extra ?? ''}
+dataPath: ${process.env.CORRAL_DATA_PATH === 'js' || process.env.CORRAL_DATA_PATH === 'native' ? process.env.CORRAL_DATA_PATH : 'auto'}
+`
+  const lb = await startCorral(dir, yaml)
+  t.teardown(() => lb.stop('SIGKILL'))
+  return { lb, logPath, port: lb.ports.http ?? 0 }
+}
+
+/** Close records in `paths` once there are `n` (bounded). */
+async function waitForRecords(paths: string[], n: number): Promise<Rec[]> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const all = readRecords(...paths).filter(r => r.type === 'close')
+    if (all.length >= n || Date.now() > deadline) return all
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
+
+const signal = (): AbortSignal => AbortSignal.timeout(15_000)
+
+void t.test('one member: transfers, closers and causes', async t => {
+  const member = await startTcpMember(t, commandMember)
+  const { lb, logPath, port } = await setup(t, { a: member.port }, 'interim: 300ms', {
+    extra: 'timeouts: { idle: 1500ms }',
+  })
+  const byPort = (p: number | undefined) => (r: Rec) =>
+    r.type === 'close' && r.clientPort === p
+
+  await t.test('an 8 MiB download: the member closes first, exact bytes, --', async t => {
+    const c = await dial(port)
+    const cPort = c.localPort
+    c.write('DOWNLOAD 8388608\n')
+    const got = await readToEnd(c, signal())
+    c.end()
+    t.equal(got.length, BIG)
+    const r = await waitForRecord(logPath, byPort(cPort))
+    t.equal(r.bytesToClient, BIG, 'bytes to client')
+    t.equal(r.bytesToMember, 'DOWNLOAD 8388608\n'.length, 'bytes to member')
+    t.equal(r.termination, '--')
+    t.equal(r.status, 200)
+    t.equal(r.member, 'a')
+    t.equal(r.attempts.length, 1)
+    t.equal(r.attempts[0]?.result, 'ok')
+    t.type(r.connectMs, 'number')
+    t.type(r.firstByteToClientMs, 'number')
+    t.type(r.firstByteToMemberMs, 'number')
+    if (process.env.CORRAL_DATA_PATH === 'js') {
+      t.equal(r.closedBy, 'member')
+      t.equal(r.cause, 'fin')
+    }
+    t.equal(r.sni, null, 'no TLS: sni null')
+  })
+
+  await t.test('an 8 MiB upload: the client closes first, exact bytes, --', async t => {
+    const c = await dial(port)
+    const cPort = c.localPort
+    c.write('UPLOAD 8388608\n')
+    c.end(Buffer.alloc(BIG))
+    const got = await readToEnd(c, signal())
+    t.equal(got.toString(), 'ok')
+    const r = await waitForRecord(logPath, byPort(cPort))
+    t.equal(r.bytesToMember, BIG + 'UPLOAD 8388608\n'.length)
+    t.equal(r.bytesToClient, 2)
+    t.equal(r.termination, '--')
+    if (process.env.CORRAL_DATA_PATH === 'js') t.equal(r.closedBy, 'client')
+  })
+
+  await t.test('a client abort mid-transfer: CD', async t => {
+    const c = await dial(port)
+    const cPort = c.localPort
+    c.write('DOWNLOAD 268435456\n')
+    let seen = 0
+    await new Promise<void>(resolve => {
+      c.on('data', (chunk: Buffer) => {
+        seen += chunk.length
+        if (seen > 1_000_000) {
+          c.resetAndDestroy()
+          resolve()
+        }
+      })
+    })
+    const r = await waitForRecord(logPath, byPort(cPort))
+    t.ok(r.bytesToClient > 0 && r.bytesToClient < 268435456, 'partial bytes')
+    if (process.env.CORRAL_DATA_PATH === 'js') {
+      t.equal(r.termination, 'CD')
+      t.equal(r.closedBy, 'client')
+      t.equal(r.cause, 'rst')
+    } else t.not(r.termination, '--')
+  })
+
+  await t.test('a member reset mid-transfer: SD', async t => {
+    const c = await dial(port)
+    const cPort = c.localPort
+    c.write('RST 1000000\n')
+    let got = 0
+    c.on('data', (chunk: Buffer) => {
+      got += chunk.length
+      if (got === 1_000_000) c.write('x')
+    })
+    await once(c, 'close', { signal: signal() })
+    const r = await waitForRecord(logPath, byPort(cPort))
+    if (process.env.CORRAL_DATA_PATH === 'js') {
+      t.equal(r.termination, 'SD')
+      t.equal(r.closedBy, 'member')
+      t.equal(r.cause, 'rst')
+    } else t.not(r.termination, '--')
+    t.equal(r.status, 200)
+  })
+
+  await t.test(
+    'a held connection: interim records, then the idle timeout: cD',
+    async t => {
+      const c = await dial(port)
+      const cPort = c.localPort
+      c.write('HOLD\n')
+      c.resume()
+      const interim = await waitForRecord(
+        logPath,
+        r => r.type === 'interim' && r.clientPort === cPort,
+      )
+      t.equal(interim.termination, null, 'open: no termination yet')
+      t.equal(interim.bytesToMember, 5)
+      await once(c, 'close', { signal: signal() })
+      const r = await waitForRecord(logPath, byPort(cPort))
+      t.equal(r.id, interim.id, 'interim and close records share the id')
+      t.equal(r.termination, 'cD')
+      t.equal(r.closedBy, 'corral')
+      t.equal(r.cause, 'idle_timeout')
+    },
+  )
+
+  await t.test('a bare connect/close is not logged', async t => {
+    const c = await dial(port)
+    const cPort = c.localPort
+    c.resume()
+    c.end()
+    await once(c, 'close', { signal: signal() })
+    // A later connection's record proves the earlier one had its turn.
+    const d = await dial(port)
+    const dPort = d.localPort
+    d.write('DOWNLOAD 10\n')
+    await readToEnd(d, signal())
+    d.end()
+    await waitForRecord(logPath, byPort(dPort))
+    t.equal(readRecords(logPath).filter(r => r.clientPort === cPort).length, 0)
+  })
+
+  await t.test('the log rotated under load: no line lost or torn', async t => {
+    const rotated = `${logPath}.1`
+    const ports: (number | undefined)[] = []
+    for (let i = 0; i < 60; i++) {
+      const c = await dial(port)
+      const cPort = c.localPort
+      c.write('DOWNLOAD 1000\n')
+      await readToEnd(c, signal())
+      c.end()
+      await once(c, 'close', { signal: signal() })
+      ports.push(cPort)
+      if (i === 30) {
+        renameSync(logPath, rotated)
+        lb.proc.kill('SIGUSR1')
+      }
+    }
+    const all = await waitForRecords([rotated, logPath], ports.length)
+    for (const p of ports)
+      t.equal(all.filter(r => r.clientPort === p).length, 1, `port ${String(p)}`)
+    t.ok(readRecords(logPath).length > 0, 'the reopened file has lines')
+    t.ok(readRecords(rotated).length > 30, 'the rotated file kept its lines')
+  })
+})
