@@ -451,6 +451,13 @@ export class DataPlane {
       const rejected: ConnectionOutcome | undefined = relay.start()
       if (rejected !== undefined) {
         unrouted.outcomes[rejected]++
+        // A JS relay still closes (and is logged) on its client's 'close'; this one not.
+        if (
+          accessLog !== undefined &&
+          relay instanceof NativeRelay &&
+          relay.trace !== null
+        )
+          accessLog.record(relay.trace, factsOf(relay, 'close'))
         return
       }
       relays.add(relay)
@@ -458,7 +465,7 @@ export class DataPlane {
     server.on('error', noop)
     // Native accept: the same admission as the 'connection' handler above.
     const acceptor: NativeAcceptor = {
-      accepted: (id, peer) => {
+      accepted: (id, peer, peerPort) => {
         if (engine === undefined) return undefined
         if (this.#closing || relays.size >= this.#options.maxConnections) {
           engine.reject(id)
@@ -468,10 +475,15 @@ export class DataPlane {
           return undefined
         }
         const relay = new NativeAcceptedRelay(id, peer, ctx, engine)
-        if (relay.trace !== null) relay.trace.clientAddress = peer
+        if (relay.trace !== null) {
+          relay.trace.clientAddress = peer
+          relay.trace.clientPort = peerPort
+        }
         const rejected: ConnectionOutcome | undefined = relay.start()
         if (rejected !== undefined) {
           unrouted.outcomes[rejected]++
+          if (accessLog !== undefined && relay.trace !== null)
+            accessLog.record(relay.trace, factsOf(relay, 'close'))
           return undefined
         }
         relays.add(relay)

@@ -106,9 +106,10 @@ export class NativeAcceptedRelay extends RoutedConnection implements NativeAccep
     _errno: number,
     aToB: number,
     bToA: number,
+    closer = -1,
   ): void {
     if (!this.#open) return
-    if (this.trace !== null) traceNativeClose(this.trace, reason)
+    if (this.trace !== null) traceNativeClose(this.trace, reason, closer)
     this.#toMember = aToB
     this.#toClient = bToA
     this.#open = false

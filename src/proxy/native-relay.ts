@@ -116,8 +116,9 @@ export class NativeRelay extends RoutedConnection implements NativeOwner {
     _errno: number,
     aToB: number,
     bToA: number,
+    closer = -1,
   ): void {
-    if (this.trace !== null) traceNativeClose(this.trace, reason)
+    if (this.trace !== null) traceNativeClose(this.trace, reason, closer)
     this.#engineSlot = -1
     this.#toMember = aToB
     this.#toClient = bToA

@@ -66,20 +66,22 @@ export function attemptResult(
 }
 
 /**
- * Records why the relay thread closed a connection. It reports that both directions
- * finished ("done") or a socket failed ("error") but not which side acted first, so
- * the closer stays null there (TODO(#22): report it from native/relay.c).
+ * Records why the relay thread closed a connection: both directions finished ("done",
+ * `closer` the side whose FIN came first) or a socket failed ("error", `closer` that
+ * socket's side); 0 = client, 1 = member, -1 = not known (closer null).
  */
 export function traceNativeClose(
   trace: ConnectionTrace,
   reason: NativeCloseReason,
+  closer: number,
 ): void {
+  const by = closer === 0 ? 'client' : closer === 1 ? 'member' : null
   switch (reason) {
     case 'done':
-      trace.close(null, 'fin')
+      trace.close(by, 'fin')
       return
     case 'error':
-      trace.close(null, 'rst')
+      trace.close(by, 'rst')
       return
     case 'idle':
       trace.close('corral', 'idle_timeout')

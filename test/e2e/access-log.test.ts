@@ -1,8 +1,8 @@
 // Issue #22: the access log through the real CLI in the default workers mode, on the
 // data path CORRAL_DATA_PATH picks (CI runs js and native): one record per connection
 // with exact bytes, who closed it and why, and the termination state and status.
-import { once } from 'node:events'
 import { renameSync } from 'node:fs'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import {
@@ -14,7 +14,7 @@ import {
   type Rec,
 } from '../helpers/access-log.js'
 import { startCorral, type CorralProcess } from '../helpers/corral-process.js'
-import { startHealthServer } from '../helpers/health-server.js'
+import { deadPort, startHealthServer } from '../helpers/health-server.js'
 import { startTcpMember, type Teardown } from '../helpers/tcp-member.js'
 import { readToEnd } from '../helpers/tcp-client.js'
 
@@ -60,14 +60,31 @@ dataPath: ${process.env.CORRAL_DATA_PATH === 'js' || process.env.CORRAL_DATA_PAT
   return { lb, logPath, port: lb.ports.http ?? 0 }
 }
 
-/** Close records in `paths` once there are `n` (bounded). */
-async function waitForRecords(paths: string[], n: number): Promise<Rec[]> {
+/** Close records in `paths` once `done` says so (bounded: then whatever is there). */
+async function waitForRecords(
+  paths: string[],
+  done: (records: Rec[]) => boolean,
+): Promise<Rec[]> {
   const deadline = Date.now() + 10_000
   for (;;) {
     const all = readRecords(...paths).filter(r => r.type === 'close')
-    if (all.length >= n || Date.now() > deadline) return all
+    if (done(all) || Date.now() > deadline) return all
     await new Promise(resolve => setTimeout(resolve, 20))
   }
+}
+
+/** Resolves when `socket` closed, reset or not (bounded). */
+async function untilClosed(socket: Socket): Promise<void> {
+  if (socket.closed) return
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error('socket not closed after 15 s'))
+    }, 15_000)
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
 }
 
 const signal = (): AbortSignal => AbortSignal.timeout(15_000)
@@ -96,11 +113,11 @@ void t.test('one member: transfers, closers and causes', async t => {
     t.equal(r.attempts.length, 1)
     t.equal(r.attempts[0]?.result, 'ok')
     t.type(r.connectMs, 'number')
-    t.type(r.firstByteToClientMs, 'number')
-    t.type(r.firstByteToMemberMs, 'number')
+    t.equal(r.closedBy, 'member')
+    t.equal(r.cause, 'fin')
     if (process.env.CORRAL_DATA_PATH === 'js') {
-      t.equal(r.closedBy, 'member')
-      t.equal(r.cause, 'fin')
+      t.type(r.firstByteToClientMs, 'number')
+      t.type(r.firstByteToMemberMs, 'number')
     }
     t.equal(r.sni, null, 'no TLS: sni null')
   })
@@ -116,7 +133,7 @@ void t.test('one member: transfers, closers and causes', async t => {
     t.equal(r.bytesToMember, BIG + 'UPLOAD 8388608\n'.length)
     t.equal(r.bytesToClient, 2)
     t.equal(r.termination, '--')
-    if (process.env.CORRAL_DATA_PATH === 'js') t.equal(r.closedBy, 'client')
+    t.equal(r.closedBy, 'client')
   })
 
   await t.test('a client abort mid-transfer: CD', async t => {
@@ -135,11 +152,9 @@ void t.test('one member: transfers, closers and causes', async t => {
     })
     const r = await waitForRecord(logPath, byPort(cPort))
     t.ok(r.bytesToClient > 0 && r.bytesToClient < 268435456, 'partial bytes')
-    if (process.env.CORRAL_DATA_PATH === 'js') {
-      t.equal(r.termination, 'CD')
-      t.equal(r.closedBy, 'client')
-      t.equal(r.cause, 'rst')
-    } else t.not(r.termination, '--')
+    t.equal(r.termination, 'CD')
+    t.equal(r.closedBy, 'client')
+    t.equal(r.cause, 'rst')
   })
 
   await t.test('a member reset mid-transfer: SD', async t => {
@@ -151,13 +166,11 @@ void t.test('one member: transfers, closers and causes', async t => {
       got += chunk.length
       if (got === 1_000_000) c.write('x')
     })
-    await once(c, 'close', { signal: signal() })
+    await untilClosed(c)
     const r = await waitForRecord(logPath, byPort(cPort))
-    if (process.env.CORRAL_DATA_PATH === 'js') {
-      t.equal(r.termination, 'SD')
-      t.equal(r.closedBy, 'member')
-      t.equal(r.cause, 'rst')
-    } else t.not(r.termination, '--')
+    t.equal(r.termination, 'SD')
+    t.equal(r.closedBy, 'member')
+    t.equal(r.cause, 'rst')
     t.equal(r.status, 200)
   })
 
@@ -174,7 +187,7 @@ void t.test('one member: transfers, closers and causes', async t => {
       )
       t.equal(interim.termination, null, 'open: no termination yet')
       t.equal(interim.bytesToMember, 5)
-      await once(c, 'close', { signal: signal() })
+      await untilClosed(c)
       const r = await waitForRecord(logPath, byPort(cPort))
       t.equal(r.id, interim.id, 'interim and close records share the id')
       t.equal(r.termination, 'cD')
@@ -188,7 +201,7 @@ void t.test('one member: transfers, closers and causes', async t => {
     const cPort = c.localPort
     c.resume()
     c.end()
-    await once(c, 'close', { signal: signal() })
+    await untilClosed(c)
     // A later connection's record proves the earlier one had its turn.
     const d = await dial(port)
     const dPort = d.localPort
@@ -208,17 +221,104 @@ void t.test('one member: transfers, closers and causes', async t => {
       c.write('DOWNLOAD 1000\n')
       await readToEnd(c, signal())
       c.end()
-      await once(c, 'close', { signal: signal() })
+      await untilClosed(c)
       ports.push(cPort)
       if (i === 30) {
         renameSync(logPath, rotated)
         lb.proc.kill('SIGUSR1')
       }
     }
-    const all = await waitForRecords([rotated, logPath], ports.length)
+    const all = await waitForRecords([rotated, logPath], recs =>
+      ports.every(p => recs.some(r => r.clientPort === p)),
+    )
     for (const p of ports)
       t.equal(all.filter(r => r.clientPort === p).length, 1, `port ${String(p)}`)
     t.ok(readRecords(logPath).length > 0, 'the reopened file has lines')
     t.ok(readRecords(rotated).length > 30, 'the rotated file kept its lines')
   })
+})
+
+void t.test('a refused member, then a retry: two attempts, success', async t => {
+  const member = await startTcpMember(t, commandMember)
+  const refused = await deadPort()
+  // Round robin starts at either member: each connection's record shows where it went.
+  const { logPath, port } = await setup(t, { dead: refused, live: member.port }, '', {
+    extra: 'limits: { connectAttempts: 2 }',
+  })
+  const c = await dial(port)
+  const cPort = c.localPort
+  c.write('DOWNLOAD 100\n')
+  await readToEnd(c, signal())
+  const d = await dial(port)
+  const dPort = d.localPort
+  d.write('DOWNLOAD 100\n')
+  await readToEnd(d, signal())
+  const records = await waitForRecords([logPath], recs => recs.length >= 2)
+  const retried = records.find(
+    r => (r.clientPort === cPort || r.clientPort === dPort) && r.attempts.length === 2,
+  )
+  if (retried === undefined) throw new Error('no connection tried the refused member')
+  t.strictSame(
+    retried.attempts.map(a => [a.member, a.result]),
+    [
+      ['dead', 'refused'],
+      ['live', 'ok'],
+    ],
+  )
+  t.equal(retried.member, 'live')
+  t.equal(retried.termination, '--')
+  t.equal(retried.status, 200)
+  t.equal(retried.bytesToClient, 100)
+})
+
+void t.test('all members down: 503, no member', async t => {
+  const member = await startTcpMember(t, commandMember)
+  const { logPath, port } = await setup(t, { a: member.port }, '', { healthDown: true })
+  const c = await dial(port)
+  const cPort = c.localPort
+  c.resume()
+  await untilClosed(c)
+  const r = await waitForRecord(logPath, rec => rec.clientPort === cPort)
+  t.equal(r.status, 503)
+  t.equal(r.termination, 'SC')
+  t.equal(r.member, null)
+  t.equal(r.closedBy, 'corral')
+  t.equal(r.cause, 'no_member')
+  t.strictSame(r.attempts, [])
+  t.equal(member.accepted, 0)
+})
+
+void t.test('sample 0: normal lines gone, errors kept', async t => {
+  const member = await startTcpMember(t, commandMember)
+  const refused = await deadPort()
+  const { logPath, port } = await setup(
+    t,
+    { dead: refused, live: member.port },
+    'sample: 0',
+    {
+      extra: 'limits: { connectAttempts: 1 }',
+    },
+  )
+  const ports: (number | undefined)[] = []
+  for (let i = 0; i < 4; i++) {
+    const c = await dial(port)
+    ports.push(c.localPort)
+    c.write('DOWNLOAD 100\n')
+    c.resume()
+    await untilClosed(c)
+  }
+  // Round robin: at least one of four went to the refused member (before any eviction).
+  const errors = await waitForRecords([logPath], recs => recs.length >= 1)
+  t.ok(errors.length >= 1, 'the failed connection is logged')
+  for (const r of errors) {
+    t.ok(ports.includes(r.clientPort ?? undefined), 'one of ours')
+    t.equal(r.termination, 'SC')
+    t.equal(r.status, 502)
+  }
+  t.ok(member.accepted >= 1, 'some connections went through')
+  t.equal(
+    readRecords(logPath).filter(r => r.termination === '--').length,
+    0,
+    'no normal line',
+  )
 })
