@@ -397,14 +397,23 @@ function dataPathFamilies({ on, addCollectHook }: Hooks): DataPathMetrics {
       help: 'Access-log lines queued for writing (docs/access-log.md).',
       ...on,
     }),
-    accessLogDropped: new Counter({
-      name: 'corral_access_log_dropped_total',
-      help: 'Access-log lines dropped instead of slowing the data path: backlog (writer behind), rate (maxLinesPerSecond).',
-      labelNames: ['reason'] as const,
-      ...on,
-    }),
+    accessLogDropped: zeroed(
+      new Counter({
+        name: 'corral_access_log_dropped_total',
+        help: 'Access-log lines dropped instead of slowing the data path: backlog (writer behind), rate (maxLinesPerSecond).',
+        labelNames: ['reason'] as const,
+        ...on,
+      }),
+    ),
     addCollectHook,
   }
+}
+
+/** The drop counter with both reasons at 0, so a dashboard's rate() has a series to start from. */
+function zeroed<C extends CounterHandle<AccessLogDropLabels>>(counter: C): C {
+  counter.inc({ reason: 'backlog' }, 0)
+  counter.inc({ reason: 'rate' }, 0)
+  return counter
 }
 
 /**

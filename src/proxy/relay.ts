@@ -11,6 +11,7 @@ import {
   type Rejection,
   type RoutingContext,
 } from './connect.js'
+import { peekSni } from './sni.js'
 import type { CorralCloseCause } from './termination.js'
 
 /** What a relay needs from its data plane: routing (connect.ts) and its close. */
@@ -161,7 +162,11 @@ export class Relay extends RoutedConnection {
     const trace = this.trace
     client.on('data', (chunk: Buffer) => {
       this.activity++
-      if (trace !== null && trace.firstToMemberAt === 0) trace.firstToMemberAt = ctx.now()
+      if (trace !== null && trace.firstToMemberAt === 0) {
+        trace.firstToMemberAt = ctx.now()
+        // The client's first chunk: a TLS ClientHello names the server it wants.
+        trace.sni = peekSni(chunk)
+      }
       if (!upstream.write(chunk)) client.pause()
     })
     upstream.on('drain', () => client.resume())

@@ -4,6 +4,7 @@
 import { renameSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { join } from 'node:path'
+import { connect as tlsConnect } from 'node:tls'
 import t from 'tap'
 import {
   BIG,
@@ -195,6 +196,19 @@ void t.test('one member: transfers, closers and causes', async t => {
       t.equal(r.cause, 'idle_timeout')
     },
   )
+
+  await t.test('a TLS client: the SNI it sent (JS path; native: null)', async t => {
+    const c = tlsConnect({ host: '127.0.0.1', port, servername: 'dtr.example.com' })
+    c.on('error', () => undefined)
+    const cPort = await new Promise<number | undefined>(resolve => {
+      c.once('connect', () => {
+        resolve(c.localPort)
+      })
+    })
+    const r = await waitForRecord(logPath, byPort(cPort))
+    t.equal(r.sni, process.env.CORRAL_DATA_PATH === 'native' ? null : 'dtr.example.com')
+    t.ok(r.bytesToMember > 0, 'the hello went through untouched')
+  })
 
   await t.test('a bare connect/close is not logged', async t => {
     const c = await dial(port)
