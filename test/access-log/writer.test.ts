@@ -1,6 +1,6 @@
 // The access log's writer: whole lines, reopen after a rename without losing one, and a
 // full queue drops (and says so) instead of growing or blocking.
-import { readFileSync, renameSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { LineWriter, MAX_QUEUED_BYTES } from '../../src/access-log/writer.js'
@@ -9,6 +9,15 @@ const lines = (path: string): string[] =>
   readFileSync(path, 'utf8')
     .split('\n')
     .filter(l => l !== '')
+
+/** Waits (bounded, polling every 10 ms) until `path` holds `n` lines. */
+async function untilLines(path: string, n: number): Promise<void> {
+  const deadline = Date.now() + 5_000
+  while (!existsSync(path) || lines(path).length < n) {
+    if (Date.now() > deadline) throw new Error(`${path}: fewer than ${String(n)} lines`)
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
 
 void t.test('appends whole lines and flushes on close', async t => {
   const path = join(t.testdir(), 'a.log')
@@ -34,9 +43,12 @@ void t.test(
       failed: err => t.error(err),
     })
     for (let i = 0; i < 50; i++) w.write(`${String(i)}\n`)
-    renameSync(path, `${path}.1`) // may run before or after the first write: both are fine
+    await untilLines(path, 50)
+    renameSync(path, `${path}.1`)
+    // Queued after the rename, before the reopen: not lost (it goes to the new file).
+    w.write('50\n')
     w.reopen()
-    for (let i = 50; i < 100; i++) w.write(`${String(i)}\n`)
+    for (let i = 51; i < 100; i++) w.write(`${String(i)}\n`)
     await w.close()
     const all = [...lines(`${path}.1`), ...lines(path)].map(Number).sort((a, b) => a - b)
     t.strictSame(

@@ -229,19 +229,24 @@ void t.test('one member: transfers, closers and causes', async t => {
   await t.test('the log rotated under load: no line lost or torn', async t => {
     const rotated = `${logPath}.1`
     const ports: (number | undefined)[] = []
-    for (let i = 0; i < 60; i++) {
-      const c = await dial(port)
-      const cPort = c.localPort
-      c.write('DOWNLOAD 1000\n')
-      await readToEnd(c, signal())
-      c.end()
-      await untilClosed(c)
-      ports.push(cPort)
-      if (i === 30) {
-        renameSync(logPath, rotated)
-        lb.proc.kill('SIGUSR1')
+    // Four clients in parallel, 20 connections each; the rename and SIGUSR1 land in
+    // the middle of it.
+    const client = async (k: number): Promise<void> => {
+      for (let i = 0; i < 20; i++) {
+        const c = await dial(port)
+        const cPort = c.localPort
+        c.write('DOWNLOAD 1000\n')
+        await readToEnd(c, signal())
+        c.end()
+        await untilClosed(c)
+        ports.push(cPort)
+        if (k === 0 && i === 10) {
+          renameSync(logPath, rotated)
+          lb.proc.kill('SIGUSR1')
+        }
       }
     }
+    await Promise.all([0, 1, 2, 3].map(client))
     const all = await waitForRecords([rotated, logPath], recs =>
       ports.every(p => recs.some(r => r.clientPort === p)),
     )
