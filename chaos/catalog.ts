@@ -1,6 +1,7 @@
 // Every chaos scenario, in issue #12's order.
 import type { Scenario } from './scenario.js'
 import { dataPathFaults } from './scenarios/data-path-faults.js'
+import { dnsScale } from './scenarios/dns-scale.js'
 import { flappingReplica } from './scenarios/flapping-replica.js'
 import { killReplica } from './scenarios/kill-replica.js'
 import { lbKilled } from './scenarios/lb-killed.js'
@@ -11,7 +12,7 @@ import { sigstopReplica } from './scenarios/sigstop-replica.js'
 import { slowHealth } from './scenarios/slow-health.js'
 import { slowStreams } from './scenarios/slow-streams.js'
 
-/** The scenarios `npm run chaos` runs, numbered as in issue #12. */
+/** The scenarios `npm run chaos` runs, numbered as in issue #12 (11: issue #21). */
 export const SCENARIOS: readonly Scenario[] = [
   killReplica,
   sigstopReplica,
@@ -23,4 +24,5 @@ export const SCENARIOS: readonly Scenario[] = [
   lbKilled,
   rollingRestart,
   flappingReplica,
+  dnsScale,
 ]

@@ -10,11 +10,18 @@ import { hostname } from 'node:os'
 import {
   coordinationDocument,
   memberDocument,
+  memberSource,
   poolSummary,
 } from './admin/pool-document.js'
 import { AdminServer, type AdminApi } from './admin/server.js'
+import {
+  adminSecurity,
+  announceAdminSecurity,
+  reloadAdminCertificates,
+} from './app-admin-tls.js'
 import { renderStatusPage } from './admin/status-page.js'
-import { memberOperations } from './app-admin.js'
+import { memberOperations, type ControlPlane } from './app-admin.js'
+import { Discovery } from './app-discovery.js'
 import { Coordinator } from './coordination/coordinator.js'
 import { fencingFor, recordDrains } from './app-fencing.js'
 import { QuorumLog } from './app-quorum.js'
@@ -23,6 +30,7 @@ import { RedisStore } from './coordination/redis-store.js'
 import { HealthChecker, type ProbeKind } from './health/checker.js'
 import {
   createCoordinationMetrics,
+  recordStoreFault,
   type CoordinationMetrics,
 } from './metrics/coordination.js'
 import {
@@ -100,7 +108,13 @@ function instanceIdOf(config: Config): string {
 }
 
 function endpointOf(m: MemberEndpoint): MemberEndpoint {
-  return { id: m.id, address: m.address, ports: m.ports, weight: m.weight }
+  return {
+    id: m.id,
+    address: m.address,
+    ports: m.ports,
+    weight: m.weight,
+    source: 'config',
+  }
 }
 
 /** Maps a probe result onto the health-check metric's result label. */
@@ -133,6 +147,8 @@ export class App {
   readonly #coordinationMetrics: CoordinationMetrics
   /** Self-fencing (issue #11); undefined without a shared store. */
   readonly #fencing: FencingMonitor | undefined
+  /** Members from DNS (issue #21): one source per `discovery:` entry. */
+  readonly #discovery: Discovery
 
   constructor(config: Config, deps: AppDeps) {
     this.#config = config
@@ -223,10 +239,23 @@ export class App {
       this.#log,
       this.#coordinationMetrics,
     )
+    this.#discovery = new Discovery(config, {
+      register: this.register,
+      log: this.#log,
+      clock: this.#clock,
+      wallNow: this.#deps.wallNow ?? Date.now,
+      views: () => this.pool.views(),
+      sourceOf: v => this.#sourceOf(v),
+      writes: memberOperations(this.#controlPlane()),
+    })
     this.metrics.addCollectHook(() => {
       this.#collect()
     })
     this.#warnIfEven()
+  }
+
+  #sourceOf(v: MemberView): ReturnType<typeof memberSource> {
+    return memberSource(v, new Set(this.#config.members.map(m => m.id)))
   }
 
   #coordinatorFor(config: Config): Coordinator | undefined {
@@ -291,9 +320,7 @@ export class App {
       {
         host: this.#config.admin.host,
         port: this.#config.admin.port,
-        ...(this.#config.admin.token !== undefined
-          ? { token: this.#config.admin.token }
-          : {}),
+        ...adminSecurity(this.#config.admin),
         listenerNames: this.#config.listeners.map(l => l.name),
       },
       this.#adminApi(),
@@ -302,8 +329,10 @@ export class App {
       },
     )
     this.#admin = admin
+    announceAdminSecurity(admin, this.#config.admin, this.register, this.#log)
     const adminPort = await admin.listen()
     this.#checker.start()
+    this.#discovery.start()
     for (const l of listeners)
       this.#log.info({ listener: l.name, address: `${l.host}:${l.port}` }, 'listening')
     this.#log.info(
@@ -319,6 +348,7 @@ export class App {
    * needing a restart and otherwise ignored.
    */
   reload(next: Config): ReloadOutcome {
+    reloadAdminCertificates(this.#admin, this.#log)
     const plan = diffConfig(this.#config, next)
     const now = this.#clock.now()
     const old = this.#config
@@ -399,6 +429,7 @@ export class App {
 
   /** Counts a reload that failed validation (the old config stays). */
   reloadFailed(): void {
+    reloadAdminCertificates(this.#admin, this.#log)
     this.metrics.configReloads.inc({ result: 'failure' })
   }
 
@@ -409,6 +440,7 @@ export class App {
   close(stoppedAccepting?: () => void): Promise<{ forced: number }> {
     this.#closing ??= (async () => {
       this.#listening = false
+      await this.#discovery.close()
       const closing = this.#dataPath.close(
         this.#config.timeouts.shutdownMs,
         stoppedAccepting,
@@ -534,11 +566,13 @@ export class App {
     recordPool(this.metrics, counts, live)
     const status = this.coordinator?.status()
     this.#coordinationMetrics.instances.set(status?.instances.length ?? 1)
+    recordStoreFault(this.#coordinationMetrics, status?.fault)
     recordDrains(this.#coordinationMetrics, status, this.#fencing, this.coordinator)
     this.#coordinationMetrics.probedMembers.set(
       status?.probing ?? this.pool.views().length,
     )
     this.#relayExporter.export(this.#dataPath.stats())
+    this.#discovery.collect()
   }
 
   #memberJson(v: MemberView): Record<string, unknown> {
@@ -551,6 +585,7 @@ export class App {
       now: this.#clock.now(),
       wallNow: (this.#deps.wallNow ?? Date.now)(),
       listeners: this.#config.listeners,
+      configIds: new Set(this.#config.members.map(m => m.id)),
       load: member => this.#dataPath.load(member),
       ...(c !== undefined
         ? {
@@ -588,6 +623,7 @@ export class App {
         ),
       },
       members: views.map(v => memberDocument(v, ctx)),
+      discovery: this.#discovery.document(),
     }
   }
 
@@ -610,6 +646,21 @@ export class App {
     return { contentType, body: await merged.metrics() }
   }
 
+  /** What member mutations need (the admin API and DNS discovery share them). */
+  #controlPlane(): ControlPlane {
+    return {
+      pool: this.pool,
+      log: this.#log,
+      coordinator: this.coordinator,
+      drainBudget: this.#config.coordination.drainBudget,
+      now: () => this.#clock.now(),
+      membershipChanged: created => {
+        this.#membershipChanged(created)
+      },
+      memberJson: v => this.#memberJson(v),
+    }
+  }
+
   #adminApi(): AdminApi {
     return {
       pool: () => this.#poolJson(),
@@ -622,17 +673,7 @@ export class App {
           ? { ready: true, reason: `${up} member(s) up` }
           : { ready: false, reason: 'no member is up' }
       },
-      ...memberOperations({
-        pool: this.pool,
-        log: this.#log,
-        coordinator: this.coordinator,
-        drainBudget: this.#config.coordination.drainBudget,
-        now: () => this.#clock.now(),
-        membershipChanged: created => {
-          this.#membershipChanged(created)
-        },
-        memberJson: v => this.#memberJson(v),
-      }),
+      ...memberOperations(this.#controlPlane()),
       metrics: async () => this.#metricsText(),
       statusPage: () => renderStatusPage(),
     }

@@ -88,7 +88,7 @@ export function chaosDataPath(): 'auto' | 'js' | 'native' {
 }
 
 /** The `health:` block of an LB (port: a listener name) or a sidecar (a port number). */
-function healthYaml(h: HealthTiming, port: string | number): string {
+export function healthYaml(h: HealthTiming, port: string | number): string {
   return `health:
   port: ${port}
   path: /health

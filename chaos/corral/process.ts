@@ -24,6 +24,8 @@ export interface StateChange {
 /** What to run: a load balancer (the default) or a sidecar. */
 export interface CorralProcessOptions {
   readonly command?: 'lb' | 'sidecar'
+  /** Log messages that count as started instead of the command's default (any of them). */
+  readonly readyMessages?: readonly string[]
 }
 
 /** The log line after which each command counts as started. */
@@ -65,6 +67,7 @@ export class CorralProcess extends EventEmitter {
   private stderr = ''
 
   readonly #command: 'lb' | 'sidecar'
+  readonly #ready: readonly string[]
 
   constructor(
     readonly name: string,
@@ -73,6 +76,7 @@ export class CorralProcess extends EventEmitter {
   ) {
     super()
     this.#command = options.command ?? 'lb'
+    this.#ready = options.readyMessages ?? [READY_MSG[this.#command]]
   }
 
   /**
@@ -103,7 +107,7 @@ export class CorralProcess extends EventEmitter {
       const l = line as LogLine
       this.logs.push(l)
       this.emit('log')
-      if (l.msg === READY_MSG[this.#command]) ready(l)
+      if (typeof l.msg === 'string' && this.#ready.includes(l.msg)) ready(l)
       if (l.msg === 'member state changed') {
         this.changes.push({
           member: String(l.member),
@@ -178,6 +182,22 @@ export class CorralProcess extends EventEmitter {
     if (by === 'SIGKILL' && signal !== 'SIGKILL')
       throw new Error(`${this.name} did not exit within ${timeoutMs} ms of ${signal}`)
     return code
+  }
+
+  /** Whether the process was started and has not exited (a crash shows here). */
+  get running(): boolean {
+    const c = this.child
+    return c?.exitCode === null && c.signalCode === null
+  }
+
+  /** What the current process wrote to stderr (an uncaught error's stack lands here). */
+  get stderrText(): string {
+    return this.stderr
+  }
+
+  /** Sends a signal without waiting (SIGHUP: reload). */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal)
   }
 
   /** The primary's process id (its workers are its children). */

@@ -16,6 +16,8 @@ const { values } = parseArgs({
     cert: { type: 'string' },
     key: { type: 'string' },
     backlog: { type: 'string', default: '511' },
+    // Its own loopback address (127.0.0.2-.9), as DNS-discovered tasks have.
+    host: { type: 'string', default: '127.0.0.1' },
   },
 })
 if (values.cert === undefined || values.key === undefined) {
@@ -31,8 +33,8 @@ const tls = createTlsServer(
 // A small backlog makes a SIGSTOPped replica a black hole quickly: once the accept queue
 // is full the kernel drops SYNs and connects time out (see test/helpers/blackhole.ts).
 const backlog = Number(values.backlog)
-http.listen({ port: Number(values['http-port']), host: '127.0.0.1', backlog })
-tls.listen({ port: Number(values['tls-port']), host: '127.0.0.1', backlog })
+http.listen({ port: Number(values['http-port']), host: values.host, backlog })
+tls.listen({ port: Number(values['tls-port']), host: values.host, backlog })
 await Promise.all([once(http, 'listening'), once(tls, 'listening')])
 const port = (s: typeof http | typeof tls): number => {
   const a = s.address()

@@ -13,6 +13,8 @@ export interface ReplicaOptions {
   readonly certPath: string
   readonly keyPath: string
   readonly backlog?: number
+  /** Loopback address to listen on (default 127.0.0.1). */
+  readonly host?: string
 }
 
 /** A replica child process. */
@@ -44,6 +46,8 @@ export class ReplicaProcess {
         this.options.keyPath,
         '--backlog',
         String(this.options.backlog ?? 511),
+        '--host',
+        this.options.host ?? '127.0.0.1',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
@@ -98,11 +102,14 @@ export class ReplicaProcess {
   async setHealth(
     setting: Partial<HealthSetting> & Pick<HealthSetting, 'mode'>,
   ): Promise<void> {
-    const res = await fetch(`http://127.0.0.1:${this.httpPort}/control`, {
-      method: 'POST',
-      body: JSON.stringify({ health: setting.mode, ...setting }),
-      signal: AbortSignal.timeout(5_000),
-    })
+    const res = await fetch(
+      `http://${this.options.host ?? '127.0.0.1'}:${this.httpPort}/control`,
+      {
+        method: 'POST',
+        body: JSON.stringify({ health: setting.mode, ...setting }),
+        signal: AbortSignal.timeout(5_000),
+      },
+    )
     await res.text()
     if (res.status !== 200)
       throw new Error(`replica ${this.id}: control answered ${res.status}`)

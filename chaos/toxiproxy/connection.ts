@@ -120,7 +120,7 @@ export class Connection {
   private armTimeout(toxic: Toxic, state: ToxicState): void {
     if (state.timer !== undefined) clearTimeout(state.timer)
     state.timer = undefined
-    const ms = toxic.attributes.timeout ?? 0
+    const ms = Number(toxic.attributes.timeout ?? 0n)
     if (!state.active || ms <= 0 || this.closed) return
     state.timer = setTimeout(() => {
       this.close('fin')
@@ -187,7 +187,7 @@ export class Connection {
       await next(item)
       return
     }
-    const attr = (key: string): number => toxic.attributes[key] ?? 0
+    const attr = (key: string): number => Number(toxic.attributes[key] ?? 0n)
     switch (toxic.type) {
       case 'noop':
         await next(item)

@@ -3,30 +3,24 @@
 // (shared/toxiproxy-api/README.md, "listen").
 import { once } from 'node:events'
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import {
+  formatTcpAddr,
+  isWildcard,
+  lookupPort,
+  resolveTcpAddr,
+  splitHostPort,
+} from './address.js'
 import { Connection } from './connection.js'
 import { toxicJson, type Direction, type Toxic } from './toxic.js'
 
 /** A listen failure, with Go's net.Listen wording where it is known. */
 export class ListenError extends Error {}
 
-/** Splits "host:port" as Go's net.SplitHostPort does (IPv6 in brackets). */
-export function splitHostPort(
-  address: string,
-): { host: string; port: number } | { error: string } {
-  // Go's net.Listen("tcp", "") listens on every address, on a free port.
-  if (address === '') return { host: '', port: 0 }
-  const colon = address.lastIndexOf(':')
-  if (colon < 0) return { error: `address ${address}: missing port in address` }
-  let host = address.slice(0, colon)
-  const portText = address.slice(colon + 1)
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
-  else if (host.includes(':'))
-    return { error: `address ${address}: too many colons in address` }
-  const port = portText === '' ? 0 : Number(portText)
-  if (!/^\d*$/.test(portText) || port > 65535) {
-    return { error: `address ${address}: invalid port` }
-  }
-  return { host, port }
+/** Go's wording for the bind errors a listen can hit (syscall.Errno strings). */
+const BIND_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'cannot assign requested address',
+  EACCES: 'permission denied',
 }
 
 /** A proxy as the API sees it. */
@@ -91,39 +85,44 @@ export class StandInProxy {
   }
 
   /**
-   * Starts listening on `listen` and rewrites it to the bound address; no-op when
-   * already enabled. Throws ListenError on failure (the proxy stays disabled).
+   * Go's Proxy.Differs (proxy.go:139-150): the resolved `listen` (ResolveTCPAddr's text)
+   * or the upstream differs from this proxy's. Throws a resolve error with Go's text.
+   */
+  async differs(listen: string, upstream: string): Promise<boolean> {
+    const resolved = await resolveTcpAddr(listen)
+    if ('error' in resolved) throw new Error(resolved.error)
+    return this.listen !== formatTcpAddr(resolved) || this.upstream !== upstream
+  }
+
+  /**
+   * Starts listening on `listen` and rewrites it to the bound address, as proxy.go:111-126
+   * does with listener.Addr().String(); no-op when already enabled. Throws ListenError
+   * with net.Listen's text on failure (the proxy stays disabled).
    */
   async start(): Promise<void> {
     if (this.enabled) return
-    const parsed = splitHostPort(this.listen)
-    if ('error' in parsed) throw new ListenError(`listen tcp: ${parsed.error}`)
-    // Go resolves "localhost" to 127.0.0.1 here; an empty host listens on every address.
-    const host = parsed.host === 'localhost' ? '127.0.0.1' : parsed.host
+    const addr = await resolveTcpAddr(this.listen)
+    if ('error' in addr) throw new ListenError(`listen tcp: ${addr.error}`)
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, socket => {
       this.accept(socket)
     })
+    // An all-interfaces listen is one dual-stack IPv6 socket in Go (favoriteAddrFamily).
+    const host = isWildcard(addr.ip) ? '::' : addr.ip
     try {
       const listening = once(server, 'listening')
-      if (host === '') server.listen(parsed.port)
-      else server.listen(parsed.port, host)
+      server.listen({ port: addr.port, host, ipv6Only: false })
       await listening
     } catch (err) {
-      const code = err instanceof Error && 'code' in err ? err.code : undefined
-      const reason =
-        code === 'EADDRINUSE'
-          ? 'bind: address already in use'
-          : err instanceof Error
-            ? err.message
-            : String(err)
-      throw new ListenError(`listen tcp ${this.listen}: ${reason}`, { cause: err })
+      const code = err instanceof Error && 'code' in err ? String(err.code) : ''
+      const reason = BIND_ERRORS[code]
+      throw new ListenError(
+        `listen tcp ${formatTcpAddr(addr)}: ${reason === undefined ? String(err) : `bind: ${reason}`}`,
+        { cause: err },
+      )
     }
     const address = server.address()
     if (address !== null && typeof address === 'object') {
-      this.listen =
-        address.family === 'IPv6'
-          ? `[${address.address}]:${address.port}`
-          : `${address.address}:${address.port}`
+      this.listen = formatTcpAddr({ ip: address.address, port: address.port })
     }
     this.server = server
     this.enabled = true
@@ -143,13 +142,14 @@ export class StandInProxy {
       // Reported through 'close' by the Connection, or ignored before it exists.
     })
     const target = splitHostPort(this.upstream)
-    if ('error' in target) {
+    const port = 'error' in target ? target : lookupPort(target.port)
+    if ('error' in target || 'error' in port) {
       client.end()
       return
     }
     const upstream = connect({
       host: target.host,
-      port: target.port,
+      port: port.port,
       allowHalfOpen: true,
     })
     upstream.on('error', () => {

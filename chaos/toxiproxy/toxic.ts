@@ -1,6 +1,6 @@
 // The toxics Toxiproxy 2.12.0 knows: their attribute keys (in Go struct order, which is
 // the JSON order), the Go struct names its decode errors mention, and the toxic object.
-import type { GoField } from './go-json.js'
+import { Float32 } from './go-encode.js'
 
 /** Every toxic type the real server accepts ("noop" is undocumented but accepted). */
 export const TOXIC_TYPES = [
@@ -25,7 +25,7 @@ export function isToxicType(value: unknown): value is ToxicType {
   return typeof value === 'string' && (TOXIC_TYPES as readonly string[]).includes(value)
 }
 
-/** Attribute keys per type (all int64 or int in Go), in the order the server writes them. */
+/** Attribute keys per type (int in slicer.go, int64 elsewhere), in the order the server writes them. */
 export const TOXIC_ATTRIBUTES: Readonly<Record<ToxicType, readonly string[]>> = {
   latency: ['latency', 'jitter'],
   bandwidth: ['rate'],
@@ -49,11 +49,6 @@ export const TOXIC_STRUCTS: Readonly<Record<ToxicType, string>> = {
   noop: 'NoopToxic',
 }
 
-/** Go field descriptors for a type's attributes. */
-export function attributeFields(type: ToxicType): readonly GoField[] {
-  return TOXIC_ATTRIBUTES[type].map(key => ({ key, type: 'int64' as const }))
-}
-
 /** A toxic on a proxy; attributes and toxicity change in place on update. */
 export interface Toxic {
   readonly name: string
@@ -61,23 +56,25 @@ export interface Toxic {
   /** The stream as the client sent it (matched case-insensitively, echoed verbatim). */
   readonly stream: string
   readonly direction: Direction
+  /** Go's float32 ToxicWrapper.Toxicity, held already rounded (Math.fround). */
   toxicity: number
-  readonly attributes: Record<string, number>
+  /** int64/int attributes, exact (a JSON body may carry any int64). */
+  readonly attributes: Record<string, bigint>
   /** performance.now() when it was added: connections older than this get FIN, not RST. */
   readonly addedAtMs: number
 }
 
 /** The JSON shape the server sends: keys in the order attributes, name, type, stream, toxicity. */
 export function toxicJson(toxic: Toxic): Record<string, unknown> {
-  const attributes: Record<string, number> = {}
+  const attributes: Record<string, bigint> = {}
   for (const key of TOXIC_ATTRIBUTES[toxic.type])
-    attributes[key] = toxic.attributes[key] ?? 0
+    attributes[key] = toxic.attributes[key] ?? 0n
   return {
     attributes,
     name: toxic.name,
     type: toxic.type,
     stream: toxic.stream,
-    toxicity: toxic.toxicity,
+    toxicity: new Float32(toxic.toxicity),
   }
 }
 

@@ -15,3 +15,31 @@ export function hasBearerToken(header: string | undefined, token: string): boole
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
+
+/** What a route needs: nothing (probes), the read scope, or the admin scope (mutations). */
+export type Scope = 'open' | 'read' | 'admin'
+
+/** The configured tokens; an absent one leaves its scope open (as before #23). */
+export interface Tokens {
+  readonly admin?: string
+  readonly read?: string
+}
+
+/**
+ * Whether a request with this Authorization header may use a route of `scope`: "ok", 401
+ * (no valid token) or 403 (a valid read token on a mutation). The admin token also reads.
+ */
+export function authorize(
+  scope: Scope,
+  header: string | undefined,
+  tokens: Tokens,
+): 'ok' | 401 | 403 {
+  if (scope === 'open') return 'ok'
+  const isAdmin = tokens.admin !== undefined && hasBearerToken(header, tokens.admin)
+  if (scope === 'admin') {
+    if (tokens.admin === undefined || isAdmin) return 'ok'
+    return tokens.read !== undefined && hasBearerToken(header, tokens.read) ? 403 : 401
+  }
+  if (tokens.read === undefined || isAdmin) return 'ok'
+  return hasBearerToken(header, tokens.read) ? 'ok' : 401
+}

@@ -52,5 +52,5 @@ export function parseMemberBody(
       details,
     )
   }
-  return result.data
+  return { ...result.data, source: 'api' }
 }

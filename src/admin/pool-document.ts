@@ -5,7 +5,12 @@ import type { ListenerConfig } from '../config/load.js'
 import type { CoordinationStatus } from '../coordination/coordinator.js'
 import { memberPort } from '../health/target.js'
 import { quorumStatus } from '../metrics/quorum.js'
-import { MEMBER_STATES, type CheckResult, type MemberView } from '../pool/types.js'
+import {
+  MEMBER_STATES,
+  type CheckResult,
+  type MemberSource,
+  type MemberView,
+} from '../pool/types.js'
 
 /** What rendering needs besides the views. */
 export interface DocumentContext {
@@ -15,6 +20,8 @@ export interface DocumentContext {
   readonly listeners: readonly ListenerConfig[]
   /** Open connections to a member on this instance. */
   load(member: string): number
+  /** Ids of the config file's members (older shared records carry no source). */
+  readonly configIds?: ReadonlySet<string>
   /** What the shared store says about a member (peers' verdicts), if shared. */
   shared?(member: string): Record<string, unknown> | undefined
 }
@@ -34,6 +41,17 @@ function checkJson(
   }
 }
 
+/**
+ * Who added a member: its own `source`, or for a record written before sources existed,
+ * "config" if the config file lists its id and "api" otherwise.
+ */
+export function memberSource(
+  v: MemberView,
+  configIds: ReadonlySet<string> | undefined,
+): MemberSource {
+  return v.source ?? (configIds?.has(v.id) === true ? 'config' : 'api')
+}
+
 /** One member as the pool API shows it. */
 export function memberDocument(
   v: MemberView,
@@ -49,6 +67,7 @@ export function memberDocument(
     address: v.address,
     ports,
     weight: v.weight,
+    source: memberSource(v, ctx.configIds),
     state: v.state,
     health: v.health,
     ...(v.ownHealth !== undefined ? { ownHealth: v.ownHealth } : {}),
@@ -113,6 +132,14 @@ export function coordinationDocument(
     probing: status.probing,
     lastSyncAgoMs: status.lastSyncAgoMs,
     drains: status.drains,
+    storeError:
+      status.fault === undefined
+        ? null
+        : {
+            cause: status.fault.cause,
+            hint: status.fault.hint,
+            message: status.fault.message,
+          },
     ...(drainBudget !== undefined ? { drainBudget } : {}),
     ...(fence !== undefined ? { fenced: fence.fenced, fenceReason: fence.reason } : {}),
   }

@@ -1,17 +1,21 @@
-// The admin HTTP API (node:http + a route table). Every answer is JSON except /metrics
-// and the status page; every bad request gets a 4xx JSON error naming what was wrong.
+// The admin HTTP API (node:http, or node:https with admin.tls, + a route table). Every
+// answer is JSON except /metrics and the status page; every bad request gets a 4xx JSON
+// error naming what was wrong.
 import {
   createServer,
   type IncomingMessage,
   type Server,
   type ServerResponse,
 } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { AdminTlsConfig } from '../config/admin-schema.js'
 import type { MemberEndpoint } from '../pool/types.js'
 import { CorralError } from '../errors.js'
-import { hasBearerToken, isLoopbackHost } from './auth.js'
+import { authorize, isLoopbackHost, type Scope } from './auth.js'
 import { AdminRequestError } from './errors.js'
 import { parseMemberBody } from './member-body.js'
 import { describeTarget, parseRequestTarget } from './request-target.js'
+import { loadCertificatePair, type CertificatePair } from './tls.js'
 
 /** Result of a member operation, as the control plane reports it. */
 export type MemberOpResult =
@@ -41,9 +45,24 @@ export interface AdminApi {
 export interface AdminServerOptions {
   readonly host: string
   readonly port: number
+  /** Admin scope (mutations); absent: mutations are open (loopback, or client certs). */
   readonly token?: string
+  /** Read scope (pool, metrics, status page); absent: reads are open. */
+  readonly readToken?: string
+  /** Serve HTTPS with this pair (reloadable, see reloadCertificates). */
+  readonly tls?: AdminTlsConfig
+  /** The explicit override of the non-loopback refusal (the caller logs it at start). */
+  readonly insecureBind?: boolean
   readonly listenerNames: readonly string[]
 }
+
+/** What a SIGHUP's certificate reload did. */
+export type CertificateReload =
+  | { readonly ok: true; readonly notAfter: number }
+  | { readonly ok: false; readonly error: string }
+
+/** Probes stay open to every caller (orchestrators do not send tokens). */
+const OPEN_PATHS = new Set(['/healthz', '/readyz'])
 
 type Handler = (req: IncomingMessage, params: readonly string[]) => Promise<Reply> | Reply
 
@@ -218,13 +237,31 @@ export function adminRoutes(
   ]
 }
 
-/** Refuses an admin bind that would expose unauthenticated mutations to the network. */
-export function assertSafeAdminBind(host: string, token: string | undefined): void {
-  if (token === undefined && !isLoopbackHost(host)) {
+/**
+ * Refuses an admin bind that would expose the API to the network unprotected: a
+ * non-loopback bind needs TLS and a token or required client certificates, unless
+ * `insecureBind` overrides it (the caller logs that at every start).
+ */
+export function assertSafeAdminBind(
+  host: string,
+  o: Pick<AdminServerOptions, 'token' | 'tls' | 'insecureBind'>,
+): void {
+  if (isLoopbackHost(host) || o.insecureBind === true) return
+  const certs = o.tls?.clientAuth === 'require'
+  if (o.token === undefined && !certs) {
     throw new CorralError(
       'ADMIN_INSECURE_BIND',
       `admin.bind: ${host} is not a loopback address and admin.token is not set; ` +
-        'set admin.token (e.g. token: "${CORRAL_ADMIN_TOKEN}") or bind to 127.0.0.1',
+        'set admin.token (e.g. token: "${CORRAL_ADMIN_TOKEN}") and admin.tls, bind to 127.0.0.1, ' +
+        'or accept the risk with admin.insecureBind: true',
+    )
+  }
+  if (o.tls === undefined) {
+    throw new CorralError(
+      'ADMIN_INSECURE_BIND',
+      `admin.bind: ${host} is not a loopback address and admin.tls is not set: the token ` +
+        'would cross the network in clear text; set admin.tls {cert, key}, bind to 127.0.0.1, ' +
+        'or accept the risk with admin.insecureBind: true',
     )
   }
 }
@@ -233,24 +270,61 @@ export function assertSafeAdminBind(host: string, token: string | undefined): vo
 export class AdminServer {
   readonly #routes: readonly Route[]
   readonly #options: AdminServerOptions
-  readonly #server: Server
+  readonly #server: Server | HttpsServer
   readonly #onError: (err: unknown, req: IncomingMessage) => void
+  #pair: CertificatePair | undefined
 
   constructor(
     options: AdminServerOptions,
     api: AdminApi,
     onError: (err: unknown, req: IncomingMessage) => void,
   ) {
-    assertSafeAdminBind(options.host, options.token)
+    assertSafeAdminBind(options.host, options)
     this.#options = options
     this.#routes = adminRoutes(api, options.listenerNames)
     this.#onError = onError
-    this.#server = createServer((req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse): void => {
       void this.#handle(req, res)
-    })
+    }
+    const tls = options.tls
+    if (tls === undefined) {
+      this.#server = createServer(handle)
+    } else {
+      this.#pair = loadCertificatePair(tls)
+      this.#server = createHttpsServer(
+        {
+          ...this.#pair.context,
+          requestCert: tls.clientAuth !== 'none',
+          rejectUnauthorized: tls.clientAuth === 'require',
+        },
+        handle,
+      )
+    }
     this.#server.keepAliveTimeout = 5_000
     this.#server.headersTimeout = 10_000
     this.#server.requestTimeout = 30_000
+  }
+
+  /** The served certificate's notAfter (Unix seconds); undefined without TLS. */
+  get certNotAfter(): number | undefined {
+    return this.#pair?.notAfter
+  }
+
+  /**
+   * Re-reads the certificate files (SIGHUP) and serves the new pair to new connections;
+   * open connections keep theirs. A bad new pair keeps the old one and says why.
+   */
+  reloadCertificates(): CertificateReload | undefined {
+    const tls = this.#options.tls
+    if (tls === undefined || !('setSecureContext' in this.#server)) return undefined
+    try {
+      const pair = loadCertificatePair(tls)
+      this.#server.setSecureContext(pair.context)
+      this.#pair = pair
+      return { ok: true, notAfter: pair.notAfter }
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err.message : String(err) }
+    }
   }
 
   /** Binds; resolves with the bound port. */
@@ -334,16 +408,31 @@ export class AdminServer {
       allowed.push(...(route.method === 'GET' ? ['GET', 'HEAD'] : [route.method]))
       if (route.method !== method && !(method === 'HEAD' && route.method === 'GET'))
         continue
-      const token = this.#options.token
-      if (
-        route.mutates &&
-        token !== undefined &&
-        !hasBearerToken(req.headers.authorization, token)
-      ) {
+      const scope: Scope = route.mutates
+        ? 'admin'
+        : OPEN_PATHS.has(path)
+          ? 'open'
+          : 'read'
+      const verdict = authorize(scope, req.headers.authorization, {
+        ...(this.#options.token !== undefined ? { admin: this.#options.token } : {}),
+        ...(this.#options.readToken !== undefined
+          ? { read: this.#options.readToken }
+          : {}),
+      })
+      if (verdict === 403) {
+        throw new AdminRequestError(
+          403,
+          'ADMIN_UNAUTHORIZED',
+          'the read token cannot change state: this operation needs "Authorization: Bearer <admin.token>"',
+        )
+      }
+      if (verdict === 401) {
         throw new AdminRequestError(
           401,
           'ADMIN_UNAUTHORIZED',
-          'this operation needs "Authorization: Bearer <admin.token>"',
+          scope === 'admin'
+            ? 'this operation needs "Authorization: Bearer <admin.token>"'
+            : 'reading needs "Authorization: Bearer <admin.readToken>" (or the admin token)',
         )
       }
       return route.handler(req, match.slice(1))

@@ -71,13 +71,18 @@ function render(pool) {
   const out = s.live - s.routable
   if (out > 0) notes.push(out + (out === 1 ? ' live member is' : ' live members are') + ' out of rotation (draining or disabled): counted for quorum, taking no new connections.')
   if (s.evenSize) notes.push('Even pool size: ' + s.size + ' members tolerate no more failures than ' + (s.size - 1) + '.')
+  for (const d of pool.discovery || []) {
+    if (d.failStatic) notes.push('DNS discovery ' + d.name + ' (' + d.dns + ') failing: ' + d.lastResult + '; keeping its last good members (last good answer ' + (d.lastSuccess || 'never') + ').')
+    else if (d.lastResult === 'suspicious') notes.push('DNS discovery ' + d.name + ': an answer would remove a majority at once; held until it repeats.')
+    if (d.held.length > 0) notes.push('DNS discovery ' + d.name + ': missing from DNS, held for the grace period: ' + d.held.join(', ') + '.')
+  }
   if (s.failingOpen) notes.push('No member is up: failing open to every enabled member.')
   document.getElementById('notes').textContent = notes.join(' ')
   document.getElementById('members').innerHTML = pool.members.map(m => {
     const last = m.lastCheck
     const lastText = last ? (last.ok ? 'ok' + (last.status ? ' ' + last.status : '') : last.reason + (last.status ? ' ' + last.status : '')) : '–'
     return '<tr data-member="' + esc(m.id) + '">' +
-      '<td>' + esc(m.id) + '</td>' +
+      '<td>' + esc(m.id) + (m.source ? ' <span class="muted" data-testid="source">' + esc(m.source) + '</span>' : '') + '</td>' +
       '<td>' + esc(m.address) + ' <span class="muted">' + esc(Object.entries(m.ports).map(([l, p]) => l + ':' + p).join(' ')) + '</span></td>' +
       '<td><span class="state state-' + esc(m.state) + '" data-testid="state">' + esc(m.state) + '</span>' + (m.removing ? ' <span class="muted">(removing)</span>' : '') + '</td>' +
       '<td>' + dur(m.secondsInState) + '</td>' +

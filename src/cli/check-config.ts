@@ -21,7 +21,14 @@ export function printableConfig(config: Config): Record<string, unknown> {
         ...(caPem !== undefined ? { caPem: `(${caPem.length} bytes)` } : {}),
       },
     },
-    admin: { ...admin, ...(admin.token !== undefined ? { token: '[redacted]' } : {}) },
+    admin: {
+      ...admin,
+      ...(admin.token !== undefined ? { token: '[redacted]' } : {}),
+      ...(admin.readToken !== undefined ? { readToken: '[redacted]' } : {}),
+    },
+    ...(rest.redis?.password !== undefined
+      ? { redis: { ...rest.redis, password: '[redacted]' } }
+      : {}),
   }
 }
 

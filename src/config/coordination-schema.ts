@@ -6,6 +6,36 @@ import { duration, integer, mapping } from './primitives.js'
 
 const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,99}$/
 
+const filePath = z
+  .string({ error: 'expected a file path' })
+  .min(1, { error: 'expected a file path' })
+  .max(4096)
+
+/** `redis.tls`: PEM files; hostname verification stays on unless `insecure`. */
+const redisTlsSchema = mapping(
+  {
+    /** CA bundle to verify the server with. Default: Node's built-in roots. */
+    ca: filePath.optional(),
+    /** Client certificate (with key) when Redis requires one (tls-auth-clients). */
+    cert: filePath.optional(),
+    key: filePath.optional(),
+    /** Name to verify the certificate against (and SNI). Default: the host. */
+    servername: z.string({ error: 'expected a host name' }).min(1).max(255).optional(),
+    /** Skip certificate and name verification. Testing only: logged at every start. */
+    insecure: z.boolean({ error: 'expected true or false' }).default(false),
+  },
+  'a mapping with ca, cert, key, servername, insecure',
+).superRefine((t, ctx) => {
+  if ((t.cert === undefined) !== (t.key === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'expected both cert and key (a client certificate needs its key), or neither',
+      input: t,
+    })
+  }
+})
+
 /** `redis:`: the shared store. Absent: the pool lives in memory, as a single instance. */
 export const redisSchema = mapping(
   {
@@ -29,6 +59,15 @@ export const redisSchema = mapping(
      * "${REDIS_PASSWORD:-}" works unset). Never logged.
      */
     password: z.string({ error: 'expected a string' }).max(512).optional(),
+    /** A file holding the password (Docker/Kubernetes secret); instead of password. */
+    passwordFile: filePath.optional(),
+    /** ACL user (Redis 6+); default: the URL's user, else "default". */
+    username: z
+      .string({ error: 'expected an ACL user name' })
+      .regex(/^[^\s]{1,128}$/, { error: 'expected an ACL user name without spaces' })
+      .optional(),
+    /** TLS for every connection (commands, subscriber, Sentinel). */
+    tls: redisTlsSchema.optional(),
     /** Redis Sentinel instead of url: [{host, port}], with `name`. */
     sentinels: z
       .array(
@@ -50,6 +89,14 @@ export const redisSchema = mapping(
   },
   'a mapping with url (or sentinels) and prefix',
 ).superRefine((r, ctx) => {
+  if (r.password !== undefined && r.passwordFile !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['passwordFile'],
+      message: 'expected password or passwordFile, not both',
+      input: r.passwordFile,
+    })
+  }
   if ((r.url === undefined) === (r.sentinels === undefined)) {
     ctx.addIssue({
       code: 'custom',

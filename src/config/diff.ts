@@ -18,6 +18,7 @@ export type OtherConfigKey =
   | 'coordination'
   | 'dataPath'
   | 'accessLog'
+  | 'discovery'
 
 /**
  * How each top-level Config key is applied on reload. Listeners and the admin API own bound
@@ -27,6 +28,8 @@ export type OtherConfigKey =
 export const APPLY_MODE: { readonly [K in keyof Config]: ApplyMode } = {
   listeners: 'restart',
   members: 'live',
+  // One poller per source, built at start (docs/config.md, "discovery").
+  discovery: 'restart',
   health: 'live',
   balance: 'live',
   slowStartMs: 'live',
@@ -53,6 +56,7 @@ const OTHER_KEYS: readonly OtherConfigKey[] = [
   'coordination',
   'dataPath',
   'accessLog',
+  'discovery',
 ]
 
 /** What reloading from `old` to `next` changes, and what of it waits for a restart. */

@@ -4,7 +4,9 @@ import { LineCounter, parseDocument, visit } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { describeValue, formatIssues, formatPath } from './format-issues.js'
 import type { AccessLogConfig } from './access-log-schema.js'
+import { readTokenFile, type AdminTlsConfig } from './admin-schema.js'
 import type { CoordinationConfig, RedisConfig } from './coordination-schema.js'
+import { resolveDiscovery, type DiscoveryConfig } from './discovery-schema.js'
 import { configSchema, type ParsedConfig } from './schema.js'
 
 /** One accepting address; `name` is what members' ports and metrics refer to. */
@@ -61,6 +63,8 @@ export type BalanceAlgorithm = 'round-robin' | 'least-connections' | 'consistent
 export interface Config {
   readonly listeners: readonly ListenerConfig[]
   readonly members: readonly MemberConfig[]
+  /** Members from DNS, one poller each (src/discovery/). */
+  readonly discovery: readonly DiscoveryConfig[]
   readonly health: HealthConfig
   readonly balance: BalanceAlgorithm
   readonly slowStartMs: number
@@ -78,7 +82,13 @@ export interface Config {
   readonly admin: {
     readonly host: string
     readonly port: number
+    /** From token or tokenFile. */
     readonly token?: string
+    /** From readToken or readTokenFile. */
+    readonly readToken?: string
+    readonly tls?: AdminTlsConfig
+    /** The explicit override of the non-loopback refusal (present only when true). */
+    readonly insecureBind?: true
   }
   /** Data-path processes (resolved: "auto" is the number of cores). */
   readonly workers: number
@@ -245,6 +255,33 @@ function readCa(
   }
 }
 
+/** The admin tokens, read from their files where given. */
+function adminTokens(
+  a: ParsedConfig['admin'],
+  readFile: (path: string) => string,
+): { values: { token?: string; readToken?: string }; issues: string[] } {
+  const issues: string[] = []
+  const pick = (
+    key: string,
+    value: string | undefined,
+    file: string | undefined,
+  ): string | undefined => {
+    if (file === undefined) return value
+    const read = readTokenFile(key, file, readFile)
+    if (read.issue !== undefined) issues.push(read.issue)
+    return read.value
+  }
+  const token = pick('tokenFile', a.token, a.tokenFile)
+  const readToken = pick('readTokenFile', a.readToken, a.readTokenFile)
+  return {
+    values: {
+      ...(token !== undefined ? { token } : {}),
+      ...(readToken !== undefined ? { readToken } : {}),
+    },
+    issues,
+  }
+}
+
 function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
@@ -291,7 +328,11 @@ export function resolveHealth(
   }
 }
 
-function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
+function resolve(
+  parsed: ParsedConfig,
+  caPem: string | undefined,
+  tokens: { token?: string; readToken?: string },
+): Config {
   const h = parsed.health
   const firstListener = parsed.listeners[0]?.name ?? 'http'
   const admin = parsed.admin
@@ -302,6 +343,7 @@ function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
       port: l.bind.port,
     })),
     members: parsed.members,
+    discovery: resolveDiscovery(parsed.discovery),
     health: resolveHealth(h, h.port ?? firstListener, caPem),
     balance: parsed.balance,
     slowStartMs: parsed.slowStart,
@@ -315,7 +357,9 @@ function resolve(parsed: ParsedConfig, caPem: string | undefined): Config {
     admin: {
       host: admin.bind.host,
       port: admin.bind.port,
-      ...(admin.token !== undefined ? { token: admin.token } : {}),
+      ...tokens,
+      ...(admin.tls !== undefined ? { tls: admin.tls } : {}),
+      ...(admin.insecureBind ? { insecureBind: true as const } : {}),
     },
     workers: parsed.workers === 'auto' ? availableParallelism() : parsed.workers,
     dataPath: parsed.dataPath,
@@ -367,15 +411,14 @@ export function parseConfig(text: string, options: LoadOptions = {}): Config {
       ),
     )
   }
-  const ca = readCa(
-    expanded,
-    options.readFile ?? (p => readFileSync(p, 'utf8')),
-    problems,
-  )
+  const readFile = options.readFile ?? (p => readFileSync(p, 'utf8'))
+  const ca = readCa(expanded, readFile, problems)
   if (ca.issue !== undefined) issues.push(ca.issue)
   if (!result.success || issues.length > 0)
     throw new ConfigError('CONFIG_INVALID', issues)
-  return deepFreeze(resolve(result.data, ca.caPem))
+  const tokens = adminTokens(result.data.admin, readFile)
+  if (tokens.issues.length > 0) throw new ConfigError('CONFIG_INVALID', tokens.issues)
+  return deepFreeze(resolve(result.data, ca.caPem, tokens.values))
 }
 
 /**

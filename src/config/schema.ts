@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import { accessLogSchema } from './access-log-schema.js'
+import { adminSecurityShape, tokenIssues } from './admin-schema.js'
 import { coordinationSchema, redisSchema } from './coordination-schema.js'
+import { discoveryListSchema, discoveryPortIssues } from './discovery-schema.js'
 import { duration, integer, mapping } from './primitives.js'
 
 // The single source of truth for corral's YAML config: types come from z.output,
@@ -220,9 +222,15 @@ const adminSchema = mapping(
       .string({ error: 'expected a non-empty string' })
       .min(1, { error: 'expected a non-empty string' })
       .optional(),
+    ...adminSecurityShape,
   },
   'a mapping',
-).prefault({})
+)
+  .superRefine((a, ctx) => {
+    for (const i of tokenIssues(a))
+      ctx.addIssue({ code: 'custom', path: [i.path], message: i.message, input: a })
+  })
+  .prefault({})
 
 const balanceSchema = z
   .enum(['round-robin', 'least-connections', 'consistent-hash'], {
@@ -353,6 +361,9 @@ function crossFieldIssues(config: unknown): CrossFieldIssue[] {
     }
   })
 
+  if (namesKnown)
+    issues.push(...discoveryPortIssues(config.discovery, new Set(names.keys())))
+
   const port = isRecord(config.health) ? config.health.port : undefined
   if (namesKnown && typeof port === 'string' && NAME_RE.test(port) && !names.has(port)) {
     issues.push({
@@ -383,6 +394,8 @@ export const configSchema = mapping(
           `expected at most ${MAX_MEMBERS} members (the size corral is measured at, see docs/performance.md), got ${Array.isArray(issue.input) ? issue.input.length : 'more'}`,
       })
       .default([]),
+    /** Members from DNS (Swarm tasks.<service>, headless Services, SRV). Default: none. */
+    discovery: discoveryListSchema,
     health: healthSchema,
     balance: balanceSchema,
     /** Weight ramp after readmission (HAProxy slowstart); "0s" disables. Default 0s. */

@@ -16,10 +16,19 @@ const reasonSchema = z.string().max(1_000)
 const idSchema = z.string().min(1).max(128)
 const wallMsSchema = z.number().int().nonnegative()
 
+/**
+ * Who added a member: config, api, sidecar or dns:<discovery name>. Optional: records
+ * written before sources existed have none (the pool API then says config or api).
+ */
+const sourceSchema = z.union([
+  z.enum(['config', 'api', 'sidecar']),
+  z.templateLiteral(['dns:', z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/)]),
+])
+
 /** One member's shared record: where it is and what the operators want of it. */
 export const memberRecordSchema = z.strictObject({
   v: z.literal(RECORD_VERSION),
-  member: memberSchema,
+  member: memberSchema.extend({ source: sourceSchema.exactOptional() }),
   admin: adminSchema,
   /** DELETE was requested: drain everywhere, then the record goes. */
   removing: z.boolean(),

@@ -13,9 +13,11 @@ import { isRoutable } from '../pool/member-state.js'
 import { RECORD_VERSION, type DrainLease, type MemberRecord } from './codec.js'
 import { drainDecision, type BudgetStanding } from './drain-budget.js'
 import { factsFor } from './facts.js'
+import { removalsDone } from './membership.js'
 import { applyMembership, warmVerdicts } from './adoption.js'
 import { DamageRepair, type DamageHooks } from './damage.js'
 import { healMembers } from './heal.js'
+import { CONFIG_ERROR_RETRY_MS, type StoreFault } from './store-fault.js'
 import { VerdictPublisher } from './verdict-publisher.js'
 import {
   StoreUnavailableError,
@@ -79,6 +81,8 @@ export interface CoordinationStatus {
   readonly probing: number
   readonly lastSyncAgoMs: number | null
   readonly drains: readonly { member: string; holder: string; expiresAt: string }[]
+  /** Why the store cannot be used now (see store-fault.ts); undefined while it works. */
+  readonly fault: StoreFault | undefined
 }
 
 /** See the file comment. */
@@ -137,9 +141,13 @@ export class Coordinator {
   /** Connects, then seeds or adopts the shared pool; never throws for an unreachable store. */
   async start(): Promise<void> {
     const { store, log } = this.#d
+    for (const warning of store.warnings ?? []) log.warn({ store: store.target }, warning)
     await store.start({
       status: (connected, error) => {
         this.#onStatus(connected, error)
+      },
+      fault: fault => {
+        this.#onFault(fault)
       },
       notice: () => {
         // Notices come in bursts (a peer's batch, several peers at once): one re-read
@@ -218,7 +226,10 @@ export class Coordinator {
       {
         member: old.member,
         admin,
-        removing: admin === 'enabled' ? false : old.removing,
+        // Enabling cancels a removal (as in the local pool); anything else keeps the one
+        // the store holds, read in the same step (this view may not have seen a DELETE).
+        removing: false,
+        ...(admin === 'enabled' ? {} : { keepRemoving: true }),
         reason,
       },
       this.#o.instanceId,
@@ -265,7 +276,8 @@ export class Coordinator {
       .map(v => v.id)
     const grant = await this.#d.store.drain(
       {
-        write: { member: old.member, admin: 'draining', removing: old.removing, reason },
+        // The store keeps a removal it holds (removing is false here on purpose).
+        write: { member: old.member, admin: 'draining', removing: false, reason },
         holder,
         ttlMs: this.#o.coordination.drainLease,
         down,
@@ -324,6 +336,7 @@ export class Coordinator {
         holder: d.holder,
         expiresAt: new Date(d.expiresAt).toISOString(),
       })),
+      fault: this.#d.store.fault,
     }
   }
 
@@ -365,6 +378,25 @@ export class Coordinator {
       )
     } catch (err) {
       this.#d.log.debug({ err }, 'heartbeat failed')
+    }
+  }
+
+  /** One line per change of cause; a configuration error is an error, retried slowly. */
+  #onFault(fault: StoreFault | undefined): void {
+    const { log, store } = this.#d
+    if (this.#closed) return
+    if (fault === undefined) {
+      log.info({ store: store.target }, 'shared pool store error cleared')
+    } else if (fault.config) {
+      log.error(
+        { store: store.target, cause: fault.cause, error: fault.message },
+        `shared pool store refused by configuration (${fault.cause}): ${fault.hint}; retrying every ${CONFIG_ERROR_RETRY_MS / 1000}s, serving the last known pool meanwhile`,
+      )
+    } else {
+      log.warn(
+        { store: store.target, cause: fault.cause, error: fault.message },
+        `shared pool store error (${fault.cause}): ${fault.hint}`,
+      )
     }
   }
 
@@ -519,13 +551,9 @@ export class Coordinator {
    * idempotent.
    */
   async #finishRemovals(snap: SharedSnapshot): Promise<void> {
-    for (const [id, r] of this.#members) {
-      if (!r.removing) continue
-      let idle = this.#d.hooks.load(id) === 0
-      for (const inst of snap.instances.values()) {
-        if (inst.appliedVersion < r.rev || (inst.loads[id] ?? 0) > 0) idle = false
-      }
-      if (!idle) continue
+    for (const id of removalsDone(this.#members, snap.instances, id =>
+      this.#d.hooks.load(id),
+    )) {
       try {
         await this.#d.store.deleteMember(id, this.#o.instanceId)
         this.#d.log.info(

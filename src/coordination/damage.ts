@@ -85,7 +85,13 @@ export class DamageRepair {
       .views()
       .filter(v => !v.removing)
       .map(v => ({
-        member: { id: v.id, address: v.address, ports: v.ports, weight: v.weight },
+        member: {
+          id: v.id,
+          address: v.address,
+          ports: v.ports,
+          weight: v.weight,
+          ...(v.source !== undefined ? { source: v.source } : {}),
+        },
         admin: v.admin,
         removing: false,
         reason: repair !== undefined ? 'restored after damage' : 'seeded',

@@ -63,7 +63,13 @@ function writeOf(r: MemberRecord): MemberRepair['write'] {
 function standIn(v: MemberView): MemberRecord {
   return {
     v: 1,
-    member: { id: v.id, address: v.address, ports: v.ports, weight: v.weight },
+    member: {
+      id: v.id,
+      address: v.address,
+      ports: v.ports,
+      weight: v.weight,
+      ...(v.source !== undefined ? { source: v.source } : {}),
+    },
     admin: v.admin,
     removing: v.removing,
     rev: 0,

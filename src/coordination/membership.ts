@@ -1,6 +1,6 @@
 // PURE. What this instance must do to its pool so that its membership and admin states
 // match the shared records. Redis wins once the pool is seeded (docs/coordination.md).
-import type { MemberRecord } from './codec.js'
+import type { InstanceRecord, MemberRecord } from './codec.js'
 import type { AdminState, Health, MemberEndpoint, MemberView } from '../pool/types.js'
 
 /** One change to apply to the local pool. */
@@ -21,7 +21,12 @@ export type MembershipOp =
 function sameEndpoint(a: MemberEndpoint, b: MemberEndpoint): boolean {
   const ports = (m: MemberEndpoint): string =>
     JSON.stringify(Object.entries(m.ports).sort())
-  return a.address === b.address && a.weight === b.weight && ports(a) === ports(b)
+  return (
+    a.address === b.address &&
+    a.weight === b.weight &&
+    a.source === b.source &&
+    ports(a) === ports(b)
+  )
 }
 
 /**
@@ -45,6 +50,7 @@ export function membershipOps(
       address: r.member.address,
       ports: r.member.ports,
       weight: r.member.weight,
+      ...(r.member.source !== undefined ? { source: r.member.source } : {}),
     }
     const initial = warm(id)
     const reason = `${r.reason} (via ${r.by})`
@@ -67,4 +73,26 @@ export function membershipOps(
     if (!records.has(v.id) && !v.removing) ops.push({ op: 'request-removal', id: v.id })
   }
   return ops
+}
+
+/**
+ * Members being removed whose record may go now: every live instance applied the removal
+ * (appliedVersion ≥ its rev) and none, this one included (`localLoad`), has a connection
+ * left to them.
+ */
+export function removalsDone(
+  records: ReadonlyMap<string, MemberRecord>,
+  instances: ReadonlyMap<string, InstanceRecord>,
+  localLoad: (id: string) => number,
+): string[] {
+  const done: string[] = []
+  for (const [id, r] of records) {
+    if (!r.removing || localLoad(id) > 0) continue
+    let idle = true
+    for (const inst of instances.values()) {
+      if (inst.appliedVersion < r.rev || (inst.loads[id] ?? 0) > 0) idle = false
+    }
+    if (idle) done.push(id)
+  }
+  return done
 }

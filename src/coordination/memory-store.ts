@@ -160,11 +160,14 @@ export class MemoryStore implements PoolStore {
   putMember(write: MemberWrite, by: string): Promise<MemberRecord> {
     return this.#run(() => {
       const cur = this.#members.get(write.member.id)
+      if (cur !== undefined && write.ifAbsent === true) return cur
       const kept =
         write.keepAdmin === true && cur !== undefined && !cur.removing
           ? cur.admin
           : write.admin
-      const final = { ...write, admin: kept }
+      const removing =
+        write.removing || (write.keepRemoving === true && cur?.removing === true)
+      const final = { ...write, admin: kept, removing }
       const record = this.#record(final, by, this.#version + 1)
       this.#version++
       if (write.unseeded !== true) this.#seeded = true
@@ -305,8 +308,11 @@ export class MemoryStore implements PoolStore {
         at: now,
         expiresAt: now + request.ttlMs,
       }
-      this.#drains.set(id, lease)
-      const record = this.#record(request.write, by, ++this.#version)
+      // Already leaving: stays so, and takes no lease (it would be void).
+      const leaving = this.#members.get(id)?.removing === true
+      if (!leaving) this.#drains.set(id, lease)
+      const write = leaving ? { ...request.write, removing: true } : request.write
+      const record = this.#record(write, by, ++this.#version)
       this.#members.set(id, record)
       this.#notify('members', by)
       return { ok: true, lease, record }
@@ -339,6 +345,7 @@ export class MemoryStore implements PoolStore {
         address: write.member.address,
         ports: write.member.ports,
         weight: write.member.weight,
+        ...(write.member.source !== undefined ? { source: write.member.source } : {}),
       },
       admin: write.admin,
       removing: write.removing,

@@ -4,7 +4,9 @@
 import type { RedisOptions } from 'ioredis'
 import type { RedisConfig } from '../config/coordination-schema.js'
 import * as scripts from './redis-scripts.js'
+import type { RedisSecrets } from './redis-secrets.js'
 import type { Reply } from './snapshot-decode.js'
+import { CONFIG_ERROR_RETRY_MS } from './store-fault.js'
 import type { StoreNotice } from './store.js'
 
 /** Reconnect backoff: 100 ms doubling to at most this. */
@@ -90,8 +92,22 @@ export function redactUrl(url: string): string {
 /** Longest wait for a closed connection's socket to finish (see connectionOptions). */
 const DISCONNECT_TIMEOUT_MS = 100
 
-/** ioredis options for one connection of `config` (the subscriber duplicates them). */
-export function connectionOptions(config: RedisConfig): RedisOptions {
+/**
+ * ioredis options for one connection of `config` (the subscriber duplicates them; with
+ * Sentinel the same TLS options serve the sentinels and the primary). `secrets` are the
+ * files read by redis-secrets.ts; `slowRetry` says whether the last failure was a
+ * configuration error, which retrying every 2 s will not fix.
+ */
+export function connectionOptions(
+  config: RedisConfig,
+  secrets: RedisSecrets = {},
+  slowRetry: () => boolean = () => false,
+): RedisOptions {
+  const backoff = (times: number): number =>
+    slowRetry()
+      ? CONFIG_ERROR_RETRY_MS
+      : Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS)
+  const password = secrets.password ?? config.password
   const common: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -101,22 +117,23 @@ export function connectionOptions(config: RedisConfig): RedisOptions {
     // close() ends the socket and waits this long for it to close before destroying it:
     // ioredis' 2 s default kept a stopping process alive that long when Redis was down.
     disconnectTimeout: DISCONNECT_TIMEOUT_MS,
-    retryStrategy: times =>
-      Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS),
-    ...(config.password !== undefined && config.password !== ''
-      ? { password: config.password }
-      : {}),
+    retryStrategy: backoff,
+    ...(password !== undefined && password !== '' ? { password } : {}),
+    ...(config.username !== undefined ? { username: config.username } : {}),
+    ...(secrets.tls !== undefined ? { tls: secrets.tls } : {}),
   }
   if (config.sentinels !== undefined) {
     return {
       ...common,
       sentinels: config.sentinels.map(s => ({ host: s.host, port: s.port })),
       name: config.name ?? 'mymaster',
-      sentinelRetryStrategy: times =>
-        Math.min(100 * 2 ** Math.min(times - 1, 10), MAX_RECONNECT_DELAY_MS),
+      sentinelRetryStrategy: backoff,
       // After a failover the old primary may come back as a replica: reconnect on READONLY.
       reconnectOnError: err => err.message.startsWith('READONLY'),
       ...(config.db !== undefined ? { db: config.db } : {}),
+      ...(secrets.tls !== undefined
+        ? { enableTLSForSentinelMode: true, sentinelTLS: secrets.tls }
+        : {}),
     }
   }
   return common

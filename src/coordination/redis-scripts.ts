@@ -42,6 +42,13 @@ local function bump(key)
   redis.call('SET', key, fresh)
   return fresh
 end
+-- Replaces the first plain occurrence of what (JSON.stringify output: a key can only
+-- appear unescaped as a key) with by.
+local function splice(json, what, by)
+  local a, b = string.find(json, what, 1, true)
+  if not a then return json end
+  return string.sub(json, 1, a - 1) .. by .. string.sub(json, b + 1)
+end
 local function safe_hgetall(key)
   local r = redis.pcall('HGETALL', key)
   if type(r) == 'table' and r['err'] then return {'__wrongtype__', r['err']} end
@@ -51,10 +58,14 @@ end
 
 /**
  * KEYS: members, version, events, seeded, drains, removed. ARGV: id, record JSON without
- * rev (starts with "{", admin "enabled" when ARGV[4] is set), notice JSON, "keep-admin" to
- * keep a stored draining/disabled state (an endpoint update must not undo a drain another
- * instance just made: read and written in this one step), "no-seed" for a write that must
- * not mark the pool seeded (a sidecar's: it knows only its own member). Drops any drain
+ * rev (starts with "{"), notice JSON, "keep-admin" to keep a stored draining/disabled
+ * state (the JSON then says "enabled"; an endpoint update must not undo a drain another
+ * instance just made: read and written in this one step) or "keep-removing" to keep a
+ * stored removal (a disable must not undo a DELETE), "no-seed" for a write that must
+ * not mark the pool seeded (a sidecar's: it knows only its own member), "if-absent" to
+ * write only if the member has no record (else the stored one is returned unchanged: a
+ * sidecar registering from an older read must not overwrite a record written since,
+ * e.g. the load balancers re-seeding an emptied store with an operator's drain). Drops any drain
  * lease on a member left enabled or removing (a lease describes state: drain-budget.ts)
  * and the member's tombstone. Returns the stored record.
  */
@@ -62,13 +73,13 @@ export const PUT_MEMBER = `${PRELUDE}
 ${STANDING}
 ensure(KEYS[1], 'hash')
 local json = ARGV[2]
-if ARGV[4] == 'keep-admin' then
-  local cur = redis.call('HGET', KEYS[1], ARGV[1])
-  local s = cur and standing_of(ARGV[1], cur)
-  if s == 'draining' or s == 'disabled' then
-    local a, b = string.find(json, '"admin":"enabled"', 1, true)
-    if a then json = string.sub(json, 1, a - 1) .. '"admin":"' .. s .. '"' .. string.sub(json, b + 1) end
-  end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur and ARGV[6] == 'if-absent' then return cur end
+local s = cur and standing_of(ARGV[1], cur)
+if ARGV[4] == 'keep-admin' and (s == 'draining' or s == 'disabled') then
+  json = splice(json, '"admin":"enabled"', '"admin":"' .. s .. '"')
+elseif ARGV[4] == 'keep-removing' and s == 'removing' then
+  json = splice(json, '"removing":false', '"removing":true')
 end
 local v = bump(KEYS[2])
 if ARGV[5] ~= 'no-seed' and redis.call('EXISTS', KEYS[4]) == 0 then redis.call('SET', KEYS[4], now_ms()) end
@@ -221,7 +232,7 @@ return 1
  * reaps expired and void leases (member enabled or removing), rewrites unreadable ones
  * readable (unknown holder, fresh expiry), then grants if fewer than floor((N-1)/2) others
  * are out. Returns {-1} (no such member), {0, budget, id1, why1, holder1, ...} or
- * {1, lease JSON, rev}.
+ * {1, lease JSON, stored record}. A member already being removed stays so (no lease).
  */
 export const DRAIN = `${PRELUDE}
 ${STANDING}
@@ -281,11 +292,19 @@ if ARGV[7] ~= 'force' and #out / 3 >= budget then
   return r
 end
 local lease = cjson.encode({v = 1, holder = ARGV[2], token = ARGV[2], reason = ARGV[3], at = now, expiresAt = now + ttl})
-redis.call('HSET', KEYS[5], id, lease)
+local json = ARGV[5]
+if standing[id] == 'removing' then
+  -- Already leaving (a DELETE this caller may not have seen yet): stays removing, and a
+  -- lease on a leaving member would be void.
+  json = splice(json, '"removing":false', '"removing":true')
+else
+  redis.call('HSET', KEYS[5], id, lease)
+end
 local v = bump(KEYS[2])
-redis.call('HSET', KEYS[1], id, '{"rev":' .. v .. ',' .. string.sub(ARGV[5], 2))
+local stored = '{"rev":' .. v .. ',' .. string.sub(json, 2)
+redis.call('HSET', KEYS[1], id, stored)
 redis.call('PUBLISH', KEYS[3], ARGV[6])
-return {1, lease, v}
+return {1, lease, stored}
 `
 
 /** KEYS: drains, events. ARGV: member, holder, notice JSON. Compare-then-delete. */

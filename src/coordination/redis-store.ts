@@ -28,7 +28,9 @@ import {
   SCRIPTS,
   type Commands,
 } from './redis-connection.js'
+import { readRedisSecrets } from './redis-secrets.js'
 import { asString, decodeSnapshot } from './snapshot-decode.js'
+import { classifyStoreError, type StoreFault } from './store-fault.js'
 import {
   StoreUnavailableError,
   type DrainGrant,
@@ -47,6 +49,7 @@ const STALLED_AFTER_TIMEOUTS = 2
 export class RedisStore implements PoolStore {
   readonly kind = 'redis'
   readonly target: string
+  readonly warnings: readonly string[]
   readonly #keys: PoolKeys
   readonly #prefix: string
   readonly #client: Redis & Commands
@@ -56,11 +59,23 @@ export class RedisStore implements PoolStore {
   #closed = false
   /** Commands in a row that timed out (see #run). */
   #timeouts = 0
+  /** Why Redis cannot be used now; undefined while it works. */
+  #fault: StoreFault | undefined
 
   constructor(config: RedisConfig) {
     this.#prefix = config.prefix
     this.#keys = poolKeys(config.prefix)
-    const options = connectionOptions(config)
+    this.warnings =
+      config.tls?.insecure === true
+        ? [
+            'redis.tls.insecure: true: the Redis certificate and host name are not verified (testing only)',
+          ]
+        : []
+    const options = connectionOptions(
+      config,
+      readRedisSecrets(config),
+      () => this.#fault?.config === true,
+    )
     this.target =
       config.sentinels !== undefined
         ? `sentinel ${config.name ?? 'mymaster'} via ${config.sentinels.map(s => `${s.host}:${s.port}`).join(',')}`
@@ -80,15 +95,25 @@ export class RedisStore implements PoolStore {
     return this.#connected
   }
 
+  /** Why Redis cannot be used now (classified); undefined while it works. */
+  get fault(): StoreFault | undefined {
+    return this.#fault
+  }
+
   async start(events: StoreEvents): Promise<void> {
     this.#events = events
     this.#client.on('ready', () => {
+      this.#setFault(undefined)
       this.#setConnected(true)
     })
     this.#client.on('close', () => {
       this.#setConnected(false, 'connection closed')
     })
     this.#client.on('error', (err: Error) => {
+      const fault = classifyStoreError(err)
+      // A closed connection also fails its pending commands ("max retries per request"):
+      // that echo must not hide the cause already known.
+      if (fault.cause !== 'other' || this.#fault === undefined) this.#setFault(fault)
       this.#setConnected(false, err.message)
     })
     this.#subscriber.on('error', () => {
@@ -98,8 +123,11 @@ export class RedisStore implements PoolStore {
       const notice = parseNotice(message)
       if (notice !== undefined) events.notice(notice)
     })
-    void this.#subscriber.subscribe(this.#keys.events).catch(() => {
-      // Retried by ioredis on reconnect (autoResubscribe); the periodic resync covers the gap.
+    void this.#subscriber.subscribe(this.#keys.events).catch((err: unknown) => {
+      // Retried by ioredis on reconnect (autoResubscribe); the periodic resync covers the
+      // gap. An ACL without the channel is a fault of its own: say so.
+      const fault = classifyStoreError(err)
+      if (fault.cause === 'no_permission') this.#setFault(fault)
     })
     await this.#client.connect().catch((err: unknown) => {
       this.#setConnected(false, err instanceof Error ? err.message : String(err))
@@ -152,7 +180,7 @@ export class RedisStore implements PoolStore {
   async putMember(write: MemberWrite, by: string): Promise<MemberRecord> {
     const k = this.#keys
     const json = this.#memberJson(write, by)
-    const stored = await this.#run(() =>
+    const raw = await this.#run(() =>
       this.#client.putMember(
         k.members,
         k.version,
@@ -163,14 +191,16 @@ export class RedisStore implements PoolStore {
         write.member.id,
         json,
         notice('members', by),
-        write.keepAdmin === true ? 'keep-admin' : '',
+        write.keepAdmin === true
+          ? 'keep-admin'
+          : write.keepRemoving === true
+            ? 'keep-removing'
+            : '',
         write.unseeded === true ? 'no-seed' : '',
+        write.ifAbsent === true ? 'if-absent' : '',
       ),
     )
-    const parsed = parseRecord(memberRecordSchema, 'written record', stored)
-    if (!parsed.ok)
-      throw new Error(`corral wrote a record it cannot read: ${parsed.error}`)
-    return parsed.value
+    return stored(raw)
   }
 
   async repairMembers(repairs: readonly MemberRepair[], by: string): Promise<number> {
@@ -345,7 +375,7 @@ export class RedisStore implements PoolStore {
       const lease = parseRecord(drainLeaseSchema, where, asString(reply[1]))
       if (!lease.ok)
         throw new StoreUnavailableError(`unexpected drain lease: ${lease.error}`)
-      return { ok: true, lease: lease.value, record: written(json, Number(reply[2])) }
+      return { ok: true, lease: lease.value, record: stored(asString(reply[2])) }
     }
     const out: OutMember[] = []
     for (let i = 2; i + 2 < reply.length; i += 3) {
@@ -382,6 +412,7 @@ export class RedisStore implements PoolStore {
         address: m.member.address,
         ports: m.member.ports,
         weight: m.member.weight,
+        ...(m.member.source !== undefined ? { source: m.member.source } : {}),
       },
       admin: m.admin,
       removing: m.removing,
@@ -401,6 +432,8 @@ export class RedisStore implements PoolStore {
       return reply
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
+      // A command the ACL user may not run (or a key it may not touch) fails every time.
+      if (message.startsWith('NOPERM')) this.#setFault(classifyStoreError(err))
       if (message === 'Command timed out' && ++this.#timeouts >= STALLED_AFTER_TIMEOUTS) {
         // A connection that stopped answering (a partition, a hung server) is not "up":
         // report the store down and reconnect both connections (ioredis' backoff; the
@@ -419,6 +452,12 @@ export class RedisStore implements PoolStore {
     }
   }
 
+  #setFault(fault: StoreFault | undefined): void {
+    if (this.#closed || this.#fault?.cause === fault?.cause) return
+    this.#fault = fault
+    this.#events?.fault?.(fault)
+  }
+
   #setConnected(connected: boolean, error?: string): void {
     if (this.#connected === connected || this.#closed) return
     this.#connected = connected
@@ -426,13 +465,9 @@ export class RedisStore implements PoolStore {
   }
 }
 
-/** Parses the record a script wrote (the caller's JSON with the server's rev spliced in). */
-function written(json: string, rev: number): MemberRecord {
-  const parsed = parseRecord(
-    memberRecordSchema,
-    'written record',
-    `{"rev":${rev},${json.slice(1)}`,
-  )
+/** Parses the record a script stored (the caller's JSON, rev and kept states spliced in). */
+function stored(raw: string): MemberRecord {
+  const parsed = parseRecord(memberRecordSchema, 'written record', raw)
   if (!parsed.ok) throw new Error(`corral wrote a record it cannot read: ${parsed.error}`)
   return parsed.value
 }

@@ -6,6 +6,7 @@
 import { CorralError } from '../errors.js'
 import type { MemberEndpoint, AdminState } from '../pool/types.js'
 import type { OutMember } from './drain-budget.js'
+import type { StoreFault } from './store-fault.js'
 import type {
   DrainLease,
   InstanceRecord,
@@ -92,10 +93,20 @@ export interface MemberWrite {
    */
   readonly keepAdmin?: boolean
   /**
+   * Keep a stored removal (`removing` must then be false): a disable made from a view
+   * that has not seen a DELETE yet must not cancel it.
+   */
+  readonly keepRemoving?: boolean
+  /**
    * Do not mark the pool seeded: a sidecar's write knows only its own member, so an
    * emptied store must still be re-seeded by the load balancers from their last pool.
    */
   readonly unseeded?: boolean
+  /**
+   * Create only: if the member has a record by now, nothing is written and that record
+   * is returned (a sidecar registering from an older read).
+   */
+  readonly ifAbsent?: boolean
 }
 
 /** A drain: the budget check, the lease and the draining record, in one atomic step. */
@@ -143,6 +154,8 @@ export interface StoreNotice {
 export interface StoreEvents {
   /** Connected (true) or lost (false), with the error that lost it. */
   status(connected: boolean, error?: string): void
+  /** The classified reason Redis cannot be used changed (undefined: healed). */
+  fault?(fault: StoreFault | undefined): void
   notice(notice: StoreNotice): void
 }
 
@@ -152,6 +165,10 @@ export interface PoolStore {
   /** Where it points, with any password removed (for logs and the pool API). */
   readonly target: string
   readonly connected: boolean
+  /** Configuration risks to log at every start (e.g. TLS verification off). */
+  readonly warnings?: readonly string[]
+  /** Why the store cannot be used now, classified (Redis only); undefined while it works. */
+  readonly fault?: StoreFault | undefined
   /** Starts connecting; resolves once connected or once the first attempt failed. */
   start(events: StoreEvents): Promise<void>
   /** Disconnects; idempotent. */

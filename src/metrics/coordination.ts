@@ -2,6 +2,7 @@
 // registry.ts's families. corral_coordination_store_up itself lives in registry.ts.
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { InvalidEntry } from '../coordination/store.js'
+import { STORE_FAULT_CAUSES, type StoreFault } from '../coordination/store-fault.js'
 
 /** Coordination metric handles. */
 export interface CoordinationMetrics {
@@ -23,6 +24,8 @@ export interface CoordinationMetrics {
   readonly drainLeases: Gauge<'member' | 'holder'>
   /** corral_drain_budget: drains that may run at once now, leases included. */
   readonly drainBudget: Gauge
+  /** corral_coordination_store_error{cause}: 1 for the cause the store fails with now. */
+  readonly storeError: Gauge<'cause'>
 }
 
 const KINDS: readonly InvalidEntry['kind'][] = [
@@ -89,6 +92,12 @@ export function createCoordinationMetrics(register: Registry): CoordinationMetri
       help: 'Drains the pool can afford at once (a majority stays routable), counting the leases held now.',
       registers: [register],
     }),
+    storeError: new Gauge({
+      name: 'corral_coordination_store_error',
+      help: 'Why the shared store cannot be used: 1 for the current cause (bad_ca, name_mismatch, client_cert_required, wrong_password, no_permission, refused, ...), all 0 while it works.',
+      labelNames: ['cause'],
+      registers: [register],
+    }),
   }
   m.info.set({ store: 'memory' }, 1)
   m.instances.set(1)
@@ -96,5 +105,16 @@ export function createCoordinationMetrics(register: Registry): CoordinationMetri
   for (const kind of ['member', 'observation']) m.repairs.inc({ kind }, 0)
   m.syncs.inc({ result: 'success' }, 0)
   m.syncs.inc({ result: 'failure' }, 0)
+  recordStoreFault(m, undefined)
   return m
+}
+
+/** Sets corral_coordination_store_error at scrape time: 1 for `fault`'s cause only. */
+export function recordStoreFault(
+  m: CoordinationMetrics,
+  fault: StoreFault | undefined,
+): void {
+  for (const cause of STORE_FAULT_CAUSES) {
+    m.storeError.set({ cause }, fault?.cause === cause ? 1 : 0)
+  }
 }

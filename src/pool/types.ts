@@ -47,6 +47,12 @@ export interface CheckRecord {
   readonly result: CheckResult
 }
 
+/**
+ * Who put a member in the pool: the config file, the admin API, a sidecar, or the DNS
+ * discovery source of that name (src/discovery/). Discovery only ever changes its own.
+ */
+export type MemberSource = 'config' | 'api' | 'sidecar' | `dns:${string}`
+
 /** A member's address and ports: where its replica listens. */
 export interface MemberEndpoint {
   readonly id: string
@@ -55,6 +61,8 @@ export interface MemberEndpoint {
   readonly ports: Readonly<Record<string, number>>
   /** Relative share of new connections (1-256). */
   readonly weight: number
+  /** Who added it; absent on records written before sources existed (see memberSource). */
+  readonly source?: MemberSource
 }
 
 /**

@@ -69,6 +69,8 @@ export class Registration {
         // An emptied store (Redis restarted) is re-seeded by the load balancers from
         // their last pool, operators' drains included: this write must not stop that.
         unseeded: true,
+        // Read earlier: a record written since (a re-seed) wins over a first registration.
+        ...(current === undefined ? { ifAbsent: true } : {}),
       },
       holder,
     )

@@ -54,7 +54,7 @@ export class Sidecar {
     this.#d = deps
     this.registration = new Registration(
       {
-        member: config.member,
+        member: { ...config.member, source: 'sidecar' },
         holder: `sidecar:${config.member.id}`,
         ttlMs: config.heartbeat.ttlMs,
       },
@@ -243,7 +243,13 @@ export class Sidecar {
     try {
       await this.#publish()
       const snap = await this.snapshot()
-      const current: MemberRecord | undefined = snap.members?.get(id)
+      if (snap.members === undefined || snap.unreadableMembers.has(id)) {
+        // Damaged, not absent (docs/coordination.md): registering now would overwrite an
+        // operator's drain or disable with "enabled". The load balancers repair it; retry.
+        log.debug({ member: id }, 'the shared record is unreadable: registration waits')
+        return
+      }
+      const current: MemberRecord | undefined = snap.members.get(id)
       // SIGTERM may have come while the snapshot was read.
       if (this.isDraining()) return
       const record = await this.registration.register(current)

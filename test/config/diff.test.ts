@@ -17,6 +17,7 @@ const m = (
 })
 
 const BASE: Config = {
+  discovery: [],
   listeners: [
     { name: 'http', host: '0.0.0.0', port: 80 },
     { name: 'https', host: '0.0.0.0', port: 443 },

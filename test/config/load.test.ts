@@ -49,6 +49,7 @@ function unfrozenPaths(value: unknown, path = '(top level)'): string[] {
 }
 
 const DEFAULTS: Config = {
+  discovery: [],
   listeners: [
     { name: 'http', host: '0.0.0.0', port: 80 },
     { name: 'https', host: '0.0.0.0', port: 443 },
@@ -152,6 +153,7 @@ workers: 2
 `
 
 const FULL_CONFIG: Config = {
+  discovery: [],
   listeners: [
     { name: 'http', host: '0.0.0.0', port: 80 },
     { name: 'https', host: '::', port: 443 },

@@ -503,15 +503,51 @@ const BEHAVIOURS: Behaviour[] = [
     },
   },
   {
+    name: 'a removal stays: neither a drain nor a disable from an older view cancels it',
+    run: async h => {
+      for (const id of ['a', 'b', 'c']) await h.store.putMember(write(id), 'lb1')
+      await h.store.putMember(write('a', { admin: 'draining', removing: true }), 'lb1')
+      const drained = await h.store.drain(drainOf('a', 'api@lb2', { force: true }), 'lb2')
+      const disabled = await h.store.putMember(
+        write('a', { admin: 'disabled', keepRemoving: true }),
+        'lb2',
+      )
+      const enabled = await h.store.putMember(write('a'), 'lb2')
+      const s = await h.store.snapshot(TTL)
+      return {
+        drained: drained.ok && drained.record.removing,
+        disabled: [disabled.admin, disabled.removing],
+        enabled: [enabled.admin, enabled.removing],
+        leases: [...s.drains.keys()],
+      }
+    },
+    want: {
+      drained: true,
+      disabled: ['disabled', true],
+      enabled: ['enabled', false],
+      leases: [],
+    },
+  },
+  {
     name: "a sidecar's write does not mark the pool seeded (load balancers re-seed it)",
     run: async h => {
       await h.store.putMember(write('a', { unseeded: true }), 'sidecar:a')
       const before = (await h.store.snapshot(TTL)).seeded
-      const seeded = await h.store.seed([write('b')], 'lb1')
+      const seeded = await h.store.seed([write('b', { admin: 'draining' })], 'lb1')
+      // The sidecar of b read before the seed: its first registration must not win.
+      const late = await h.store.putMember(
+        write('b', { unseeded: true, ifAbsent: true }),
+        's',
+      )
       const after = await h.store.snapshot(TTL)
-      return { before, seeded, members: [...(after.members?.keys() ?? [])].sort() }
+      return {
+        before,
+        seeded,
+        late: [late.admin, late.by],
+        members: [...(after.members?.keys() ?? [])].sort(),
+      }
     },
-    want: { before: false, seeded: true, members: ['a', 'b'] },
+    want: { before: false, seeded: true, late: ['draining', 'lb1'], members: ['a', 'b'] },
   },
   {
     name: 'an expired drain lease of a member that left frees its unit of budget',

@@ -323,7 +323,7 @@ void t.test(
         // r3 stays "draining" (admin intent wins), so no state change is logged: the
         // quorum line is the event.
         const lost = await lb.waitForLog(logged('pool quorum lost'), 10_000, since)
-        t.match(lost, { level: 50, size: 3, live: 1, routable: 1, quorumShortfall: 1 })
+        t.match(lost, { level: 40, size: 3, live: 1, routable: 1, quorumShortfall: 1 })
         const body = await compareWithPoolApi(t, lb, workers)
         t.strictSame(liveRoutable(await poolApi(lb)), {
           live: 1,

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { Registry } from 'prom-client'
 import { createMetrics } from '../../src/metrics/registry.js'
+import { registerCertExpiry } from '../../src/metrics/tls.js'
 import { repoPath } from '../../grafana/generate.js'
 import { ALERT_RULES_FILE, listAlertExprs } from '../../grafana/queries.js'
 
@@ -21,6 +22,7 @@ const ALERTS = [
   'HealthCheckLatencyHigh',
   'CorralScrapeMissing',
   'CoordinationStoreDown',
+  'TlsCertificateExpiresSoon',
 ]
 
 const promtoolMissing =
@@ -131,6 +133,7 @@ void t.test('every alert has a firing case in the rule tests', t => {
 void t.test('alert expressions use only declared metric names', async t => {
   const register = new Registry()
   createMetrics(register)
+  registerCertExpiry(register, () => undefined)
   const known = new Set<string>()
   for (const family of await register.getMetricsAsJSON()) {
     known.add(family.name)

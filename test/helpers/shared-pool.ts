@@ -63,6 +63,8 @@ export interface PoolMember {
   readonly reason: string
   readonly removing: boolean
   readonly address: string
+  /** Who added it: config, api, sidecar or dns:<name>. */
+  readonly source: string
 }
 
 /** GET /api/v1/pool, parsed. */

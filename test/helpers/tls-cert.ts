@@ -14,6 +14,8 @@ export interface CertOptions {
   readonly san?: readonly string[]
   /** Validity in days. Default 2. */
   readonly days?: number
+  /** Also usable as a TLS client certificate (extendedKeyUsage clientAuth). Default false. */
+  readonly clientAuth?: boolean
 }
 
 /** PEM texts of a server key pair and of the CA that signed it. */
@@ -60,7 +62,9 @@ export function makeSelfSignedCert(dir: string, options: CertOptions = {}): Test
       `subjectAltName=${altNames.join(',')}`,
       'basicConstraints=CA:FALSE',
       'keyUsage=digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth',
+      options.clientAuth === true
+        ? 'extendedKeyUsage=serverAuth,clientAuth'
+        : 'extendedKeyUsage=serverAuth',
       '',
     ].join('\n'),
   )

@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import t from 'tap'
 import type { CorralProcess } from '../helpers/corral-process.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { holdsFor, startSharedLb, waitForPool } from '../helpers/shared-pool.js'
+import { getPool, holdsFor, startSharedLb, waitForPool } from '../helpers/shared-pool.js'
 import { startSidecar } from '../helpers/sidecar-process.js'
 import { startVotingMember } from '../helpers/voting-member.js'
 
@@ -91,6 +91,18 @@ void t.test('sidecar: join, local failure, SIGKILL', async t => {
     for (const lb of lbs) await waitForPool(lb, stateOf('m3', 'up'), 15_000, 'm3 up')
     for (const lb of lbs) await reaches(lb, 'm3')
     t.pass('m3 answered through lb1 and lb2')
+    for (const lb of lbs) {
+      const pool = await getPool(lb)
+      t.strictSame(
+        pool.members.map(m => [m.id, m.source]),
+        [
+          ['m1', 'config'],
+          ['m2', 'config'],
+          ['m3', 'sidecar'],
+        ],
+        'the pool API names who added each member',
+      )
+    }
   })
 
   await t.test(
