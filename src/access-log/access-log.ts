@@ -8,7 +8,7 @@ import type { AccessLogConfig } from '../config/access-log-schema.js'
 import { ConnectionTrace } from '../proxy/trace.js'
 import { formatClientAddress } from './address.js'
 import { admit, newBucket, type RateBucket } from './admission.js'
-import { buildRecord, isErrorRecord, type ConnectionFacts } from './record.js'
+import { buildRecord, isErrorRecord, recordLine, type ConnectionFacts } from './record.js'
 import { LineWriter } from './writer.js'
 
 /** Why a record was not written although it was meant to be. */
@@ -79,12 +79,12 @@ export class AccessLog {
     if (verdict === 'rate') deps.dropped('rate')
     if (verdict !== 'write') return
     const mode = this.#config.clientAddress
-    const line = JSON.stringify(
+    const line = recordLine(
       mode === 'full'
         ? record
         : { ...record, clientAddress: formatClientAddress(record.clientAddress, mode) },
     )
-    if (this.#writer.write(`${line}\n`)) deps.written()
+    if (this.#writer.write(line)) deps.written()
   }
 
   /** Reopens a file destination (logrotate moved it); no line is lost. */

@@ -104,3 +104,28 @@ export function isErrorRecord(record: AccessRecord): boolean {
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000
 }
+
+/**
+ * The record as one JSON line (with "\n"): JSON.stringify's output for the same object,
+ * written out field by field because that took about a third of a record's cost.
+ */
+export function recordLine(r: AccessRecord): string {
+  let attempts = ''
+  for (const a of r.attempts) {
+    if (attempts !== '') attempts += ','
+    attempts += `{"member":${str(a.member)},"address":${str(a.address)},"result":${str(a.result)},"error":${str(a.error)},"ms":${num(a.ms)}}`
+  }
+  return `{"type":${str(r.type)},"id":${str(r.id)},"start":${str(r.start)},"listener":${str(r.listener)},"clientAddress":${str(r.clientAddress)},"clientPort":${num(r.clientPort)},"localAddress":${str(r.localAddress)},"localPort":${num(r.localPort)},"sni":${str(r.sni)},"member":${str(r.member)},"attempts":[${attempts}],"connectMs":${num(r.connectMs)},"firstByteToMemberMs":${num(r.firstByteToMemberMs)},"firstByteToClientMs":${num(r.firstByteToClientMs)},"durationMs":${num(r.durationMs)},"bytesToMember":${num(r.bytesToMember)},"bytesToClient":${num(r.bytesToClient)},"closedBy":${str(r.closedBy)},"cause":${str(r.cause)},"termination":${str(r.termination)},"status":${num(r.status)}}\n`
+}
+
+/** Characters JSON needs escaped (and anything outside printable ASCII, to be safe). */
+const NEEDS_ESCAPE = /[^\x20-\x21\x23-\x5b\x5d-\x7e]/
+
+function str(s: string | null): string {
+  if (s === null) return 'null'
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`
+}
+
+function num(n: number | null): string {
+  return n === null || !Number.isFinite(n) ? 'null' : String(n)
+}
