@@ -15,6 +15,7 @@ import {
   type Rec,
 } from '../helpers/access-log.js'
 import { startCorral, type CorralProcess } from '../helpers/corral-process.js'
+import { httpRequest } from '../helpers/http-client.js'
 import { deadPort, startHealthServer } from '../helpers/health-server.js'
 import { startTcpMember, type Teardown } from '../helpers/tcp-member.js'
 import { readToEnd } from '../helpers/tcp-client.js'
@@ -340,4 +341,38 @@ void t.test('sample 0: normal lines gone, errors kept', async t => {
     0,
     'no normal line',
   )
+})
+
+void t.test('workers: 0 logs too, reopens on SIGUSR1 and counts lines', async t => {
+  const member = await startTcpMember(t, commandMember)
+  const { lb, logPath, port } = await setup(t, { a: member.port }, '', {
+    extra: 'workers: 0',
+  })
+  const download = async (): Promise<number | undefined> => {
+    const c = await dial(port)
+    const cPort = c.localPort
+    c.write('DOWNLOAD 10\n')
+    await readToEnd(c, signal())
+    c.end()
+    return cPort
+  }
+  const first = await download()
+  await waitForRecord(logPath, r => r.clientPort === first)
+  renameSync(logPath, `${logPath}.1`)
+  lb.proc.kill('SIGUSR1')
+  // The reopen is asynchronous: later connections land in the new file once it is done.
+  const deadline = Date.now() + 10_000
+  let second: number | undefined
+  while (readRecords(logPath).length === 0 && Date.now() < deadline) {
+    second = await download()
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  t.ok(
+    readRecords(logPath).some(r => r.clientPort === second),
+    'a new file after SIGUSR1',
+  )
+  t.equal(readRecords(`${logPath}.1`).filter(r => r.clientPort === first).length, 1)
+  const metrics = await httpRequest(lb.adminPort, '/metrics')
+  t.match(metrics.body, /corral_access_log_lines_total [1-9]/)
+  t.match(metrics.body, 'corral_access_log_dropped_total{reason="backlog"} 0')
 })
