@@ -15,11 +15,11 @@
  *
  * Events reach JS in batches: one thread-safe-function call per relay-thread loop
  * iteration, whatever it accepted, connected and closed (a call per connection would
- * cost a wakeup of the JS thread each). Each event is [type, id, x, y, z, w]:
- *   closed          [0, id, reason, errno, aToB, bToA]
- *   accepted        [1, id, listener, 0, 0, 0] and its peer address next in `peers`
- *   connected       [2, id, connectMs, 0, 0, 0]
- *   connect failed  [3, id, errno, 0, 0, 0]
+ * cost a wakeup of the JS thread each). Each event is [type, id, x, y, z, w, v]:
+ *   closed          [0, id, reason, errno, aToB, bToA, closer (0 client, 1 member, -1)]
+ *   accepted        [1, id, listener, 0, 0, 0, port] and its peer address next in `peers`
+ *   connected       [2, id, connectMs, 0, 0, 0, 0]
+ *   connect failed  [3, id, errno, 0, 0, 0, 0]
  * A verdict is [id, target, connectTimeoutMs, idleMs]: target indexes the last
  * setTargets table; -1 rejects (closes) the connection.
  *
@@ -43,7 +43,7 @@
 
 #include "relay.h"
 
-#define EVENT_STRIDE 6
+#define EVENT_STRIDE 7
 #define VERDICT_STRIDE 4
 
 /* A member address verdicts point at by index. */
@@ -130,17 +130,19 @@ static void call_js(napi_env env, napi_value fn, void *ctx, void *data) {
       double *o = &out[k * EVENT_STRIDE];
       o[0] = ev->type;
       o[1] = ev->id;
-      o[2] = o[3] = o[4] = o[5] = 0;
+      o[2] = o[3] = o[4] = o[5] = o[6] = 0;
       switch (ev->type) {
       case RELAY_EV_CLOSED:
         o[2] = ev->reason;
         o[3] = ev->err;
         o[4] = ev->bytes_a_to_b;
         o[5] = ev->bytes_b_to_a;
+        o[6] = ev->closer;
         count_live(env, st, -1);
         break;
       case RELAY_EV_ACCEPTED: {
         o[2] = ev->listener;
+        o[6] = ev->peer_port;
         napi_value peer;
         napi_create_string_utf8(env, ev->peer, NAPI_AUTO_LENGTH, &peer);
         napi_set_element(env, peers, accepted++, peer);

@@ -92,6 +92,8 @@ struct conn {
   struct timespec connect_started;
   int closed;
   int again;             /* on the ready list: its budget ran out with work left */
+  int closer;            /* first side to send FIN, -1 none yet (the access log's closer) */
+  int err_side;          /* side whose socket failed (RELAY_ERROR), -1 unknown */
   struct conn *prev, *next; /* live list */
   struct conn *dead_link;   /* dead list (freed after the batch) */
   struct conn *ready_link;  /* ready list */
@@ -266,6 +268,7 @@ static void finish(struct relay_engine *e, struct conn *c, enum relay_reason rea
     ev->err = err;
     ev->bytes_a_to_b = c->d[0].bytes;
     ev->bytes_b_to_a = c->d[1].bytes;
+    ev->closer = reason == RELAY_ERROR ? c->err_side : c->closer;
   }
   c->dead_link = e->dead;
   e->dead = c;
@@ -285,6 +288,7 @@ static int move_some(struct relay_engine *e, struct conn *c, int i) {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN) return 0; /* destination full: wait for its EPOLLOUT */
+        c->err_side = 1 - i;
         return -errno;
       }
       d->pending -= (size_t)n;
@@ -297,7 +301,10 @@ static int move_some(struct relay_engine *e, struct conn *c, int i) {
       if (!d->shut) {
         d->shut = 1;
         /* ENOTCONN: the destination is already gone; the other direction will say so. */
-        if (shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN) return -errno;
+        if (shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN) {
+          c->err_side = 1 - i;
+          return -errno;
+        }
       }
       return 0;
     }
@@ -312,11 +319,13 @@ static int move_some(struct relay_engine *e, struct conn *c, int i) {
       c->active_at_ms = e->now_ms;
     } else if (n == 0) {
       d->src_eof = 1;
+      if (c->closer < 0) c->closer = i;
     } else if (errno == EINTR) {
       continue;
     } else if (errno == EAGAIN) {
       return 0;
     } else {
+      c->err_side = i;
       return -errno;
     }
   }
@@ -379,6 +388,7 @@ static void note_idle(struct relay_engine *e, uint32_t idle_ms) {
 static struct conn *new_conn(void) {
   struct conn *c = calloc(1, sizeof *c);
   if (c == NULL) return NULL;
+  c->closer = c->err_side = -1;
   for (int i = 0; i < 2; i++) {
     c->ep[i].kind = WATCH_ENDPOINT;
     c->ep[i].c = c;
@@ -402,6 +412,7 @@ static void add_conn(struct relay_engine *e, struct cmd *cmd) {
     if (ev != NULL) {
       ev->reason = RELAY_ERROR;
       ev->err = c == NULL ? ENOMEM : EBUSY;
+      ev->closer = -1;
     }
     return;
   }
@@ -428,10 +439,16 @@ static void add_conn(struct relay_engine *e, struct cmd *cmd) {
 }
 
 /* Client address as Node's remoteAddress gives it ("::ffff:1.2.3.4" on a v6 socket). */
-static void format_peer(const struct sockaddr_storage *ss, char *out) {
+static void format_peer(const struct sockaddr_storage *ss, char *out, uint32_t *port) {
   const void *src = NULL;
-  if (ss->ss_family == AF_INET) src = &((const struct sockaddr_in *)ss)->sin_addr;
-  else if (ss->ss_family == AF_INET6) src = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+  *port = 0;
+  if (ss->ss_family == AF_INET) {
+    src = &((const struct sockaddr_in *)ss)->sin_addr;
+    *port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+  } else if (ss->ss_family == AF_INET6) {
+    src = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    *port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+  }
   if (src == NULL || inet_ntop(ss->ss_family, src, out, RELAY_PEER_LEN) == NULL) out[0] = 0;
 }
 
@@ -504,7 +521,7 @@ static void accept_batch(struct relay_engine *e, struct listener *l) {
     ev = emit(e, RELAY_EV_ACCEPTED, c->id);
     if (ev != NULL) {
       ev->listener = l->index;
-      format_peer(&ss, ev->peer);
+      format_peer(&ss, ev->peer, &ev->peer_port);
     } else {
       err = ENOMEM; /* nobody would ever answer for it */
     }
@@ -597,6 +614,7 @@ static void pending_event(struct relay_engine *e, struct endpoint *ep, uint32_t 
     if ((events & EPOLLERR) != 0) {
       if (getsockopt(ep->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err == 0)
         err = ECONNRESET;
+      c->err_side = 0;
       finish(e, c, RELAY_ERROR, err);
     }
     return;

@@ -60,6 +60,9 @@ struct relay_event {
   double bytes_a_to_b;      /* CLOSED: final byte counts (a = client) */
   double bytes_b_to_a;
   double connect_ms;        /* CONNECTED: from the connect() call to the connection */
+  int closer;               /* CLOSED: side that ended first (FIN, or the failing socket
+                               on RELAY_ERROR): 0 = a (client), 1 = b (member), -1 unknown */
+  uint32_t peer_port;       /* ACCEPTED: client port */
   uint32_t listener;        /* ACCEPTED */
   char peer[RELAY_PEER_LEN]; /* ACCEPTED: client address as Node formats remoteAddress */
 };

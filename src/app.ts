@@ -1,6 +1,7 @@
 // Composition root: builds every object from a Config and wires events to logs and
 // metrics. The decisions live in pool/ (pure); this file only connects the shells.
 import type { Logger } from 'pino'
+import { accessLogEvents } from './access-log/events.js'
 import { Registry } from 'prom-client'
 import type { Clock } from './clock.js'
 import { diffConfig } from './config/diff.js'
@@ -206,7 +207,9 @@ export class App {
       idleTimeoutMs: config.timeouts.idleMs,
       connectAttempts: config.limits.connectAttempts,
       maxConnections: config.limits.maxConnections,
+      accessLog: config.accessLog,
     }
+    events.accessLog = accessLogEvents(this.metrics, this.#log)
     this.#dataPath =
       config.workers > 0
         ? new ClusterDataPath(
@@ -417,6 +420,11 @@ export class App {
         'config reload could not update the shared pool (store unreachable?): member changes not applied; send SIGHUP again once it answers',
       )
     }
+  }
+
+  /** Reopens the access log's file in every data-path process (SIGHUP, SIGUSR1). */
+  reopenAccessLog(): void {
+    this.#dataPath.reopenAccessLog()
   }
 
   /** Counts a reload that failed validation (the old config stays). */

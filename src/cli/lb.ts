@@ -119,7 +119,13 @@ export async function runLb(options: LbOptions, io: CommandIo): Promise<number> 
 
   return new Promise<number>(resolve => {
     let stopping = false
+    // SIGHUP reloads the config and reopens the access log (logrotate's usual signal);
+    // SIGUSR1 only reopens it (postrotate without a reload).
+    const onUsr1 = (): void => {
+      app.reopenAccessLog()
+    }
     const onHup = (): void => {
+      app.reopenAccessLog()
       try {
         const next = loadConfigFile(options.config)
         app.reload(next)
@@ -158,10 +164,12 @@ export async function runLb(options: LbOptions, io: CommandIo): Promise<number> 
             : 'shutdown complete',
         )
         process.off('SIGHUP', onHup)
+        process.off('SIGUSR1', onUsr1)
         resolve(0)
       })
     }
     process.on('SIGHUP', onHup)
+    process.on('SIGUSR1', onUsr1)
     process.on('SIGTERM', onStop)
     process.on('SIGINT', onStop)
   })

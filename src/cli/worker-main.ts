@@ -6,7 +6,9 @@ import { monotonicClock } from '../clock.js'
 import { isToWorker, type FromWorker } from '../proxy/worker-protocol.js'
 import { runWorker } from '../proxy/worker-runtime.js'
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+// SIGUSR1 too: a listener keeps Node from starting its inspector on it (the primary
+// reopens the access log on SIGUSR1 and tells the workers).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1'] as const) {
   process.on(signal, () => {
     // Ignored: the primary coordinates shutdown and reload.
   })

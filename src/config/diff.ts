@@ -17,6 +17,7 @@ export type OtherConfigKey =
   | 'redis'
   | 'coordination'
   | 'dataPath'
+  | 'accessLog'
   | 'discovery'
 
 /**
@@ -41,6 +42,8 @@ export const APPLY_MODE: { readonly [K in keyof Config]: ApplyMode } = {
   redis: 'restart',
   coordination: 'restart',
   dataPath: 'restart',
+  // Workers open the log at start; SIGHUP and SIGUSR1 reopen it (rotation), no more.
+  accessLog: 'restart',
 }
 
 const OTHER_KEYS: readonly OtherConfigKey[] = [
@@ -52,6 +55,7 @@ const OTHER_KEYS: readonly OtherConfigKey[] = [
   'redis',
   'coordination',
   'dataPath',
+  'accessLog',
   'discovery',
 ]
 

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { LineCounter, parseDocument, visit } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { describeValue, formatIssues, formatPath } from './format-issues.js'
+import type { AccessLogConfig } from './access-log-schema.js'
 import { readTokenFile, type AdminTlsConfig } from './admin-schema.js'
 import type { CoordinationConfig, RedisConfig } from './coordination-schema.js'
 import { resolveDiscovery, type DiscoveryConfig } from './discovery-schema.js'
@@ -99,6 +100,8 @@ export interface Config {
   readonly coordination: Omit<CoordinationConfig, 'probes'> & {
     readonly probes: 'shared' | 'all'
   }
+  /** The connection access log (docs/access-log.md). */
+  readonly accessLog: AccessLogConfig
 }
 
 /** Largest config file read: 1 MiB, ten times a file of MAX_MEMBERS members. */
@@ -367,6 +370,7 @@ function resolve(
         parsed.coordination.probes ??
         (parsed.coordination.policy === 'quorum' ? 'shared' : 'all'),
     },
+    accessLog: parsed.accessLog,
   }
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { accessLogSchema } from './access-log-schema.js'
 import { adminSecurityShape, tokenIssues } from './admin-schema.js'
 import { coordinationSchema, redisSchema } from './coordination-schema.js'
 import { discoveryListSchema, discoveryPortIssues } from './discovery-schema.js'
@@ -415,6 +416,8 @@ export const configSchema = mapping(
     redis: redisSchema.optional(),
     /** How instances sharing a pool combine their views (only with redis). */
     coordination: coordinationSchema,
+    /** One JSON line per client connection (docs/access-log.md); off by default. */
+    accessLog: accessLogSchema,
     workers: z
       .union([z.literal('auto'), integer(0, 64)], {
         error: 'expected "auto" or an integer 0-64',

@@ -73,6 +73,11 @@ export interface BytesLabels extends ConnectionLabels {
   readonly direction: ByteDirection
 }
 /** Labels of corral_pool_members. */
+export interface AccessLogDropLabels {
+  /** "backlog" (the writer is behind) or "rate" (maxLinesPerSecond). */
+  readonly reason: 'backlog' | 'rate'
+}
+
 export interface PoolStateLabels {
   readonly state: MemberState
 }
@@ -93,6 +98,10 @@ export interface ReloadLabels {
 export interface CounterHandle<L> {
   inc(labels: L, value?: number): void
   remove(labels: L): void
+}
+/** A prom-client counter without labels. */
+export interface ScalarCounter {
+  inc(value?: number): void
 }
 /** A prom-client gauge narrowed to one label set. */
 export interface GaugeHandle<L> {
@@ -182,6 +191,10 @@ export interface DataPathMetrics {
   readonly connectDuration: HistogramHandle<MemberLabels>
   /** corral_bytes_total: add a relay's bytes at close, and open relays' deltas in a hook. */
   readonly bytes: CounterHandle<BytesLabels>
+  /** corral_access_log_lines_total: access-log lines queued for writing. */
+  readonly accessLogLines: ScalarCounter
+  /** corral_access_log_dropped_total: lines meant to be written but dropped, by reason. */
+  readonly accessLogDropped: CounterHandle<AccessLogDropLabels>
   /** Runs `hook` once per scrape before values are read; returns a function removing it. */
   readonly addCollectHook: AddCollectHook
 }
@@ -196,6 +209,8 @@ export const DATA_PATH_FAMILIES: ReadonlySet<string> = new Set([
   'corral_connection_duration_seconds',
   'corral_connect_duration_seconds',
   'corral_bytes_total',
+  'corral_access_log_lines_total',
+  'corral_access_log_dropped_total',
 ])
 
 /** The label a worker puts on its Node default metrics: its slot, "1" to "N". */
@@ -377,8 +392,28 @@ function dataPathFamilies({ on, addCollectHook }: Hooks): DataPathMetrics {
       labelNames: ['listener', 'member', 'direction'] as const,
       ...on,
     }),
+    accessLogLines: new Counter({
+      name: 'corral_access_log_lines_total',
+      help: 'Access-log lines queued for writing (docs/access-log.md).',
+      ...on,
+    }),
+    accessLogDropped: zeroed(
+      new Counter({
+        name: 'corral_access_log_dropped_total',
+        help: 'Access-log lines dropped instead of slowing the data path: backlog (writer behind), rate (maxLinesPerSecond).',
+        labelNames: ['reason'] as const,
+        ...on,
+      }),
+    ),
     addCollectHook,
   }
+}
+
+/** The drop counter with both reasons at 0, so a dashboard's rate() has a series to start from. */
+function zeroed<C extends CounterHandle<AccessLogDropLabels>>(counter: C): C {
+  counter.inc({ reason: 'backlog' }, 0)
+  counter.inc({ reason: 'rate' }, 0)
+  return counter
 }
 
 /**

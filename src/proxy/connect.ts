@@ -6,6 +6,7 @@
 import type { Picker, PickRequest } from '../pool/picker.js'
 import type { CheckResult, MemberView } from '../pool/types.js'
 import type { RelayStats } from './stats.js'
+import { attemptResult, type ConnectionTrace } from './trace.js'
 
 /** What routing needs from its data plane: the picker, accounting and reporting. */
 export interface RoutingContext {
@@ -26,6 +27,10 @@ export interface RoutingContext {
   /** A member could not be reached: a passive health failure. */
   passiveFailure(member: string, result: CheckResult): void
   connectDuration(member: string, seconds: number): void
+  /** Whether the access log is on: relays then keep a ConnectionTrace. Fixed at start. */
+  readonly accessLog: boolean
+  /** A new trace for a connection accepted now (only called when accessLog is on). */
+  newTrace(): ConnectionTrace
 }
 
 /**
@@ -70,12 +75,15 @@ export abstract class RoutedConnection implements PickRequest {
    * forwarded to the next one, or to nobody).
    */
   established = false
+  /** The access log's record of this connection; null when the log is off. */
+  readonly trace: ConnectionTrace | null
   #attempts = 0
   /** Whether `member` is counted in the load/active bookkeeping. */
   #acquired = false
 
   constructor(ctx: RoutingContext) {
     this.ctx = ctx
+    this.trace = ctx.accessLog ? ctx.newTrace() : null
   }
 
   /** PickRequest: the consistent-hash key. */
@@ -87,10 +95,13 @@ export abstract class RoutedConnection implements PickRequest {
     this.now = ctx.now()
     const picked = ctx.picker().pick(this)
     if (typeof picked === 'string') {
-      if (this.#attempts === 0)
+      if (this.#attempts === 0) {
+        this.trace?.close('corral', picked === 'limit' ? 'limit' : 'no_member')
         return picked === 'limit' ? 'rejected_limit' : 'rejected_no_member'
+      }
       // Every member we could try failed to connect.
       if (this.stats !== null) this.stats.outcomes.failed++
+      this.#traceGaveUp()
       return 'failed'
     }
     this.#attempts++
@@ -109,6 +120,17 @@ export abstract class RoutedConnection implements PickRequest {
     if (member === null || stats === null) return
     this.established = true
     this.ctx.connectDuration(member.id, seconds)
+    const trace = this.trace
+    if (trace !== null) {
+      trace.connectedAt = this.ctx.now()
+      trace.attempts.push({
+        member: member.id,
+        address: `${member.address}:${String(memberPort(this.ctx, member))}`,
+        result: 'ok',
+        error: null,
+        ms: seconds * 1000,
+      })
+    }
     stats.outcomes[this.#attempts > 1 ? 'retried' : 'ok']++
   }
 
@@ -122,6 +144,14 @@ export abstract class RoutedConnection implements PickRequest {
     this.releaseMember()
     stats.outcomes.connect_error++
     const where = `${member.address}:${String(memberPort(ctx, member))}`
+    const result = attemptResult(timedOut, code)
+    this.trace?.attempts.push({
+      member: member.id,
+      address: where,
+      result,
+      error: result === 'error' ? (code ?? null) : null,
+      ms: ctx.now() - this.now,
+    })
     ctx.passiveFailure(member.id, {
       ok: false,
       reason: 'passive-connect',
@@ -140,10 +170,22 @@ export abstract class RoutedConnection implements PickRequest {
     if (member === null || stats === null) return false
     if (this.#attempts >= this.ctx.connectAttempts) {
       stats.outcomes.failed++
+      this.#traceGaveUp()
       return false
     }
     ;(this.exclude ??= new Set()).add(member.id)
     return true
+  }
+
+  /** No member could be connected: the last attempt says whether by timeout. */
+  #traceGaveUp(): void {
+    const trace = this.trace
+    if (trace === null) return
+    const last = trace.attempts[trace.attempts.length - 1]
+    trace.close(
+      'corral',
+      last?.result === 'timeout' ? 'connect_timeout' : 'connect_error',
+    )
   }
 
   /** Gives the member's count back (idempotent). */

@@ -4,7 +4,12 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import type { Clock } from '../clock.js'
 import { buildPicker, type Picker, type PickerOptions } from '../pool/picker.js'
 import type { CheckResult, MemberView } from '../pool/types.js'
-import { DataPlane, type BoundListener, type DataPlaneOptions } from './data-plane.js'
+import {
+  DataPlane,
+  type BoundListener,
+  type DataPlaneDeps,
+  type DataPlaneOptions,
+} from './data-plane.js'
 import type { RelayStats } from './stats.js'
 
 /** Picker settings that cross process boundaries (the load function is local). */
@@ -21,6 +26,8 @@ export interface DataPathEvents {
   readonly memberIdle: (member: string) => void
   readonly connectDuration: (member: string, seconds: number) => void
   readonly connectionDuration: (listener: string, seconds: number) => void
+  /** Access-log lines written and dropped, and destination failures (single process). */
+  readonly accessLog?: DataPlaneDeps['accessLogEvents']
 }
 
 /** The data path as the control plane drives it. */
@@ -45,6 +52,8 @@ export interface DataPath {
   /** Per-(listener, member) counters, across every process (latest known). */
   stats(): readonly RelayStats[]
   closeConnectionsTo(member: string): void
+  /** Reopens the access log's file in every process (logrotate); no-op without one. */
+  reopenAccessLog(): void
   /** Metrics of worker processes (aggregated into /metrics); absent in a single process. */
   workerMetrics?(): Promise<MetricObjectWithValues<MetricValue<string>>[][]>
   /**
@@ -85,6 +94,7 @@ export class LocalDataPath implements DataPath {
       loadChanged: (member, active) => {
         if (active === 0) events.memberIdle(member)
       },
+      ...(events.accessLog !== undefined ? { accessLogEvents: events.accessLog } : {}),
     })
   }
 
@@ -127,6 +137,10 @@ export class LocalDataPath implements DataPath {
 
   closeConnectionsTo(member: string): void {
     this.#plane.closeConnectionsTo(member)
+  }
+
+  reopenAccessLog(): void {
+    this.#plane.reopenAccessLog()
   }
 
   close(

@@ -1,7 +1,10 @@
 // The data path of one process: a Server per listener, the latest Picker, and every
 // open relay. It reports (passive failures, stats); it decides nothing about health.
 import { createServer, isIP, type Server, type Socket } from 'node:net'
+import { AccessLog, type AccessLogDeps } from '../access-log/access-log.js'
+import type { ConnectionFacts } from '../access-log/record.js'
 import type { Clock } from '../clock.js'
+import type { AccessLogConfig } from '../config/access-log-schema.js'
 import type { ListenerConfig } from '../config/load.js'
 import { CorralError } from '../errors.js'
 import type { Picker } from '../pool/picker.js'
@@ -17,6 +20,7 @@ import {
 import { loadNativeAddon, type DataPathKind } from './native-loader.js'
 import { NativeRelay, type NativeRelayContext } from './native-relay.js'
 import { RelayList } from './relay-list.js'
+import type { ConnectionTrace } from './trace.js'
 import { newRelayStats, type ConnectionOutcome, type RelayStats } from './stats.js'
 
 /** Data-path settings (all durations in ms). */
@@ -38,6 +42,8 @@ export interface DataPlaneOptions {
    * keeps JS accept + connect with a hand-over of both fds (step one).
    */
   readonly nativeAccept?: boolean
+  /** The connection access log (off when absent or not enabled). Fixed at construction. */
+  readonly accessLog?: AccessLogConfig
 }
 
 /** What the data plane reports to its owner. */
@@ -53,6 +59,8 @@ export interface DataPlaneDeps {
   readonly loadChanged?: (member: string, active: number) => void
   /** Shared server handles (cluster workers pass `exclusive: false`). */
   readonly exclusive?: boolean
+  /** Access-log counters (lines written, dropped) and destination failures. */
+  readonly accessLogEvents?: Pick<AccessLogDeps, 'written' | 'dropped' | 'failed'>
 }
 
 /** A listener's bound address, once listening. */
@@ -95,6 +103,8 @@ export class DataPlane {
   readonly #stats = new Map<string, RelayStats>()
   #closing = false
   #idleWaiters: (() => void)[] = []
+  /** This process's access log, when enabled. */
+  readonly #accessLog: AccessLog | undefined
 
   constructor(options: DataPlaneOptions, deps: DataPlaneDeps) {
     this.#options = options
@@ -108,6 +118,24 @@ export class DataPlane {
       this.#engine = undefined
       this.jsReason = native?.error ?? 'dataPath: js'
     }
+    const logConfig = options.accessLog
+    const events = deps.accessLogEvents
+    this.#accessLog =
+      logConfig?.enabled === true
+        ? new AccessLog(logConfig, String(process.pid), {
+            now: () => deps.clock.now(),
+            wallNow: Date.now,
+            random: Math.random,
+            written: events?.written ?? noop,
+            dropped: events?.dropped ?? noop,
+            failed: events?.failed ?? noop,
+          })
+        : undefined
+  }
+
+  /** Reopens the access log's file (logrotate); no-op without one. */
+  reopenAccessLog(): void {
+    this.#accessLog?.reopen()
   }
 
   /** The data path this plane runs (native only if the addon loaded here). */
@@ -127,7 +155,7 @@ export class DataPlane {
 
   /** Applies reloaded timeouts and limits to new connections (listeners stay as bound). */
   setOptions(options: Omit<DataPlaneOptions, 'listeners'>): void {
-    this.#options = { ...options, listeners: this.#options.listeners }
+    this.#options = { ...this.#options, ...options, listeners: this.#options.listeners }
     for (const l of this.#listeners) {
       l.ctx.connectTimeoutMs = options.connectTimeoutMs
       l.ctx.idleTimeoutMs = options.idleTimeoutMs
@@ -233,7 +261,7 @@ export class DataPlane {
     let closed = 0
     for (const relay of this.#relays.snapshot()) {
       if (relay.member?.id === member) {
-        relay.destroy()
+        relay.destroy('member_down')
         closed++
       }
     }
@@ -249,6 +277,7 @@ export class DataPlane {
     // Timeouts still apply while draining; the sweeper stops once nothing is left.
     const forced = await this.#drain(deadlineMs)
     this.#stopSweeper()
+    await this.#accessLog?.close()
     return { forced }
   }
 
@@ -266,7 +295,9 @@ export class DataPlane {
     clearTimeout(timer)
     if (result !== 'deadline') return 0
     const forced = this.#relays.size
-    for (const relay of this.#relays.snapshot()) relay.destroy()
+    for (const relay of this.#relays.snapshot()) relay.destroy('drain_deadline')
+    // The close records of the relays just destroyed come on their 'close' events.
+    if (this.#accessLog !== undefined && forced > 0) await this.#whenIdle(1_000)
     return forced
   }
 
@@ -274,8 +305,20 @@ export class DataPlane {
   destroy(): void {
     this.#closing = true
     this.#stopAccepting()
-    for (const relay of this.#relays.snapshot()) relay.destroy()
+    for (const relay of this.#relays.snapshot()) relay.destroy('shutdown')
     this.#stopSweeper()
+    void this.#accessLog?.close()
+  }
+
+  /** Resolves when no relay is open, or after `ms`. */
+  async #whenIdle(ms: number): Promise<void> {
+    if (this.#relays.size === 0) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      new Promise<void>(resolve => this.#idleWaiters.push(resolve)),
+      new Promise<void>(resolve => (timer = setTimeout(resolve, ms))),
+    ])
+    clearTimeout(timer)
   }
 
   /**
@@ -287,10 +330,13 @@ export class DataPlane {
   #startSweeper(): void {
     this.#stopSweeper()
     const clock = this.#deps.clock
+    const log = this.#accessLog
+    const interimMs = log?.interimMs ?? 0
     this.#sweeper = setInterval(() => {
       const now = clock.now()
       this.#relays.forEachRemovable(relay => {
         relay.sweep(now)
+        if (interimMs > 0 && log !== undefined) interim(log, relay, now, interimMs)
       })
     }, sweepPeriodMs(this.#options))
     this.#sweeper.unref()
@@ -317,6 +363,7 @@ export class DataPlane {
     const load = this.#load
     const relays = this.#relays
     const engine = this.#engine
+    const accessLog = this.#accessLog
     // Member → engine address table index, per listener (the port is the listener's);
     // dropped when the engine rebuilds its table. Hostnames have none (resolved per
     // connection).
@@ -344,6 +391,11 @@ export class DataPlane {
       },
       passiveFailure: deps.passiveFailure,
       connectDuration: deps.connectDuration ?? noop,
+      accessLog: accessLog !== undefined,
+      newTrace: () => {
+        if (accessLog === undefined) throw new Error('newTrace without an access log')
+        return accessLog.newTrace()
+      },
       targetOf: member => {
         if (engine === undefined) return undefined
         if (engine.targetsGeneration !== targetsGeneration) {
@@ -361,6 +413,8 @@ export class DataPlane {
       closed: (relay: AnyRelay) => {
         relays.remove(relay)
         accountBytes(relay)
+        if (accessLog !== undefined && relay.trace !== null)
+          accessLog.record(relay.trace, factsOf(relay, 'close'))
         deps.connectionDuration?.(config.name, (clock.now() - relay.startedAt) / 1000)
         if (relays.size === 0 && this.#idleWaiters.length > 0) {
           const waiters = this.#idleWaiters
@@ -384,6 +438,7 @@ export class DataPlane {
       if (relays.size >= this.#options.maxConnections) {
         // Over the global limit: close at once (the client sees a prompt close, never a hang).
         client.on('error', noop)
+        if (accessLog !== undefined) logLimit(accessLog, config.name, client, null)
         client.destroy()
         unrouted.outcomes.rejected_limit++
         return
@@ -392,9 +447,17 @@ export class DataPlane {
         engine === undefined
           ? new Relay(client, ctx)
           : new NativeRelay(client, ctx, engine)
+      if (relay.trace !== null) traceAddresses(relay.trace, client)
       const rejected: ConnectionOutcome | undefined = relay.start()
       if (rejected !== undefined) {
         unrouted.outcomes[rejected]++
+        // A JS relay still closes (and is logged) on its client's 'close'; this one not.
+        if (
+          accessLog !== undefined &&
+          relay instanceof NativeRelay &&
+          relay.trace !== null
+        )
+          accessLog.record(relay.trace, factsOf(relay, 'close'))
         return
       }
       relays.add(relay)
@@ -402,17 +465,25 @@ export class DataPlane {
     server.on('error', noop)
     // Native accept: the same admission as the 'connection' handler above.
     const acceptor: NativeAcceptor = {
-      accepted: (id, peer) => {
+      accepted: (id, peer, peerPort) => {
         if (engine === undefined) return undefined
         if (this.#closing || relays.size >= this.#options.maxConnections) {
           engine.reject(id)
           if (!this.#closing) unrouted.outcomes.rejected_limit++
+          if (!this.#closing && accessLog !== undefined)
+            logLimit(accessLog, config.name, null, peer)
           return undefined
         }
         const relay = new NativeAcceptedRelay(id, peer, ctx, engine)
+        if (relay.trace !== null) {
+          relay.trace.clientAddress = peer
+          relay.trace.clientPort = peerPort
+        }
         const rejected: ConnectionOutcome | undefined = relay.start()
         if (rejected !== undefined) {
           unrouted.outcomes[rejected]++
+          if (accessLog !== undefined && relay.trace !== null)
+            accessLog.record(relay.trace, factsOf(relay, 'close'))
           return undefined
         }
         relays.add(relay)
@@ -435,13 +506,73 @@ export function sweepPeriodMs(options: {
   return Math.min(1_000, Math.max(10, Math.floor(shorter / 8)))
 }
 
+/** Bytes a relay moved so far, client → member and member → client. */
+function movedToMember(relay: AnyRelay): number {
+  return relay instanceof Relay ? relay.client.bytesRead : relay.movedToMember
+}
+
+function movedToClient(relay: AnyRelay): number {
+  return relay instanceof Relay ? relay.client.bytesWritten : relay.movedToClient
+}
+
+/** What an access-log record needs from a relay besides its trace. */
+function factsOf(relay: AnyRelay, type: 'close' | 'interim'): ConnectionFacts {
+  const established = relay.established
+  return {
+    type,
+    listener: relay.ctx.listener,
+    member: relay.member?.id ?? null,
+    established,
+    bytesToMember: established ? movedToMember(relay) : 0,
+    bytesToClient: established ? movedToClient(relay) : 0,
+  }
+}
+
+/** Writes an interim record for a relay open for another `interimMs`. */
+function interim(log: AccessLog, relay: AnyRelay, now: number, interimMs: number): void {
+  const trace = relay.trace
+  if (trace === null) return
+  if (trace.interimAt === 0) trace.interimAt = trace.startedAt + interimMs
+  if (now < trace.interimAt) return
+  trace.interimAt = now + interimMs
+  log.record(trace, factsOf(relay, 'interim'))
+}
+
+/** Reads the client and local address of an accepted socket into its trace. */
+function traceAddresses(trace: ConnectionTrace, client: Socket): void {
+  trace.clientAddress = client.remoteAddress ?? null
+  trace.clientPort = client.remotePort ?? null
+  trace.localAddress = client.localAddress ?? null
+  trace.localPort = client.localPort ?? null
+}
+
+/** The record of a connection refused at once: over maxConnections. */
+function logLimit(
+  log: AccessLog,
+  listener: string,
+  client: Socket | null,
+  peer: string | null,
+): void {
+  const trace = log.newTrace()
+  if (client !== null) traceAddresses(trace, client)
+  else trace.clientAddress = peer
+  trace.close('corral', 'limit')
+  log.record(trace, {
+    type: 'close',
+    listener,
+    member: null,
+    established: false,
+    bytesToMember: 0,
+    bytesToClient: 0,
+  })
+}
+
 /** Moves the bytes a relay moved since last time into its stats record. */
 function accountBytes(relay: AnyRelay): void {
   const stats = relay.stats
   if (stats === null || !relay.established) return
-  const js = relay instanceof Relay
-  const toMember = js ? relay.client.bytesRead : relay.movedToMember
-  const toClient = js ? relay.client.bytesWritten : relay.movedToClient
+  const toMember = movedToMember(relay)
+  const toClient = movedToClient(relay)
   stats.bytesToMember += toMember - relay.countedToMember
   stats.bytesToClient += toClient - relay.countedToClient
   relay.countedToMember = toMember

@@ -20,6 +20,8 @@ import {
   type NativeCloseReason,
   type NativeEngine,
 } from './native-engine.js'
+import type { CorralCloseCause } from './termination.js'
+import { traceNativeClose } from './trace.js'
 
 /** The routing context of a native listener: closing, and member → address table index. */
 export type NativeAcceptedContext = RoutingContext & {
@@ -86,7 +88,8 @@ export class NativeAcceptedRelay extends RoutedConnection implements NativeAccep
   }
 
   /** Closes the connection now (drain deadline, close-connections); nativeClosed follows. */
-  destroy(): void {
+  destroy(cause: CorralCloseCause): void {
+    this.trace?.close('corral', cause)
     if (this.#open) this.engine.close(this.id)
   }
 
@@ -99,12 +102,14 @@ export class NativeAcceptedRelay extends RoutedConnection implements NativeAccep
   }
 
   nativeClosed(
-    _reason: NativeCloseReason,
+    reason: NativeCloseReason,
     _errno: number,
     aToB: number,
     bToA: number,
+    closer = -1,
   ): void {
     if (!this.#open) return
+    if (this.trace !== null) traceNativeClose(this.trace, reason, closer)
     this.#toMember = aToB
     this.#toClient = bToA
     this.#open = false

@@ -22,7 +22,7 @@ const EV_CLOSED = 0
 const EV_ACCEPTED = 1
 const EV_CONNECTED = 2
 const EV_CONNECT_FAILED = 3
-const EVENT_STRIDE = 6
+const EVENT_STRIDE = 7
 const VERDICT_STRIDE = 4
 /** native/relay.h RELAY_NO_ID: accepted and closed at once, every slot in use. */
 const NO_ID = 0xffff_ffff
@@ -40,7 +40,14 @@ export const ETIMEDOUT = constants.errno.ETIMEDOUT
 
 /** What the engine tells the owner of a connection when it closed. */
 export interface NativeOwner {
-  nativeClosed(reason: NativeCloseReason, errno: number, aToB: number, bToA: number): void
+  /** `closer`: the side that ended first (0 client, 1 member, -1 unknown). */
+  nativeClosed(
+    reason: NativeCloseReason,
+    errno: number,
+    aToB: number,
+    bToA: number,
+    closer: number,
+  ): void
 }
 
 /** The owner of a natively accepted connection also hears how its connects went. */
@@ -54,7 +61,7 @@ export interface NativeAcceptedOwner extends NativeOwner {
 /** Told of each connection a native listener accepted. */
 export interface NativeAcceptor {
   /** Returns the connection's owner, or undefined after rejecting it (engine.reject). */
-  accepted(id: number, peer: string): NativeAcceptedOwner | undefined
+  accepted(id: number, peer: string, peerPort: number): NativeAcceptedOwner | undefined
   /** A connection was closed at accept: every native slot was in use. */
   dropped(): void
 }
@@ -277,7 +284,9 @@ export class NativeEngine {
             continue
           }
           const owner =
-            acceptor === undefined ? undefined : acceptor.accepted(id, address)
+            acceptor === undefined
+              ? undefined
+              : acceptor.accepted(id, address, events[at + 6] ?? 0)
           // No owner: rejected (or its listener is gone: reject it here).
           if (owner === undefined) {
             if (acceptor === undefined) this.reject(id)
@@ -300,6 +309,7 @@ export class NativeEngine {
             events[at + 3] ?? 0,
             events[at + 4] ?? 0,
             events[at + 5] ?? 0,
+            events[at + 6] ?? -1,
           )
         } else if (owner !== undefined && isAcceptedOwner(owner)) {
           if (type === EV_CONNECTED) owner.nativeConnected(x)

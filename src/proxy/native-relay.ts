@@ -14,6 +14,8 @@ import {
   type RoutingContext,
 } from './connect.js'
 import type { NativeCloseReason, NativeEngine, NativeOwner } from './native-engine.js'
+import type { CorralCloseCause } from './termination.js'
+import { traceNativeClose } from './trace.js'
 
 /** The routing context, closing with a NativeRelay (data-plane.ts passes one object for every kind). */
 export type NativeRelayContext = RoutingContext & {
@@ -88,12 +90,16 @@ export class NativeRelay extends RoutedConnection implements NativeOwner {
       return
     }
     const fd = socketFd(this.client)
-    if (fd !== undefined && this.engine.hasFailed(fd)) this.destroy()
+    if (fd !== undefined && this.engine.hasFailed(fd)) {
+      this.trace?.close('client', 'rst')
+      this.destroy('shutdown')
+    }
   }
 
-  /** Closes both legs now (drain deadline, close-connections). */
-  destroy(): void {
+  /** Closes both legs now (drain deadline, close-connections), for `cause`. */
+  destroy(cause: CorralCloseCause): void {
     if (this.#finished) return
+    this.trace?.close('corral', cause)
     if (this.#engineSlot >= 0) {
       this.engine.close(this.#engineSlot) // nativeClosed follows
       return
@@ -106,11 +112,13 @@ export class NativeRelay extends RoutedConnection implements NativeOwner {
 
   /** The relay thread closed the connection: final bytes, then the usual bookkeeping. */
   nativeClosed(
-    _reason: NativeCloseReason,
+    reason: NativeCloseReason,
     _errno: number,
     aToB: number,
     bToA: number,
+    closer = -1,
   ): void {
+    if (this.trace !== null) traceNativeClose(this.trace, reason, closer)
     this.#engineSlot = -1
     this.#toMember = aToB
     this.#toClient = bToA

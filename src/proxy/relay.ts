@@ -11,6 +11,8 @@ import {
   type Rejection,
   type RoutingContext,
 } from './connect.js'
+import { peekSni } from './sni.js'
+import type { CorralCloseCause } from './termination.js'
 
 /** What a relay needs from its data plane: routing (connect.ts) and its close. */
 export interface RelayContext extends RoutingContext {
@@ -109,12 +111,13 @@ export class Relay extends RoutedConnection {
       this.#seenActivity = this.activity
       this.#activeAt = now
     } else if (now - this.#activeAt >= this.#idleTimeoutMs) {
-      this.destroy()
+      this.destroy('idle_timeout')
     }
   }
 
-  /** Closes both legs now. */
-  destroy(): void {
+  /** Closes both legs now, for `cause` (what the access log reports). */
+  destroy(cause: CorralCloseCause): void {
+    this.trace?.close('corral', cause)
     this.client.destroy()
     this.upstream?.destroy()
   }
@@ -156,14 +159,23 @@ export class Relay extends RoutedConnection {
     // or download never times out; silence does.
     this.#idleTimeoutMs = ctx.idleTimeoutMs
     this.#activeAt = now
+    const trace = this.trace
     client.on('data', (chunk: Buffer) => {
       this.activity++
+      if (trace !== null && trace.firstToMemberAt === 0) {
+        trace.firstToMemberAt = ctx.now()
+        // The client's first chunk: a TLS ClientHello names the server it wants.
+        trace.sni = peekSni(chunk)
+      }
       if (!upstream.write(chunk)) client.pause()
     })
     upstream.on('drain', () => client.resume())
     // Member → client is #onMemberRead (onread); its back-pressure is per write.
     // Half-close: each side's FIN is passed on; the other direction keeps flowing.
-    upstream.on('end', () => client.end())
+    upstream.on('end', () => {
+      this.trace?.close('member', 'fin')
+      client.end()
+    })
     if (this.#clientEnded) upstream.end()
   }
 
@@ -193,6 +205,9 @@ export class Relay extends RoutedConnection {
   #onMemberRead = (n: number, buffer: Buffer): boolean => {
     this.activity++
     this.#fromMember += n
+    const trace = this.trace
+    if (trace !== null && trace.firstToClientAt === 0)
+      trace.firstToClientAt = this.ctx.now()
     const client = this.client
     // The shared buffer is the next read's, whichever relay does it: send a copy.
     const chunk =
@@ -212,6 +227,7 @@ export class Relay extends RoutedConnection {
   }
 
   #onClientEnd = (): void => {
+    this.trace?.close('client', 'fin')
     if (this.upstream !== null && !this.#connecting) this.upstream.end()
     else this.#clientEnded = true
   }
@@ -243,6 +259,7 @@ export class Relay extends RoutedConnection {
 
   #onUpstreamClose = (hadError: boolean): void => {
     this.#upstreamClosed = true
+    if (hadError && !this.#connecting) this.trace?.close('member', 'rst')
     // A graceful close means the member ended its side and our FIN went out: the client
     // leg was already ended and closes on its own. An error (reset) is passed on as one.
     if (hadError || this.#connecting) this.client.destroy()
@@ -251,6 +268,7 @@ export class Relay extends RoutedConnection {
 
   #onClientClose = (hadError: boolean): void => {
     this.#clientClosed = true
+    if (hadError) this.trace?.close('client', 'rst')
     const upstream = this.upstream
     // Still connecting, or the client reset: the member leg has nothing left to deliver.
     if (upstream !== null && (hadError || this.#connecting)) upstream.destroy()

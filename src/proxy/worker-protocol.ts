@@ -25,6 +25,8 @@ export type ToWorker =
   | { readonly t: 'close-member'; readonly member: string }
   | { readonly t: 'metrics-request'; readonly id: number }
   | { readonly t: 'shutdown'; readonly deadlineMs: number }
+  /** Reopen the access log's file (SIGHUP, SIGUSR1: logrotate). */
+  | { readonly t: 'reopen-log' }
 
 /** Worker → primary. */
 export type FromWorker =
@@ -43,6 +45,8 @@ export type FromWorker =
   /** The worker closed its listening sockets (sent right after 'shutdown' arrived). */
   | { readonly t: 'stopped-accepting' }
   | { readonly t: 'closed'; readonly forced: number }
+  /** The access log's destination failed (the primary logs it, rate-limited). */
+  | { readonly t: 'access-log-failed'; readonly message: string }
   /** The worker applied the 'loads' broadcast `seq`. */
   | { readonly t: 'loads-ack'; readonly seq: number }
   /** The worker routes with the 'pool' snapshot `seq`. */
@@ -56,6 +60,7 @@ const TO_WORKER = new Set([
   'close-member',
   'metrics-request',
   'shutdown',
+  'reopen-log',
 ])
 const FROM_WORKER = new Set([
   'loads-ack',
@@ -68,6 +73,7 @@ const FROM_WORKER = new Set([
   'metrics',
   'stopped-accepting',
   'closed',
+  'access-log-failed',
 ])
 
 function tagOf(message: unknown): string | undefined {

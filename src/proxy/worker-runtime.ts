@@ -77,6 +77,17 @@ export function runWorker(
                   },
                 }
               : {}),
+            accessLogEvents: {
+              written: () => {
+                metrics.accessLogLines.inc()
+              },
+              dropped: reason => {
+                metrics.accessLogDropped.inc({ reason })
+              },
+              failed: err => {
+                channel.send({ t: 'access-log-failed', message: err.message })
+              },
+            },
             loadChanged: (member, active) => {
               changed.set(member, active)
               loadTimer ??= setTimeout(flushLoads, LOAD_REPORT_MS)
@@ -114,6 +125,9 @@ export function runWorker(
           channel.send({ t: 'loads-ack', seq: message.seq })
           break
         }
+        case 'reopen-log':
+          plane?.reopenAccessLog()
+          break
         case 'close-member':
           plane?.closeConnectionsTo(message.member)
           break

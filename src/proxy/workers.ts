@@ -67,6 +67,8 @@ export class ClusterDataPath implements DataPath {
   #stopping = false
   #loadsTimer: NodeJS.Timeout | undefined
   #nextRequest = 1
+  /** When an access-log failure was last logged (epoch ms). */
+  #accessLogFailedAt = 0
   #loadsSeq = 0
   readonly #pending = new Map<
     number,
@@ -112,7 +114,8 @@ export class ClusterDataPath implements DataPath {
   }
 
   setOptions(options: LiveDataOptions): void {
-    this.#options = { ...options, listeners: this.#options.listeners }
+    // Restart-only options (data path, access log) stay for workers forked later.
+    this.#options = { ...this.#options, ...options, listeners: this.#options.listeners }
     this.#broadcast({ t: 'options', options })
   }
 
@@ -156,6 +159,10 @@ export class ClusterDataPath implements DataPath {
 
   closeConnectionsTo(member: string): void {
     this.#broadcast({ t: 'close-member', member })
+  }
+
+  reopenAccessLog(): void {
+    this.#broadcast({ t: 'reopen-log' })
   }
 
   /** Every worker's metrics as JSON, for AggregatorRegistry.aggregate. */
@@ -324,6 +331,16 @@ export class ClusterDataPath implements DataPath {
         break
       case 'pool-ack':
         state.poolAckedSeq = Math.max(state.poolAckedSeq, message.seq)
+        break
+      case 'access-log-failed':
+        // Workers retry every 50 ms while the destination fails: one line a minute.
+        if (Date.now() - this.#accessLogFailedAt >= 60_000) {
+          this.#accessLogFailedAt = Date.now()
+          this.#cluster.log.error(
+            { error: message.message, destination: this.#options.accessLog?.destination },
+            'access log destination failed: lines wait in memory, then are dropped',
+          )
+        }
         break
       case 'ready':
       case 'listening':

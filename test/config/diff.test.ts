@@ -53,6 +53,15 @@ const BASE: Config = {
   admin: { host: '127.0.0.1', port: 9901, token: 'old-secret' },
   workers: 1,
   dataPath: 'auto',
+  accessLog: {
+    enabled: false,
+    destination: 'stdout',
+    sample: 1,
+    skipEmpty: true,
+    maxLinesPerSecond: 0,
+    clientAddress: 'full',
+    interim: 0,
+  },
   coordination: {
     policy: 'quorum',
     probes: 'shared',

@@ -85,6 +85,15 @@ const DEFAULTS: Config = {
   admin: { host: '127.0.0.1', port: 9901 },
   workers: availableParallelism(),
   dataPath: 'auto',
+  accessLog: {
+    enabled: false,
+    destination: 'stdout',
+    sample: 1,
+    skipEmpty: true,
+    maxLinesPerSecond: 0,
+    clientAddress: 'full',
+    interim: 0,
+  },
   coordination: {
     policy: 'quorum',
     probes: 'shared',
@@ -191,6 +200,15 @@ const FULL_CONFIG: Config = {
   admin: { host: '127.0.0.1', port: 9902, token: 's3cret' },
   workers: 2,
   dataPath: 'auto',
+  accessLog: {
+    enabled: false,
+    destination: 'stdout',
+    sample: 1,
+    skipEmpty: true,
+    maxLinesPerSecond: 0,
+    clientAddress: 'full',
+    interim: 0,
+  },
   coordination: {
     policy: 'quorum',
     probes: 'shared',

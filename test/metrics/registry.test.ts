@@ -28,6 +28,8 @@ const FAMILIES: Readonly<Record<string, readonly [MetricType, readonly string[]]
   corral_connection_duration_seconds: ['histogram', ['listener']],
   corral_connect_duration_seconds: ['histogram', ['member']],
   corral_bytes_total: ['counter', ['direction', 'listener', 'member']],
+  corral_access_log_lines_total: ['counter', []],
+  corral_access_log_dropped_total: ['counter', ['reason']],
   corral_pool_members: ['gauge', ['state']],
   corral_pool_size: ['gauge', []],
   corral_pool_members_live: ['gauge', []],
