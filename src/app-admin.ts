@@ -101,19 +101,22 @@ export function memberOperations(
     disable: id => setAdmin(id, 'disabled', false),
     upsert: async (member: MemberEndpoint) => {
       const created = cp.pool.get(member.id) === undefined
+      // Discovery writes through here too: say who, in the record and the log.
+      const discovered = member.source?.startsWith('dns:') === true
+      const by = discovered ? `discovery (${member.source ?? ''})` : 'operator'
       const c = cp.coordinator
       if (c === undefined) cp.pool.upsert(member, cp.now())
       else {
         try {
-          await c.upsert(member, created ? 'added by operator' : 'updated by operator')
+          await c.upsert(member, `${created ? 'added' : 'updated'} by ${by}`)
         } catch (err) {
           unavailable(err)
         }
       }
       cp.membershipChanged(created)
       cp.log.info(
-        { member: member.id, address: member.address, created },
-        'member upserted via api',
+        { member: member.id, address: member.address, created, source: member.source },
+        discovered ? 'member upserted by discovery' : 'member upserted via api',
       )
       const view = cp.pool.get(member.id)
       return { member: view === undefined ? null : cp.memberJson(view), created }
