@@ -5,6 +5,7 @@
 // restarted empty), is rewritten whole from this instance's pool.
 import type { Logger } from 'pino'
 import type { Pool } from '../pool/pool.js'
+import { endpointOfView } from './membership.js'
 import type { InvalidEntry, MemberRepair, PoolStore } from './store.js'
 
 /** What damage handling reports to the app (metrics). */
@@ -85,13 +86,7 @@ export class DamageRepair {
       .views()
       .filter(v => !v.removing)
       .map(v => ({
-        member: {
-          id: v.id,
-          address: v.address,
-          ports: v.ports,
-          weight: v.weight,
-          ...(v.source !== undefined ? { source: v.source } : {}),
-        },
+        member: endpointOfView(v),
         admin: v.admin,
         removing: false,
         reason: repair !== undefined ? 'restored after damage' : 'seeded',

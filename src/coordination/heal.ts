@@ -4,6 +4,7 @@
 // at or after the held copy's rev) is put back; both are rewritten in the store from
 // those copies. A member leaves the pool only through a readable delete.
 import type { MemberRecord } from './codec.js'
+import { endpointOfView } from './membership.js'
 import type { MemberRepair, SharedSnapshot } from './store.js'
 import type { MemberView } from '../pool/types.js'
 
@@ -63,13 +64,7 @@ function writeOf(r: MemberRecord): MemberRepair['write'] {
 function standIn(v: MemberView): MemberRecord {
   return {
     v: 1,
-    member: {
-      id: v.id,
-      address: v.address,
-      ports: v.ports,
-      weight: v.weight,
-      ...(v.source !== undefined ? { source: v.source } : {}),
-    },
+    member: endpointOfView(v),
     admin: v.admin,
     removing: v.removing,
     rev: 0,

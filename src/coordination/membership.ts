@@ -18,6 +18,17 @@ export type MembershipOp =
     }
   | { readonly op: 'request-removal'; readonly id: string }
 
+/** A pool view's endpoint, as a member record carries it (source kept when known). */
+export function endpointOfView(v: MemberView): MemberEndpoint {
+  return {
+    id: v.id,
+    address: v.address,
+    ports: v.ports,
+    weight: v.weight,
+    ...(v.source !== undefined ? { source: v.source } : {}),
+  }
+}
+
 function sameEndpoint(a: MemberEndpoint, b: MemberEndpoint): boolean {
   const ports = (m: MemberEndpoint): string =>
     JSON.stringify(Object.entries(m.ports).sort())
