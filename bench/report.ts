@@ -82,10 +82,21 @@ function quietnessWarning(result: BenchResult): string[] {
   const bg = backgroundSummary(result)
   if (bg === undefined || bg.max <= BUSY_WARNING_PCT) return []
   const worst = result.background.reduce((a, b) => (b.busyPct > a.busyPct ? b : a))
+  const where = `${worst.workload} / ${worst.system}, round ${worst.round}`
+  if (bg.median <= BUSY_WARNING_PCT) {
+    const busy = result.background.filter(b => b.busyPct > BUSY_WARNING_PCT).length
+    return [
+      `> The machine was quiet: other processes kept it ${bg.median.toFixed(0)}% busy ` +
+        `(median) in the moments before runs; ${String(busy)} of ` +
+        `${String(result.background.length)} runs started above ${String(BUSY_WARNING_PCT)}% ` +
+        `(worst ${bg.max.toFixed(0)}% before ${where}): those single rounds may be depressed.`,
+      '',
+    ]
+  }
   return [
     `> **Warning: the machine was not quiet.** Other processes kept it ` +
       `${bg.median.toFixed(0)}% busy (median; up to ${bg.max.toFixed(0)}% before ` +
-      `${worst.workload} / ${worst.system}, round ${worst.round}) in the moments before ` +
+      `${where}) in the moments before ` +
       'runs. Absolute numbers are depressed and ratios noisier; rerun on an idle machine.',
     '',
   ]

@@ -383,6 +383,24 @@ void t.test('the report lists failures and warns about a busy machine', t => {
   t.end()
 })
 
+void t.test('one busy moment on a quiet machine is named, not a whole-run warning', t => {
+  const md = renderMarkdown(
+    result(BULK, {
+      background: [
+        { workload: 'bulk-1', system: 'direct', round: 1, busyPct: 0 },
+        { workload: 'bulk-1', system: 'haproxy', round: 1, busyPct: 1 },
+        { workload: 'bulk-1', system: 'naive', round: 3, busyPct: 46 },
+      ],
+    }),
+    { chartFile: 'x.svg' },
+  )
+  t.notMatch(md, 'Warning: the machine was not quiet')
+  t.match(md, 'The machine was quiet')
+  t.match(md, '1 of 3 runs started above 10%')
+  t.match(md, 'worst 46% before bulk-1 / naive, round 3')
+  t.end()
+})
+
 void t.test('the chart draws one bar per system and target, coloured by verdict', t => {
   const svg = renderChart(result(BULK))
   t.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/)
