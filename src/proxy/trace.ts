@@ -97,3 +97,21 @@ export function traceNativeClose(
     }
   }
 }
+
+/**
+ * Records the relay thread's first-byte times on a trace whose member leg is up: ms from
+ * the start of relaying (the member leg established) to the first byte read from the
+ * client (`toMemberMs`) and from the member (`toClientMs`); 0 = none yet. Times already
+ * recorded stay (an interim record read them earlier; they cannot change).
+ */
+export function traceNativeFirstBytes(
+  trace: ConnectionTrace,
+  toMemberMs: number,
+  toClientMs: number,
+): void {
+  if (trace.connectedAt === 0) return
+  if (trace.firstToMemberAt === 0 && toMemberMs > 0)
+    trace.firstToMemberAt = trace.connectedAt + toMemberMs
+  if (trace.firstToClientAt === 0 && toClientMs > 0)
+    trace.firstToClientAt = trace.connectedAt + toClientMs
+}
