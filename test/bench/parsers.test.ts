@@ -236,7 +236,7 @@ void t.test('flags parse with defaults and reject what they do not know', t => {
   const defaults = parseOptions([])
   t.equal(defaults.rounds, undefined, 'each workload its own default')
   t.equal(defaults.durationS, 10)
-  t.equal(defaults.only.length, 18)
+  t.equal(defaults.only.length, 20)
   t.ok(defaults.systems.includes('corral-nometrics'), 'every system by default')
   const smoke = parseOptions(['--smoke'])
   t.equal(smoke.rounds, 1)
@@ -247,7 +247,9 @@ void t.test('flags parse with defaults and reject what they do not know', t => {
   )
   t.notOk(smoke.only.includes('bulk-8-down'), 'bulk-1-down covers bulk-8-down')
   t.ok(smoke.only.includes('bulk-1-down'), 'the download path runs in the smoke')
-  t.equal(smoke.only.length, 13)
+  t.ok(smoke.only.includes('access-log-close'), 'the access log cost runs in the smoke')
+  t.notOk(smoke.only.includes('access-log-keepalive'), 'access-log-close covers it')
+  t.equal(smoke.only.length, 14)
   t.strictSame(
     parseOptions(['--smoke', '--only', 'metrics-cost-keepalive']).only,
     ['metrics-cost-keepalive'],
