@@ -283,8 +283,12 @@ void t.test('one member: transfers, closers and causes', async t => {
     )
     for (const p of ports)
       t.equal(all.filter(r => r.clientPort === p).length, 1, `port ${String(p)}`)
+    // Both files hold whole lines (readRecords throws on a torn one). How many landed
+    // in each depends on when each worker's queued batch was written (lines queued at
+    // the reopen go to the new file), so only "some in each" is certain: a count
+    // threshold here failed on a loaded machine.
     t.ok(readRecords(logPath).length > 0, 'the reopened file has lines')
-    t.ok(readRecords(rotated).length > 30, 'the rotated file kept its lines')
+    t.ok(readRecords(rotated).length > 0, 'the rotated file kept its lines')
   })
 })
 
