@@ -114,7 +114,7 @@ export class NativeAcceptedRelay extends RoutedConnection implements NativeAccep
     if (!this.#open) return
     if (this.trace !== null) {
       traceNativeClose(this.trace, reason, closer)
-      traceNativeFirstBytes(this.trace, firstAToBMs, firstBToAMs)
+      traceNativeFirstBytes(this.trace, firstAToBMs, firstBToAMs, this.ctx.now())
     }
     this.#toMember = aToB
     this.#toClient = bToA
@@ -135,6 +135,7 @@ export class NativeAcceptedRelay extends RoutedConnection implements NativeAccep
       this.trace,
       this.engine.firstAToBMs(this.id),
       this.engine.firstBToAMs(this.id),
+      this.ctx.now(),
     )
   }
 

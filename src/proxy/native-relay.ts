@@ -123,7 +123,7 @@ export class NativeRelay extends RoutedConnection implements NativeOwner {
   ): void {
     if (this.trace !== null) {
       traceNativeClose(this.trace, reason, closer)
-      traceNativeFirstBytes(this.trace, firstAToBMs, firstBToAMs)
+      traceNativeFirstBytes(this.trace, firstAToBMs, firstBToAMs, this.ctx.now())
     }
     this.#engineSlot = -1
     this.#toMember = aToB
@@ -143,6 +143,7 @@ export class NativeRelay extends RoutedConnection implements NativeOwner {
       this.trace,
       this.engine.firstAToBMs(this.#engineSlot),
       this.engine.firstBToAMs(this.#engineSlot),
+      this.ctx.now(),
     )
   }
 

@@ -3,6 +3,7 @@
 // relay thread reports them (with the accept, a peek of the client's first bytes, and
 // the close), both when it accepts (native accept) and when JS accepted and handed the
 // sockets over. Native kinds are skipped, saying why, where the addon is not built.
+import { once } from 'node:events'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import type { AccessLogConfig } from '../../src/config/access-log-schema.js'
@@ -98,5 +99,30 @@ for (const kind of KINDS) {
       )
       t.equal(record.sni, null)
     })
+    await t.test(
+      'over maxConnections: refused at once, PC, with its addresses',
+      async t => {
+        const member = await startTcpMember(t)
+        const path = join(t.testdir(), 'access.log')
+        const proxy = await startProxy(t, [upMember('m1', member.port)], {
+          ...kind.options,
+          maxConnections: 0,
+          accessLog: accessLog(path),
+        })
+        const signal = AbortSignal.timeout(10_000)
+        const client = await openClient(t, proxy.port, signal)
+        const clientPort = client.localPort
+        client.resume()
+        // Half-open allowed: the proxy's close arrives as the end of the stream.
+        await once(client, 'end', { signal })
+        const record = await waitForRecord(path, r => r.clientPort === clientPort)
+        t.equal(record.termination, 'PC')
+        t.equal(record.status, 503)
+        t.equal(record.clientAddress, '127.0.0.1', 'client address')
+        t.equal(record.localAddress, '127.0.0.1', 'local address')
+        t.equal(record.localPort, proxy.port, 'local port: the listener')
+        t.equal(member.accepted, 0, 'no member was tried')
+      },
+    )
   })
 }

@@ -1,5 +1,6 @@
 // The relay thread's first-byte times on a connection's trace (native data path): counted
-// from the member leg established, kept once recorded, ignored before a member leg.
+// from the member leg established, never after now, kept once recorded, ignored before a
+// member leg.
 import t from 'tap'
 import { ConnectionTrace, traceNativeFirstBytes } from '../../src/proxy/trace.js'
 
@@ -39,6 +40,13 @@ void t.test('first-byte times count from the member leg established', t => {
       reported: [1, 7],
       expect: [101, 107],
     },
+    {
+      name: 'heard of late (a busy event loop): never after now',
+      connectedAt: 100,
+      before: [0, 0],
+      reported: [5, 30],
+      expect: [105, 120],
+    },
   ]
   t.plan(cases.length)
   for (const c of cases) {
@@ -46,7 +54,7 @@ void t.test('first-byte times count from the member leg established', t => {
     trace.connectedAt = c.connectedAt
     trace.firstToMemberAt = c.before[0]
     trace.firstToClientAt = c.before[1]
-    traceNativeFirstBytes(trace, c.reported[0], c.reported[1])
+    traceNativeFirstBytes(trace, c.reported[0], c.reported[1], 120)
     t.strictSame([trace.firstToMemberAt, trace.firstToClientAt], c.expect, c.name)
   }
 })
