@@ -10,6 +10,8 @@ export type SystemName =
   | 'corral-native'
   | 'corral-2w'
   | 'corral-nometrics'
+  | 'corral-log'
+  | 'corral-native-log'
 
 /** Every system, in the order rounds run them and tables list them. */
 export const SYSTEM_NAMES: readonly SystemName[] = [
@@ -20,6 +22,8 @@ export const SYSTEM_NAMES: readonly SystemName[] = [
   'corral-native',
   'corral-2w',
   'corral-nometrics',
+  'corral-log',
+  'corral-native-log',
 ]
 
 /** A workload id, as accepted by `--only`. */
@@ -38,6 +42,8 @@ export type WorkloadId =
   | 'scaling'
   | 'metrics-cost-close'
   | 'metrics-cost-keepalive'
+  | 'access-log-close'
+  | 'access-log-keepalive'
   | 'coordination-propagation'
   | 'coordination-scale-1'
   | 'coordination-scale-2'
@@ -139,6 +145,26 @@ const METRICS_COST: readonly MetricDef[] = [
   SCRAPES,
   SCRAPE_FAILURES,
 ]
+/**
+ * The access log's cost (issue #22): each data path with the log off, then on at full
+ * sampling to a file, alternating within every round.
+ */
+const ACCESS_LOG_ON_OFF: readonly SystemName[] = [
+  'corral',
+  'corral-log',
+  'corral-native',
+  'corral-native-log',
+]
+/** What access-log cost reports: CPU per request as a ratio too (the cost shows there). */
+const ACCESS_LOG_COST: readonly MetricDef[] = [
+  RPS,
+  P99,
+  { ...CPU_PER_REQ, ratio: true },
+  ERRORS,
+  metric('logLines', 'access-log lines queued', 'count', 'higher', 0),
+  metric('logDropped', 'access-log lines dropped', 'count', 'lower', 0),
+]
+
 /** corral with histograms on and scraped every 1 s, then with histograms off. */
 const METRICS_ON_OFF: readonly SystemName[] = ['corral', 'corral-nometrics']
 
@@ -329,6 +355,31 @@ export const WORKLOADS: readonly WorkloadDef[] = [
     baselines: ['corral-nometrics'],
     metrics: METRICS_COST,
     smokeCoveredBy: 'metrics-cost-close',
+  },
+  {
+    id: 'access-log-close',
+    title: 'Access log cost, new TCP connection per request',
+    method:
+      "conn-close's wrk load through corral on the JS data path (corral) and the native " +
+      'one (corral-native), each with the access log off and on (-log: accessLog ' +
+      'enabled, destination a file, sample 1, skipEmpty false: one record per ' +
+      'connection); compare corral-log with corral and corral-native-log with ' +
+      'corral-native.',
+    systems: ACCESS_LOG_ON_OFF,
+    baselines: ['corral', 'corral-native'],
+    metrics: ACCESS_LOG_COST,
+  },
+  {
+    id: 'access-log-keepalive',
+    title: 'Access log cost, keep-alive requests',
+    method:
+      "keep-alive's wrk load (64 connections) through the same four corral instances as " +
+      'access-log-close. Few connections, many requests: what an idle log costs a busy ' +
+      'relay.',
+    systems: ACCESS_LOG_ON_OFF,
+    baselines: ['corral', 'corral-native'],
+    metrics: ACCESS_LOG_COST,
+    smokeCoveredBy: 'access-log-close',
   },
   {
     id: 'coordination-propagation',

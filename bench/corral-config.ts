@@ -9,6 +9,11 @@ export interface CorralOptions {
   readonly workers: number
   /** Data path: "corral" systems pin "js" (the default would pick native where built). */
   readonly dataPath: 'js' | 'native'
+  /**
+   * The access log's file: on at full sampling, empty connections included (every
+   * connection pays for its record); absent = off (the default).
+   */
+  readonly accessLog?: string
 }
 
 /** The listener name members' ports refer to. */
@@ -46,6 +51,16 @@ export function corralConfig(
     admin: { bind: `127.0.0.1:${options.adminPort}` },
     workers: options.workers,
     dataPath: options.dataPath,
+    ...(options.accessLog === undefined
+      ? {}
+      : {
+          accessLog: {
+            enabled: true,
+            destination: options.accessLog,
+            sample: 1,
+            skipEmpty: false,
+          },
+        }),
   }
 }
 

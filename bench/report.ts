@@ -1,5 +1,6 @@
 // Renders a run's JSON as docs/benchmarks.md. Pure: BenchResult in, markdown out.
 
+import { ACCESS_LOG_TARGETS } from './access-log-targets.js'
 import { WORKLOADS, type SystemName, type WorkloadDef } from './catalog.js'
 import { formatNumber, formatRatio, formatSummary } from './format.js'
 import { FAST_PATH_TARGETS } from './fast-path-targets.js'
@@ -47,6 +48,7 @@ export function renderMarkdown(result: BenchResult, options: ReportOptions): str
     ...regressionSection(result.regressions),
     ...targetsSection(result, summaries),
     ...dataPathTargetsSection(result, summaries),
+    ...accessLogTargetsSection(result, summaries),
     '',
     `![ratios against targets](${options.chartFile})`,
     '',
@@ -168,6 +170,40 @@ export function dataPathTargetsSection(
         : describeVerdict(v, t.unit)
     lines.push(
       `| ${t.issue} | ${t.label} | ${t.subject} | ${describeTarget(t)}${t.everyRound ? ' every round' : ''} | ${median} | ${verdict} | ${perRound} |`,
+    )
+  }
+  return lines
+}
+
+/**
+ * Issue #22: the access log's cost, each data path with the log on against itself with
+ * the log off, median and every round's own ratio (the four run one after another in
+ * each round, so a round's ratio compares runs made under the same conditions).
+ */
+export function accessLogTargetsSection(
+  result: BenchResult,
+  summaries: Summaries,
+): string[] {
+  const ran = new Set(result.samples.map(s => s.workload))
+  const targets = ACCESS_LOG_TARGETS.filter(t => ran.has(t.workload))
+  if (targets.length === 0) return []
+  const lines = [
+    '',
+    "## Target (issue #22): the access log's cost",
+    '',
+    'The access log on at full sampling to a file (every connection logged) against the ' +
+      'same corral with it off, in the same run: at most 10% fewer requests/s.',
+    '',
+    '| target | system | goal | median | verdict | per round |',
+    '|---|---|---|---|---|---|',
+  ]
+  for (const t of targets) {
+    const v = judge(t, t.subject, summaries.median)
+    const median = v.status === 'not-measured' ? '–' : formatJudged(t, v.value)
+    const rounds = roundRatios(result, t)
+    const perRound = rounds.length === 0 ? '–' : rounds.map(formatRatio).join(', ')
+    lines.push(
+      `| ${t.label} | ${t.subject} | ${describeTarget(t)} | ${median} | ${describeVerdict(v, t.unit)} | ${perRound} |`,
     )
   }
   return lines

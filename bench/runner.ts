@@ -46,12 +46,14 @@ function systemUnavailable(system: SystemName, env: Env): string | undefined {
     case 'haproxy':
       return env.tools.haproxy === undefined ? 'haproxy not on PATH' : undefined
     case 'corral-native':
+    case 'corral-native-log':
       if (env.corral === undefined)
         return 'corral CLI not built (dist/src/cli/main.js missing)'
       return nativeUnavailable()
     case 'corral':
     case 'corral-2w':
     case 'corral-nometrics':
+    case 'corral-log':
       return env.corral === undefined
         ? 'corral CLI not built (dist/src/cli/main.js missing)'
         : undefined

@@ -1,6 +1,6 @@
 // Starts a system under test in front of a workload's members and waits until it relays.
 
-import { readdirSync, renameSync, writeFileSync } from 'node:fs'
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { basename, join } from 'node:path'
 import type { SystemName } from './catalog.js'
@@ -44,6 +44,8 @@ export interface CorralStartOptions extends StartOptions {
   readonly dataPath?: 'js' | 'native'
   /** Extra environment for the corral process. */
   readonly env?: Readonly<Record<string, string>>
+  /** The access log on at full sampling, to a file of the run's work dir (issue #22). */
+  readonly accessLog?: boolean
 }
 
 /** corral's benchmark-only switch that skips the per-connection histograms. */
@@ -76,6 +78,15 @@ export async function startSystem(
       return startCorral(ctx, spec, { ...options, workers: 2 })
     case 'corral-nometrics':
       return startCorral(ctx, spec, { ...options, workers: 1, env: NO_HISTOGRAMS })
+    case 'corral-log':
+      return startCorral(ctx, spec, { ...options, workers: 1, accessLog: true })
+    case 'corral-native-log':
+      return startCorral(ctx, spec, {
+        ...options,
+        workers: 1,
+        dataPath: 'native',
+        accessLog: true,
+      })
     default: {
       const never: never = name
       throw new Error(`unknown system ${String(never)}`)
@@ -161,6 +172,10 @@ export async function startCorral(
     ctx.env.workDir,
     `corral-${ctx.workload}-${ctx.system}-r${ctx.round}.yaml`,
   )
+  const accessLog =
+    options.accessLog === true
+      ? join(ctx.env.workDir, `access-${ctx.workload}-${ctx.system}-r${ctx.round}.log`)
+      : undefined
   const write = (s: ProxySpec) => {
     writeFileSync(
       configPath,
@@ -168,6 +183,7 @@ export async function startCorral(
         adminPort,
         workers: options.workers,
         dataPath: options.dataPath ?? 'js',
+        ...(accessLog === undefined ? {} : { accessLog }),
       }),
     )
   }
@@ -189,6 +205,16 @@ export async function startCorral(
     await child.stop(5_000)
     if (ctx.env.profileDir !== undefined) nameProfiles(ctx, ctx.env.profileDir)
   }
+  // Registered before corral, so removed after it stopped (the scope stops the last
+  // registered first): a full run writes ~100 MB of records per round.
+  if (accessLog !== undefined)
+    ctx.scope.add({
+      name: `${ctx.system} access log`,
+      stop: () => {
+        rmSync(accessLog, { force: true })
+        return Promise.resolve()
+      },
+    })
   ctx.scope.add({ name: ctx.system, stop })
   const envWords = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`)
   ctx.record([...envWords, ...child.argv])

@@ -1,6 +1,7 @@
 // Every workload module, by id.
 
 import type { WorkloadId } from './catalog.js'
+import { accessLogCostWorkload } from './workloads/access-log-cost.js'
 import { bulkWorkload } from './workloads/bulk.js'
 import {
   coordinationPropagationWorkload,
@@ -32,6 +33,8 @@ export const WORKLOAD_IMPLS: Readonly<Record<WorkloadId, Workload>> = {
   scaling: scalingWorkload,
   'metrics-cost-close': metricsCostWorkload('metrics-cost-close', true),
   'metrics-cost-keepalive': metricsCostWorkload('metrics-cost-keepalive', false),
+  'access-log-close': accessLogCostWorkload('access-log-close', true),
+  'access-log-keepalive': accessLogCostWorkload('access-log-keepalive', false),
   'coordination-propagation': coordinationPropagationWorkload,
   'coordination-scale-1': coordinationScaleWorkload('coordination-scale-1', 1),
   'coordination-scale-2': coordinationScaleWorkload('coordination-scale-2', 2),

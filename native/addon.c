@@ -1,7 +1,9 @@
 /*
  * Node-API binding of the relay engine (relay.h). JS API, all on the JS thread:
- *   init(counters: Float64Array, onEvents(events: Float64Array, peers: string[]),
- *        acceptBase)                      (events: EVENT_STRIDE numbers per event, below)
+ *   init(counters: Float64Array,
+ *        onEvents(events: Float64Array, peers: string[], hellos: Buffer[]), acceptBase)
+ *                                         (events: EVENT_STRIDE numbers per event, below)
+ *   trace(firsts: Float64Array)            (access log on: see relay_engine_trace)
  *   add(slot, fdA, fdB, idleMs) -> 0 | -errno   (dup()s both fds; see relay.c)
  *   close(id) -> 0 | -errno                     (a close event follows)
  *   listen(index, fd) -> 0 | -errno             (accept natively on a dup of fd)
@@ -15,11 +17,14 @@
  *
  * Events reach JS in batches: one thread-safe-function call per relay-thread loop
  * iteration, whatever it accepted, connected and closed (a call per connection would
- * cost a wakeup of the JS thread each). Each event is [type, id, x, y, z, w, v]:
- *   closed          [0, id, reason, errno, aToB, bToA, closer (0 client, 1 member, -1)]
- *   accepted        [1, id, listener, 0, 0, 0, port] and its peer address next in `peers`
- *   connected       [2, id, connectMs, 0, 0, 0, 0]
- *   connect failed  [3, id, errno, 0, 0, 0, 0]
+ * cost a wakeup of the JS thread each). Each event is [type, id, x, y, z, w, v, f0, f1]:
+ *   closed          [0, id, reason, errno, aToB, bToA, closer (0 client, 1 member, -1),
+ *                    firstAToBMs, firstBToAMs (tracing; 0 = none)]
+ *   accepted        [1, id, listener, hasLocal, 0, 0, port, localPort, 0]: its peer
+ *                    address next in `peers`, then (hasLocal 1, tracing) its local one
+ *   connected       [2, id, connectMs, 0, ...]
+ *   connect failed  [3, id, errno, 0, ...]
+ *   hello           [4, id, 0, ...]: the client's first bytes next in `hellos` (tracing)
  * A verdict is [id, target, connectTimeoutMs, idleMs]: target indexes the last
  * setTargets table; -1 rejects (closes) the connection.
  *
@@ -43,7 +48,7 @@
 
 #include "relay.h"
 
-#define EVENT_STRIDE 7
+#define EVENT_STRIDE 9
 #define VERDICT_STRIDE 4
 
 /* A member address verdicts point at by index. */
@@ -56,6 +61,7 @@ struct state {
   struct relay_engine *engine;
   napi_threadsafe_function tsfn;
   napi_ref counters_ref;
+  napi_ref firsts_ref; /* trace(): keeps the first-byte array the relay thread writes */
   uint32_t capacity;
   uint32_t live; /* connections added or accepted, not yet reported closed (JS thread) */
   struct target *targets; /* JS thread only: replaced whole by setTargets */
@@ -89,13 +95,26 @@ static struct state *get_state(napi_env env) {
   return data;
 }
 
-/* Relay thread: hand the batch to the JS thread (the queue is unbounded: never blocks). */
+/*
+ * Relay thread: hand the batch to the JS thread (the queue is unbounded: never blocks).
+ * HELLO bytes are only valid during this call: they are copied behind the events.
+ */
 static void on_events(void *ctx, const struct relay_event *evs, uint32_t n) {
   struct state *st = ctx;
-  struct batch *copy = malloc(sizeof *copy + n * sizeof *evs);
+  size_t hello_bytes = 0;
+  for (uint32_t k = 0; k < n; k++)
+    if (evs[k].type == RELAY_EV_HELLO) hello_bytes += evs[k].hello_len;
+  struct batch *copy = malloc(sizeof *copy + n * sizeof *evs + hello_bytes);
   if (copy == NULL) return; /* the slots leak on the JS side; cannot report without memory */
   copy->n = n;
   memcpy(copy->evs, evs, n * sizeof *evs);
+  unsigned char *bytes = (unsigned char *)&copy->evs[n];
+  for (uint32_t k = 0; k < n; k++) {
+    if (evs[k].type != RELAY_EV_HELLO) continue;
+    memcpy(bytes, evs[k].hello, evs[k].hello_len);
+    copy->evs[k].hello = bytes;
+    bytes += evs[k].hello_len;
+  }
   if (napi_call_threadsafe_function(st->tsfn, copy, napi_tsfn_nonblocking) != napi_ok)
     free(copy); /* the environment is shutting down: nobody is listening any more */
 }
@@ -109,19 +128,20 @@ static void count_live(napi_env env, struct state *st, int delta) {
   }
 }
 
-/* JS thread: call onEvents(events, peers). */
+/* JS thread: call onEvents(events, peers, hellos). */
 static void call_js(napi_env env, napi_value fn, void *ctx, void *data) {
   struct state *st = ctx;
   struct batch *b = data;
   if (env != NULL && st != NULL) {
-    napi_value buffer, array, peers, undefined, argv[2];
+    napi_value buffer, array, peers, hellos, undefined, argv[3];
     double *out = NULL;
-    uint32_t accepted = 0;
+    uint32_t strings = 0, hello_count = 0;
     if (napi_create_arraybuffer(env, b->n * EVENT_STRIDE * sizeof(double), (void **)&out,
                                 &buffer) != napi_ok ||
         napi_create_typedarray(env, napi_float64_array, b->n * EVENT_STRIDE, buffer, 0,
                                &array) != napi_ok ||
-        napi_create_array(env, &peers) != napi_ok) {
+        napi_create_array(env, &peers) != napi_ok ||
+        napi_create_array(env, &hellos) != napi_ok) {
       free(b);
       return;
     }
@@ -130,7 +150,7 @@ static void call_js(napi_env env, napi_value fn, void *ctx, void *data) {
       double *o = &out[k * EVENT_STRIDE];
       o[0] = ev->type;
       o[1] = ev->id;
-      o[2] = o[3] = o[4] = o[5] = o[6] = 0;
+      for (int f = 2; f < EVENT_STRIDE; f++) o[f] = 0;
       switch (ev->type) {
       case RELAY_EV_CLOSED:
         o[2] = ev->reason;
@@ -138,14 +158,22 @@ static void call_js(napi_env env, napi_value fn, void *ctx, void *data) {
         o[4] = ev->bytes_a_to_b;
         o[5] = ev->bytes_b_to_a;
         o[6] = ev->closer;
+        o[7] = ev->first_ms[0];
+        o[8] = ev->first_ms[1];
         count_live(env, st, -1);
         break;
       case RELAY_EV_ACCEPTED: {
         o[2] = ev->listener;
         o[6] = ev->peer_port;
-        napi_value peer;
-        napi_create_string_utf8(env, ev->peer, NAPI_AUTO_LENGTH, &peer);
-        napi_set_element(env, peers, accepted++, peer);
+        napi_value text;
+        napi_create_string_utf8(env, ev->peer, NAPI_AUTO_LENGTH, &text);
+        napi_set_element(env, peers, strings++, text);
+        if (ev->local[0] != 0) {
+          o[3] = 1;
+          o[7] = ev->local_port;
+          napi_create_string_utf8(env, ev->local, NAPI_AUTO_LENGTH, &text);
+          napi_set_element(env, peers, strings++, text);
+        }
         if (ev->id != RELAY_NO_ID) count_live(env, st, +1);
         break;
       }
@@ -155,13 +183,24 @@ static void call_js(napi_env env, napi_value fn, void *ctx, void *data) {
       case RELAY_EV_CONNECT_FAILED:
         o[2] = ev->err;
         break;
+      case RELAY_EV_HELLO: {
+        napi_value hello;
+        void *copied = NULL;
+        /* An empty element on failure: the type stays Buffer | undefined, no SNI logged. */
+        if (napi_create_buffer_copy(env, ev->hello_len, ev->hello, &copied, &hello) ==
+            napi_ok)
+          napi_set_element(env, hellos, hello_count, hello);
+        hello_count++;
+        break;
+      }
       }
     }
     argv[0] = array;
     argv[1] = peers;
+    argv[2] = hellos;
     napi_get_undefined(env, &undefined);
     /* An exception thrown by onEvents surfaces as an uncaught exception, as for any callback. */
-    napi_call_function(env, undefined, fn, 2, argv, NULL);
+    napi_call_function(env, undefined, fn, 3, argv, NULL);
   }
   free(b);
 }
@@ -180,6 +219,7 @@ static void finalize_state(napi_env env, void *data, void *hint) {
   struct state *st = data;
   stop_engine(st);
   if (st->counters_ref != NULL) napi_delete_reference(env, st->counters_ref);
+  if (st->firsts_ref != NULL) napi_delete_reference(env, st->firsts_ref);
   free(st->targets);
   free(st->verdicts);
   free(st);
@@ -216,6 +256,9 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
                                              call_js, &st->tsfn));
   CHECK(env, napi_unref_threadsafe_function(env, st->tsfn));
   if (st->counters_ref != NULL) napi_delete_reference(env, st->counters_ref);
+  /* A new engine traces only when asked again. */
+  if (st->firsts_ref != NULL) napi_delete_reference(env, st->firsts_ref);
+  st->firsts_ref = NULL;
   /* Keeps the array (and so the memory the relay thread writes) alive. */
   CHECK(env, napi_create_reference(env, argv[0], 1, &st->counters_ref));
   st->capacity = (uint32_t)(length / 2);
@@ -226,6 +269,38 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
     napi_release_threadsafe_function(st->tsfn, napi_tsfn_abort);
     napi_throw_error(env, "CORRAL_NATIVE", strerror(err));
     return NULL;
+  }
+  return NULL;
+}
+
+/*
+ * trace(firsts): the access log is on; firsts (Float64Array, 2 per slot) receives each
+ * connection's first-byte times (relay_engine_trace). Kept alive by a reference.
+ */
+static napi_value js_trace(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct state *st = get_state(env);
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (st == NULL || st->engine == NULL || st->firsts_ref != NULL || argc < 1 ||
+      napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) !=
+          napi_ok ||
+      type != napi_float64_array || length < 2 * (size_t)st->capacity) {
+    napi_throw_type_error(env, "CORRAL_NATIVE",
+                          "trace(firsts): engine not running, already tracing, or firsts "
+                          "is not a Float64Array of 2 numbers per slot");
+    return NULL;
+  }
+  CHECK(env, napi_create_reference(env, argv[0], 1, &st->firsts_ref));
+  if (relay_engine_trace(st->engine, data) != 0) {
+    napi_delete_reference(env, st->firsts_ref);
+    st->firsts_ref = NULL;
+    napi_throw_error(env, "CORRAL_NATIVE", "out of memory");
   }
   return NULL;
 }
@@ -517,6 +592,7 @@ NAPI_MODULE_INIT() {
       {"unlisten", NULL, js_unlisten, NULL, NULL, NULL, napi_default, NULL},
       {"setTargets", NULL, js_set_targets, NULL, NULL, NULL, napi_default, NULL},
       {"submit", NULL, js_submit, NULL, NULL, NULL, napi_default, NULL},
+      {"trace", NULL, js_trace, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) !=
       napi_ok)

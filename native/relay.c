@@ -97,6 +97,11 @@ struct conn {
   struct conn *prev, *next; /* live list */
   struct conn *dead_link;   /* dead list (freed after the batch) */
   struct conn *ready_link;  /* ready list */
+  /* Tracing (relay_engine_trace) only: */
+  int traced;                     /* relaying_since is set */
+  int hello_done;                 /* the client's first bytes were peeked (or cannot be) */
+  struct timespec relaying_since;
+  double first_ms[2];             /* relaying_since to the first byte read from a, b */
 };
 
 /* A listening socket; epoll's data.ptr points here. fd is guarded by the engine's lmu. */
@@ -107,7 +112,7 @@ struct listener {
   int paused;      /* out of fds: deregistered until the engine's resume_at_ms */
 };
 
-enum cmd_type { CMD_ADD, CMD_CLOSE, CMD_STOP, CMD_VERDICT };
+enum cmd_type { CMD_ADD, CMD_CLOSE, CMD_STOP, CMD_VERDICT, CMD_TRACE };
 
 struct cmd {
   enum cmd_type type;
@@ -116,6 +121,7 @@ struct cmd {
   int fd[2];
   int pipe_fd[2][2];
   struct relay_verdict verdict; /* CMD_VERDICT */
+  double *firsts;               /* CMD_TRACE */
   struct cmd *next;
 };
 
@@ -151,6 +157,7 @@ struct relay_engine {
   int stopping;
   relay_events_cb on_events;
   void *ctx;
+  double *firsts;          /* tracing on: first-byte times per slot (relay_engine_trace) */
 };
 
 static int64_t monotonic_ms(void) {
@@ -180,10 +187,13 @@ static struct relay_event *emit(struct relay_engine *e, enum relay_event_type ty
   return ev;
 }
 
+static void release_hellos(struct relay_engine *e);
+
 /* One callback per loop iteration carries every event to the owner (addon: one JS call). */
 static void flush(struct relay_engine *e) {
   if (e->out_len == 0) return;
   e->on_events(e->ctx, e->out, e->out_len);
+  release_hellos(e);
   e->out_len = 0;
 }
 
@@ -191,6 +201,65 @@ static double ms_since(const struct timespec *t0) {
   struct timespec t1;
   clock_gettime(CLOCK_MONOTONIC, &t1);
   return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * Tracing for the access log (relay_engine_trace), kept apart from the relay itself: with
+ * it off (e->firsts NULL) none of this runs. Nothing here is per byte: one clock read when
+ * a connection starts relaying and one per direction at its first byte, one getsockname
+ * per accept, and one MSG_PEEK of the client's first read, which never waits for more.
+ */
+
+/* Starts the first-byte clock of a connection that relays from now on. */
+static void trace_relaying(struct relay_engine *e, struct conn *c) {
+  c->traced = 1;
+  clock_gettime(CLOCK_MONOTONIC, &c->relaying_since);
+  e->firsts[2 * c->slot] = 0;
+  e->firsts[2 * c->slot + 1] = 0;
+}
+
+/* The first byte was read from side i: when, after relaying started (0 stays "none"). */
+static void note_first_byte(struct relay_engine *e, struct conn *c, int i) {
+  double ms = ms_since(&c->relaying_since);
+  if (ms < 0.001) ms = 0.001;
+  c->first_ms[i] = ms;
+  e->firsts[2 * c->slot + i] = ms;
+}
+
+/*
+ * Peeks the client's first bytes once, right before the first splice from it would read
+ * them, and reports them (HELLO) when they start a TLS handshake record: TypeScript reads
+ * the SNI from them (src/proxy/sni.ts). Returns 0 when the socket holds nothing yet (as a
+ * splice would have said with EAGAIN: wait for its event), 1 to splice. What is peeked is
+ * what is already there, as the JS path's first chunk: a ClientHello split over reads
+ * gives its first part, and no byte is held back waiting for the rest.
+ */
+static int peek_hello(struct relay_engine *e, struct conn *c, int fd) {
+  unsigned char buf[RELAY_HELLO_MAX];
+  ssize_t n = recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+  c->hello_done = 1; /* bytes, a FIN or an error: the splice sees them as well */
+  if (n < 5 || buf[0] != 22) return 1; /* not a TLS handshake record (RFC 8446 §5.1) */
+  size_t len = 5 + ((size_t)buf[3] << 8 | buf[4]);
+  if (len > (size_t)n) len = (size_t)n;
+  unsigned char *copy = malloc(len);
+  if (copy == NULL) return 1; /* no SNI in the log; the relay goes on */
+  memcpy(copy, buf, len);
+  struct relay_event *ev = emit(e, RELAY_EV_HELLO, c->id);
+  if (ev == NULL) {
+    free(copy);
+    return 1;
+  }
+  ev->hello = copy;
+  ev->hello_len = (uint32_t)len;
+  return 1;
+}
+
+/* The owner has had the batch: the HELLO copies are freed (valid during the call only). */
+static void release_hellos(struct relay_engine *e) {
+  for (uint32_t k = 0; k < e->out_len; k++) {
+    if (e->out[k].type == RELAY_EV_HELLO) free((void *)e->out[k].hello);
+  }
 }
 
 /*
@@ -269,6 +338,8 @@ static void finish(struct relay_engine *e, struct conn *c, enum relay_reason rea
     ev->bytes_a_to_b = c->d[0].bytes;
     ev->bytes_b_to_a = c->d[1].bytes;
     ev->closer = reason == RELAY_ERROR ? c->err_side : c->closer;
+    ev->first_ms[0] = c->first_ms[0];
+    ev->first_ms[1] = c->first_ms[1];
   }
   c->dead_link = e->dead;
   e->dead = c;
@@ -312,9 +383,12 @@ static int move_some(struct relay_engine *e, struct conn *c, int i) {
       int err = borrow_pipe(e, d);
       if (err != 0) return -err;
     }
+    /* The peek replaces the splice that would have found nothing (EAGAIN). */
+    if (i == 0 && c->traced && !c->hello_done && !peek_hello(e, c, src)) return 0;
     /* The pipe is empty here, so EAGAIN can only mean the source has nothing (5). */
     ssize_t n = splice(src, NULL, d->pipe_w, NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
+      if (c->traced && c->first_ms[i] == 0) note_first_byte(e, c, i);
       d->pending = (size_t)n;
       c->active_at_ms = e->now_ms;
     } else if (n == 0) {
@@ -342,6 +416,7 @@ static int move(struct relay_engine *e, struct conn *c, int i) {
 /* Runs both directions; finishes the connection when both are done or one failed. */
 static void pump(struct relay_engine *e, struct conn *c) {
   int more = 0;
+  if (e->firsts != NULL && !c->traced) trace_relaying(e, c);
   for (int i = 0; i < 2; i++) {
     int r = move(e, c, i);
     if (r < 0) {
@@ -452,6 +527,14 @@ static void format_peer(const struct sockaddr_storage *ss, char *out, uint32_t *
   if (src == NULL || inet_ntop(ss->ss_family, src, out, RELAY_PEER_LEN) == NULL) out[0] = 0;
 }
 
+/* Tracing: the address and port the client connected to, formatted as its peer's. */
+static void note_local(int fd, struct relay_event *ev) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+    format_peer(&ss, ev->local, &ev->local_port);
+}
+
 static void pause_listeners(struct relay_engine *e) {
   pthread_mutex_lock(&e->lmu);
   for (int i = 0; i < RELAY_MAX_LISTENERS; i++) {
@@ -522,6 +605,7 @@ static void accept_batch(struct relay_engine *e, struct listener *l) {
     if (ev != NULL) {
       ev->listener = l->index;
       format_peer(&ss, ev->peer, &ev->peer_port);
+      if (e->firsts != NULL) note_local(fd, ev);
     } else {
       err = ENOMEM; /* nobody would ever answer for it */
     }
@@ -656,6 +740,9 @@ static void run_commands(struct relay_engine *e) {
       break;
     case CMD_STOP:
       e->stopping = 1;
+      break;
+    case CMD_TRACE:
+      e->firsts = cmd->firsts;
       break;
     }
     free(cmd);
@@ -919,6 +1006,15 @@ int relay_engine_unlisten(struct relay_engine *e, uint32_t index) {
     l->paused = 0;
   }
   pthread_mutex_unlock(&e->lmu);
+  return 0;
+}
+
+int relay_engine_trace(struct relay_engine *e, double *firsts) {
+  struct cmd *cmd = calloc(1, sizeof *cmd);
+  if (cmd == NULL) return -ENOMEM;
+  cmd->type = CMD_TRACE;
+  cmd->firsts = firsts;
+  enqueue(e, cmd);
   return 0;
 }
 

@@ -48,8 +48,12 @@ enum relay_event_type {
   RELAY_EV_CLOSED = 0,         /* reason, err, final bytes; the id is dead afterwards */
   RELAY_EV_ACCEPTED = 1,       /* listener, peer: the owner answers with a verdict */
   RELAY_EV_CONNECTED = 2,      /* connect_ms: the pair is relaying now */
-  RELAY_EV_CONNECT_FAILED = 3  /* err (ETIMEDOUT = connect_ms passed): answer again */
+  RELAY_EV_CONNECT_FAILED = 3, /* err (ETIMEDOUT = connect_ms passed): answer again */
+  RELAY_EV_HELLO = 4           /* hello: the client's first bytes, a TLS record (tracing) */
 };
+
+/** Most bytes of a client's first read handed over as a hello: one TLS record. */
+#define RELAY_HELLO_MAX (5 + 16384)
 
 /** One event, produced by the relay thread. */
 struct relay_event {
@@ -65,6 +69,13 @@ struct relay_event {
   uint32_t peer_port;       /* ACCEPTED: client port */
   uint32_t listener;        /* ACCEPTED */
   char peer[RELAY_PEER_LEN]; /* ACCEPTED: client address as Node formats remoteAddress */
+  /* With tracing on (relay_engine_trace), for the access log; zero/empty otherwise: */
+  double first_ms[2];        /* CLOSED: relaying start to the first byte read from a
+                                (client, [0]) and from b (member, [1]); 0 = none */
+  uint32_t local_port;       /* ACCEPTED: the port the client connected to */
+  char local[RELAY_PEER_LEN]; /* ACCEPTED: the address it connected to (getsockname) */
+  const unsigned char *hello; /* HELLO: hello_len bytes, valid during the callback only */
+  uint32_t hello_len;
 };
 
 /*
@@ -118,6 +129,18 @@ int relay_engine_listen(struct relay_engine *e, uint32_t index, int fd);
  * connections already reported are unaffected. Returns 0 or -EINVAL.
  */
 int relay_engine_unlisten(struct relay_engine *e, uint32_t index);
+
+/*
+ * Turns tracing on for the access log: from the relay thread's next wakeup on, accepted
+ * connections report their local address, each connection's first read from the client
+ * is peeked once and, when it starts a TLS handshake record, reported as a HELLO event
+ * (RELAY_HELLO_MAX bytes at most), and the time from the start of relaying to the first
+ * byte read from each side is written to `firsts` (2 * capacity doubles, owned by the
+ * caller, alive until relay_engine_stop returns: [2*slot] client, [2*slot+1] member; 0
+ * until that byte) and reported with the close. Without it none of that costs anything.
+ * Returns 0 or -ENOMEM.
+ */
+int relay_engine_trace(struct relay_engine *e, double *firsts);
 
 /* Queues verdicts for accepted connections (one wakeup for all). Returns 0 or -errno. */
 int relay_engine_submit(struct relay_engine *e, const struct relay_verdict *v, uint32_t n);

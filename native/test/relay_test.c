@@ -41,6 +41,9 @@ static int nclosed;
 #define LOG_MAX 4096
 static struct relay_event event_log[LOG_MAX]; /* every event, in order */
 static int nlog;
+/* The bytes of the last HELLO event (its pointer is valid during the callback only). */
+static unsigned char last_hello[RELAY_HELLO_MAX];
+static uint32_t last_hello_len;
 
 static void on_events(void *ctx, const struct relay_event *evs, uint32_t n) {
   (void)ctx;
@@ -48,6 +51,12 @@ static void on_events(void *ctx, const struct relay_event *evs, uint32_t n) {
   pthread_mutex_lock(&mu);
   for (uint32_t k = 0; k < n; k++) {
     const struct relay_event *ev = &evs[k];
+    if (ev->type == RELAY_EV_HELLO) {
+      CHECK(ev->hello != NULL && ev->hello_len <= RELAY_HELLO_MAX, "hello %u bytes",
+            ev->hello_len);
+      memcpy(last_hello, ev->hello, ev->hello_len);
+      last_hello_len = ev->hello_len;
+    }
     if (nlog < LOG_MAX) event_log[nlog++] = *ev;
     if (ev->type != RELAY_EV_CLOSED) continue;
     uint32_t slot = ev->id & 0xffff;
@@ -206,6 +215,7 @@ static void accept_cases(void) {
     CHECK(acc.listener == 3, "listener %u", acc.listener);
     CHECK(strcmp(acc.peer, "127.0.0.1") == 0, "peer %s", acc.peer);
     CHECK((acc.id & 0xffff) >= 8, "accepted slot %u below accept_base", acc.id & 0xffff);
+    CHECK(acc.local[0] == 0, "tracing off: no local address (%s)", acc.local);
     /* The client speaks before any verdict: its bytes wait in the kernel. */
     CHECK(write(client, "hello", 5) == 5, "write");
     struct relay_verdict v = route_to(acc.id, mport, 2000);
@@ -444,6 +454,80 @@ static void accept_cases(void) {
   close(mfd);
 }
 
+/* Whether an event of `type` for `id` is in the log after position `from`. */
+static int logged(int from, enum relay_event_type type, uint32_t id) {
+  pthread_mutex_lock(&mu);
+  int found = 0;
+  for (int k = from; k < nlog && !found; k++)
+    found = event_log[k].type == type && event_log[k].id == id;
+  pthread_mutex_unlock(&mu);
+  return found;
+}
+
+/*
+ * 18. Tracing for the access log (relay_engine_trace), on a third engine: the local
+ *     address with the accept, a TLS client's first record handed over once (HELLO), no
+ *     HELLO for other clients, first-byte times with the close and in `firsts`.
+ */
+static void trace_cases(void) {
+  static double counters3[2 * 16], firsts[2 * 16];
+  struct relay_engine *e = relay_engine_start(counters3, 16, 0, on_events, NULL);
+  CHECK(e != NULL, "start: %s", strerror(errno));
+  CHECK(relay_engine_trace(e, firsts) == 0, "trace");
+  int cursor = nlog;
+  uint16_t lport, mport;
+  int lfd = tcp_listener(16, &lport);
+  int mfd = tcp_listener(16, &mport);
+  CHECK(relay_engine_listen(e, 0, lfd) == 0, "listen");
+  /* A TLS handshake record header (22, TLS 1.0, 40 bytes), 40 bytes of body, then more. */
+  unsigned char hello[5 + 40 + 7];
+  memset(hello, 'h', sizeof hello);
+  hello[0] = 22, hello[1] = 3, hello[2] = 1, hello[3] = 0, hello[4] = 40;
+  for (int tls = 1; tls >= 0; tls--) {
+    int client = tcp_connect(lport);
+    struct relay_event acc = wait_event(&cursor, RELAY_EV_ACCEPTED, RELAY_NO_ID);
+    CHECK(strcmp(acc.local, "127.0.0.1") == 0, "local %s", acc.local);
+    CHECK(acc.local_port == lport, "local port %u, listener %u", acc.local_port, lport);
+    int from = cursor;
+    struct relay_verdict v = route_to(acc.id, mport, 2000);
+    CHECK(relay_engine_submit(e, &v, 1) == 0, "submit");
+    int member = accept(mfd, NULL, NULL);
+    CHECK(member >= 0, "member accept");
+    wait_event(&cursor, RELAY_EV_CONNECTED, acc.id);
+    usleep(20000); /* the first bytes come measurably after the relay started */
+    const char *plain = "GET / HTTP/1.0\r\n\r\n";
+    size_t n = tls ? sizeof hello : strlen(plain);
+    CHECK(write(client, tls ? (const void *)hello : (const void *)plain, n) == (ssize_t)n,
+          "write");
+    char buf[sizeof hello];
+    read_exact(member, buf, n);
+    if (tls) {
+      struct relay_event h = wait_event(&cursor, RELAY_EV_HELLO, acc.id);
+      (void)h;
+      pthread_mutex_lock(&mu);
+      CHECK(last_hello_len == 45 && memcmp(last_hello, hello, 45) == 0,
+            "hello: %u bytes, the record (45) expected", last_hello_len);
+      pthread_mutex_unlock(&mu);
+    }
+    CHECK(write(member, "ok", 2) == 2, "write member");
+    read_exact(client, buf, 2);
+    close(client);
+    close(member);
+    struct relay_event end = wait_event(&cursor, RELAY_EV_CLOSED, acc.id);
+    CHECK(end.first_ms[0] >= 15 && end.first_ms[0] < 5000, "first from client %f ms",
+          end.first_ms[0]);
+    CHECK(end.first_ms[1] >= end.first_ms[0], "first from member %f ms before client's %f",
+          end.first_ms[1], end.first_ms[0]);
+    uint32_t slot = acc.id & 0xffff;
+    CHECK(firsts[2 * slot] == end.first_ms[0] && firsts[2 * slot + 1] == end.first_ms[1],
+          "live first-byte times %f %f", firsts[2 * slot], firsts[2 * slot + 1]);
+    CHECK(tls == logged(from, RELAY_EV_HELLO, acc.id), "HELLO only for TLS (tls %d)", tls);
+  }
+  relay_engine_stop(e);
+  close(lfd);
+  close(mfd);
+}
+
 int main(void) {
   struct relay_engine *e = relay_engine_start(counters, SLOTS, SLOTS, on_events, NULL);
   CHECK(e != NULL, "start: %s", strerror(errno));
@@ -593,7 +677,9 @@ int main(void) {
 
   for (int s = 0; s < SLOTS; s++) CHECK(closed[s] <= 1, "slot %d closed %d times", s, closed[s]);
   accept_cases();
-  printf("relay_test: all passed (%d relayed connections, then native accept cases 8-17)\n",
+  trace_cases();
+  printf("relay_test: all passed (%d relayed connections, native accept cases 8-17, "
+         "tracing 18)\n",
          expected);
   return 0;
 }

@@ -20,7 +20,7 @@ export const PIPE_BUF = 4096
 /**
  * Lines are gathered this long before a write: one thread-pool write per batch instead
  * of one per connection (at 5,000 connections/s a write per line cost a quarter of the
- * new-connection rate in bench/access-log-cost.ts).
+ * new-connection rate; bench workload access-log-close).
  */
 export const FLUSH_MS = 20
 

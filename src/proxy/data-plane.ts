@@ -131,6 +131,9 @@ export class DataPlane {
             failed: events?.failed ?? noop,
           })
         : undefined
+    // The relay thread reports what the log needs (local address, SNI, first bytes) only
+    // when asked: with the log off it costs nothing there either.
+    if (this.#accessLog !== undefined) this.#engine?.trace()
   }
 
   /** Reopens the access log's file (logrotate); no-op without one. */
@@ -438,7 +441,10 @@ export class DataPlane {
       if (relays.size >= this.#options.maxConnections) {
         // Over the global limit: close at once (the client sees a prompt close, never a hang).
         client.on('error', noop)
-        if (accessLog !== undefined) logLimit(accessLog, config.name, client, null)
+        if (accessLog !== undefined)
+          logLimit(accessLog, config.name, trace => {
+            traceAddresses(trace, client)
+          })
         client.destroy()
         unrouted.outcomes.rejected_limit++
         return
@@ -465,20 +471,20 @@ export class DataPlane {
     server.on('error', noop)
     // Native accept: the same admission as the 'connection' handler above.
     const acceptor: NativeAcceptor = {
-      accepted: (id, peer, peerPort) => {
+      accepted: (id, peer, peerPort, local, localPort) => {
         if (engine === undefined) return undefined
         if (this.#closing || relays.size >= this.#options.maxConnections) {
           engine.reject(id)
           if (!this.#closing) unrouted.outcomes.rejected_limit++
           if (!this.#closing && accessLog !== undefined)
-            logLimit(accessLog, config.name, null, peer)
+            logLimit(accessLog, config.name, trace => {
+              traceNativeAddresses(trace, peer, peerPort, local, localPort)
+            })
           return undefined
         }
         const relay = new NativeAcceptedRelay(id, peer, ctx, engine)
-        if (relay.trace !== null) {
-          relay.trace.clientAddress = peer
-          relay.trace.clientPort = peerPort
-        }
+        if (relay.trace !== null)
+          traceNativeAddresses(relay.trace, peer, peerPort, local, localPort)
         const rejected: ConnectionOutcome | undefined = relay.start()
         if (rejected !== undefined) {
           unrouted.outcomes[rejected]++
@@ -535,6 +541,8 @@ function interim(log: AccessLog, relay: AnyRelay, now: number, interimMs: number
   if (trace.interimAt === 0) trace.interimAt = trace.startedAt + interimMs
   if (now < trace.interimAt) return
   trace.interimAt = now + interimMs
+  // Native relays: the first-byte times are the relay thread's, read when needed.
+  if (!(relay instanceof Relay)) relay.syncTrace()
   log.record(trace, factsOf(relay, 'interim'))
 }
 
@@ -546,16 +554,28 @@ function traceAddresses(trace: ConnectionTrace, client: Socket): void {
   trace.localPort = client.localPort ?? null
 }
 
-/** The record of a connection refused at once: over maxConnections. */
+/** Reads the addresses the relay thread reported with an accept into its trace. */
+function traceNativeAddresses(
+  trace: ConnectionTrace,
+  peer: string,
+  peerPort: number,
+  local: string | null,
+  localPort: number | null,
+): void {
+  trace.clientAddress = peer
+  trace.clientPort = peerPort
+  trace.localAddress = local
+  trace.localPort = localPort
+}
+
+/** The record of a connection refused at once (over maxConnections); `addresses` fills them in. */
 function logLimit(
   log: AccessLog,
   listener: string,
-  client: Socket | null,
-  peer: string | null,
+  addresses: (trace: ConnectionTrace) => void,
 ): void {
   const trace = log.newTrace()
-  if (client !== null) traceAddresses(trace, client)
-  else trace.clientAddress = peer
+  addresses(trace)
   trace.close('corral', 'limit')
   log.record(trace, {
     type: 'close',

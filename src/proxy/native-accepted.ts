@@ -21,7 +21,8 @@ import {
   type NativeEngine,
 } from './native-engine.js'
 import type { CorralCloseCause } from './termination.js'
-import { traceNativeClose } from './trace.js'
+import { peekSni } from './sni.js'
+import { traceNativeClose, traceNativeFirstBytes } from './trace.js'
 
 /** The routing context of a native listener: closing, and member → address table index. */
 export type NativeAcceptedContext = RoutingContext & {
@@ -107,14 +108,35 @@ export class NativeAcceptedRelay extends RoutedConnection implements NativeAccep
     aToB: number,
     bToA: number,
     closer = -1,
+    firstAToBMs = 0,
+    firstBToAMs = 0,
   ): void {
     if (!this.#open) return
-    if (this.trace !== null) traceNativeClose(this.trace, reason, closer)
+    if (this.trace !== null) {
+      traceNativeClose(this.trace, reason, closer)
+      traceNativeFirstBytes(this.trace, firstAToBMs, firstBToAMs, this.ctx.now())
+    }
     this.#toMember = aToB
     this.#toClient = bToA
     this.#open = false
     this.releaseMember()
     this.ctx.closed(this)
+  }
+
+  /** The client's first bytes, a TLS record: the SNI it asks for (as relay.ts reads it). */
+  nativeHello(hello: Buffer): void {
+    if (this.trace !== null) this.trace.sni = peekSni(hello)
+  }
+
+  /** Brings the trace up to date with the relay thread (an interim record is due). */
+  syncTrace(): void {
+    if (this.trace === null || !this.#open) return
+    traceNativeFirstBytes(
+      this.trace,
+      this.engine.firstAToBMs(this.id),
+      this.engine.firstBToAMs(this.id),
+      this.ctx.now(),
+    )
   }
 
   #failed(timedOut: boolean, code: string): void {

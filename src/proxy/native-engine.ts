@@ -22,7 +22,8 @@ const EV_CLOSED = 0
 const EV_ACCEPTED = 1
 const EV_CONNECTED = 2
 const EV_CONNECT_FAILED = 3
-const EVENT_STRIDE = 7
+const EV_HELLO = 4
+const EVENT_STRIDE = 9
 const VERDICT_STRIDE = 4
 /** native/relay.h RELAY_NO_ID: accepted and closed at once, every slot in use. */
 const NO_ID = 0xffff_ffff
@@ -40,14 +41,22 @@ export const ETIMEDOUT = constants.errno.ETIMEDOUT
 
 /** What the engine tells the owner of a connection when it closed. */
 export interface NativeOwner {
-  /** `closer`: the side that ended first (0 client, 1 member, -1 unknown). */
+  /**
+   * `closer`: the side that ended first (0 client, 1 member, -1 unknown). With tracing
+   * on, `firstAToBMs`/`firstBToAMs`: from the start of relaying to the first byte read
+   * from the client / the member, in ms (0 = none, and always 0 without tracing).
+   */
   nativeClosed(
     reason: NativeCloseReason,
     errno: number,
     aToB: number,
     bToA: number,
     closer: number,
+    firstAToBMs: number,
+    firstBToAMs: number,
   ): void
+  /** Tracing: the client's first bytes, which start a TLS record (a ClientHello's). */
+  nativeHello?(hello: Buffer): void
 }
 
 /** The owner of a natively accepted connection also hears how its connects went. */
@@ -60,8 +69,17 @@ export interface NativeAcceptedOwner extends NativeOwner {
 
 /** Told of each connection a native listener accepted. */
 export interface NativeAcceptor {
-  /** Returns the connection's owner, or undefined after rejecting it (engine.reject). */
-  accepted(id: number, peer: string, peerPort: number): NativeAcceptedOwner | undefined
+  /**
+   * Returns the connection's owner, or undefined after rejecting it (engine.reject).
+   * `local`/`localPort`: the address the client connected to (null without tracing).
+   */
+  accepted(
+    id: number,
+    peer: string,
+    peerPort: number,
+    local: string | null,
+    localPort: number | null,
+  ): NativeAcceptedOwner | undefined
   /** A connection was closed at accept: every native slot was in use. */
   dropped(): void
 }
@@ -105,6 +123,8 @@ export class NativeEngine {
   #verdicts = new Float64Array(64 * VERDICT_STRIDE)
   #verdictCount = 0
   #inBatch = false
+  /** First-byte times per slot (see trace()); null until tracing is on. */
+  #firsts: Float64Array | null = null
 
   constructor(addon: NativeAddon, slots = NATIVE_SLOTS, adoptSlots = ADOPT_SLOTS) {
     this.#addon = addon
@@ -133,6 +153,10 @@ export class NativeEngine {
     // them for this relay (nothing else writes them: that connection is finished).
     this.#counters[2 * slot] = 0
     this.#counters[2 * slot + 1] = 0
+    if (this.#firsts !== null) {
+      this.#firsts[2 * slot] = 0
+      this.#firsts[2 * slot + 1] = 0
+    }
     // The addon takes a uint32; an idle timeout past ~49 days is as good as none.
     const r = this.#addon.add(slot, fdA, fdB, Math.min(idleMs, 0xffff_ffff))
     if (r !== 0) {
@@ -229,6 +253,31 @@ export class NativeEngine {
     return this.#counters[2 * (id & LOW_16) + 1] ?? 0
   }
 
+  /**
+   * Turns on what the access log needs from the relay thread (idempotent; for the rest
+   * of the process): local addresses at accept, the client's first bytes when they start
+   * a TLS record (nativeHello), first-byte times (firstAToBMs/firstBToAMs, and with each
+   * close). Nothing of it runs while it is off.
+   */
+  trace(): void {
+    if (this.#firsts !== null) return
+    this.#firsts = new Float64Array(this.#counters.length)
+    this.#addon.trace(this.#firsts)
+  }
+
+  /**
+   * Tracing: ms from the start of relaying to the first byte read from the client in
+   * connection `id` so far; 0 = none yet (or tracing off).
+   */
+  firstAToBMs(id: number): number {
+    return this.#firsts?.[2 * (id & LOW_16)] ?? 0
+  }
+
+  /** Tracing: as firstAToBMs, for the first byte read from the member. */
+  firstBToAMs(id: number): number {
+    return this.#firsts?.[2 * (id & LOW_16) + 1] ?? 0
+  }
+
   /** Whether a socket (not yet adopted) has a pending error such as a reset; reads nothing. */
   hasFailed(fd: number): boolean {
     return this.#addon.peek(fd) < 0
@@ -267,9 +316,14 @@ export class NativeEngine {
   }
 
   /** One batch of relay-thread events (native/addon.c describes the layout). */
-  #onEvents = (events: Float64Array, peers: readonly string[]): void => {
+  #onEvents = (
+    events: Float64Array,
+    peers: readonly string[],
+    hellos: readonly (Buffer | undefined)[],
+  ): void => {
     this.#inBatch = true
     let peer = 0
+    let hello = 0
     try {
       for (let at = 0; at < events.length; at += EVENT_STRIDE) {
         const type = events[at]
@@ -279,6 +333,8 @@ export class NativeEngine {
         if (type === EV_ACCEPTED) {
           const acceptor = this.#acceptors[x]
           const address = peers[peer++] ?? ''
+          const hasLocal = events[at + 3] === 1
+          const local = hasLocal ? (peers[peer++] ?? null) : null
           if (id === NO_ID) {
             acceptor?.dropped()
             continue
@@ -286,7 +342,13 @@ export class NativeEngine {
           const owner =
             acceptor === undefined
               ? undefined
-              : acceptor.accepted(id, address, events[at + 6] ?? 0)
+              : acceptor.accepted(
+                  id,
+                  address,
+                  events[at + 6] ?? 0,
+                  local,
+                  hasLocal ? (events[at + 7] ?? null) : null,
+                )
           // No owner: rejected (or its listener is gone: reject it here).
           if (owner === undefined) {
             if (acceptor === undefined) this.reject(id)
@@ -310,7 +372,12 @@ export class NativeEngine {
             events[at + 4] ?? 0,
             events[at + 5] ?? 0,
             events[at + 6] ?? -1,
+            events[at + 7] ?? 0,
+            events[at + 8] ?? 0,
           )
+        } else if (type === EV_HELLO) {
+          const bytes = hellos[hello++]
+          if (bytes !== undefined) owner?.nativeHello?.(bytes)
         } else if (owner !== undefined && isAcceptedOwner(owner)) {
           if (type === EV_CONNECTED) owner.nativeConnected(x)
           else if (type === EV_CONNECT_FAILED) owner.nativeConnectFailed(x)

@@ -13,9 +13,19 @@ export interface NativeAddon {
    */
   init(
     counters: Float64Array,
-    onEvents: (events: Float64Array, peers: readonly string[]) => void,
+    onEvents: (
+      events: Float64Array,
+      peers: readonly string[],
+      hellos: readonly (Buffer | undefined)[],
+    ) => void,
     acceptBase: number,
   ): void
+  /**
+   * Access log on: local addresses with accepts, the client's first bytes when they start
+   * a TLS record (hellos), and first-byte times per slot into `firsts` ([2s] from the
+   * client, [2s+1] from the member, ms after relaying started; 0 = none yet).
+   */
+  trace(firsts: Float64Array): void
   /** dup()s both fds and relays between them; 0 or -errno. */
   add(slot: number, fdA: number, fdB: number, idleMs: number): number
   /** Closes a relayed connection now (its close event follows); 0 or -errno. */
@@ -69,6 +79,7 @@ function isNativeAddon(value: unknown): value is NativeAddon {
     'unlisten',
     'setTargets',
     'submit',
+    'trace',
   ].every(name => typeof Reflect.get(value, name) === 'function')
 }
 

@@ -15,7 +15,8 @@ import {
 } from './connect.js'
 import type { NativeCloseReason, NativeEngine, NativeOwner } from './native-engine.js'
 import type { CorralCloseCause } from './termination.js'
-import { traceNativeClose } from './trace.js'
+import { peekSni } from './sni.js'
+import { traceNativeClose, traceNativeFirstBytes } from './trace.js'
 
 /** The routing context, closing with a NativeRelay (data-plane.ts passes one object for every kind). */
 export type NativeRelayContext = RoutingContext & {
@@ -117,12 +118,33 @@ export class NativeRelay extends RoutedConnection implements NativeOwner {
     aToB: number,
     bToA: number,
     closer = -1,
+    firstAToBMs = 0,
+    firstBToAMs = 0,
   ): void {
-    if (this.trace !== null) traceNativeClose(this.trace, reason, closer)
+    if (this.trace !== null) {
+      traceNativeClose(this.trace, reason, closer)
+      traceNativeFirstBytes(this.trace, firstAToBMs, firstBToAMs, this.ctx.now())
+    }
     this.#engineSlot = -1
     this.#toMember = aToB
     this.#toClient = bToA
     this.#finish()
+  }
+
+  /** The client's first bytes, a TLS record: the SNI it asks for (as relay.ts reads it). */
+  nativeHello(hello: Buffer): void {
+    if (this.trace !== null) this.trace.sni = peekSni(hello)
+  }
+
+  /** Brings the trace up to date with the relay thread (an interim record is due). */
+  syncTrace(): void {
+    if (this.trace === null || this.#engineSlot < 0) return
+    traceNativeFirstBytes(
+      this.trace,
+      this.engine.firstAToBMs(this.#engineSlot),
+      this.engine.firstBToAMs(this.#engineSlot),
+      this.ctx.now(),
+    )
   }
 
   #attempt(): Rejection | undefined {
@@ -193,6 +215,17 @@ export class NativeRelay extends RoutedConnection implements NativeOwner {
       if (hadError) client.destroy()
       closed()
     })
+    const trace = this.trace
+    if (trace !== null) {
+      // What relay.ts records from its first chunk each way.
+      client.once('data', (chunk: Buffer) => {
+        trace.firstToMemberAt = this.ctx.now()
+        trace.sni = peekSni(chunk)
+      })
+      upstream.once('data', () => {
+        trace.firstToClientAt = this.ctx.now()
+      })
+    }
     client.pipe(upstream)
     upstream.pipe(client)
     client.resume()

@@ -97,3 +97,25 @@ export function traceNativeClose(
     }
   }
 }
+
+/**
+ * Records the relay thread's first-byte times on a trace whose member leg is up: ms from
+ * the start of relaying (the member leg established) to the first byte read from the
+ * client (`toMemberMs`) and from the member (`toClientMs`); 0 = none yet. They count from
+ * when JavaScript heard of the established leg (connectedAt), which can be later than
+ * the thread saw it when events wait for a busy event loop, so each is capped at `now`
+ * (the byte was read before JavaScript heard of it): a record never shows a first byte
+ * after its close. Times already recorded stay (an interim record read them earlier).
+ */
+export function traceNativeFirstBytes(
+  trace: ConnectionTrace,
+  toMemberMs: number,
+  toClientMs: number,
+  now: number,
+): void {
+  if (trace.connectedAt === 0) return
+  if (trace.firstToMemberAt === 0 && toMemberMs > 0)
+    trace.firstToMemberAt = Math.min(trace.connectedAt + toMemberMs, now)
+  if (trace.firstToClientAt === 0 && toClientMs > 0)
+    trace.firstToClientAt = Math.min(trace.connectedAt + toClientMs, now)
+}

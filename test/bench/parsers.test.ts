@@ -10,6 +10,7 @@ import { shellQuote, wrapCommand } from '../../bench/procs.js'
 import type { ProxySpec } from '../../bench/proxy-spec.js'
 import { parseIperfJson } from '../../bench/tools/iperf3.js'
 import { parseWrk, parseWrkTime } from '../../bench/tools/wrk.js'
+import { accessLogCounts } from '../../bench/workloads/access-log-cost.js'
 import { spreadMembers } from '../../bench/workloads/health-cost.js'
 import { connectionBudget } from '../../bench/workloads/idle-memory.js'
 import { hasMemberId } from '../../bench/workloads/reload.js'
@@ -236,7 +237,7 @@ void t.test('flags parse with defaults and reject what they do not know', t => {
   const defaults = parseOptions([])
   t.equal(defaults.rounds, undefined, 'each workload its own default')
   t.equal(defaults.durationS, 10)
-  t.equal(defaults.only.length, 18)
+  t.equal(defaults.only.length, 20)
   t.ok(defaults.systems.includes('corral-nometrics'), 'every system by default')
   const smoke = parseOptions(['--smoke'])
   t.equal(smoke.rounds, 1)
@@ -247,7 +248,9 @@ void t.test('flags parse with defaults and reject what they do not know', t => {
   )
   t.notOk(smoke.only.includes('bulk-8-down'), 'bulk-1-down covers bulk-8-down')
   t.ok(smoke.only.includes('bulk-1-down'), 'the download path runs in the smoke')
-  t.equal(smoke.only.length, 13)
+  t.ok(smoke.only.includes('access-log-close'), 'the access log cost runs in the smoke')
+  t.notOk(smoke.only.includes('access-log-keepalive'), 'access-log-close covers it')
+  t.equal(smoke.only.length, 14)
   t.strictSame(
     parseOptions(['--smoke', '--only', 'metrics-cost-keepalive']).only,
     ['metrics-cost-keepalive'],
@@ -344,4 +347,46 @@ void t.test('the member answers every request head and closes when asked', t => 
       `${c.name}: responses`,
     )
   }
+})
+
+void t.test(
+  'access-log counts: lines queued and every reason dropped, from /metrics',
+  t => {
+    const exposition = [
+      '# HELP corral_access_log_lines_total access-log lines queued for writing',
+      '# TYPE corral_access_log_lines_total counter',
+      'corral_access_log_lines_total 1234',
+      'corral_access_log_dropped_total{reason="backlog"} 5',
+      'corral_access_log_dropped_total{reason="rate"} 2',
+      'corral_access_log_lines_totalx 99',
+      'corral_relay_bytes_total{listener="tcp"} 7',
+    ].join('\n')
+    t.strictSame(accessLogCounts(exposition), { lines: 1234, dropped: 7 })
+    t.strictSame(accessLogCounts(''), { lines: 0, dropped: 0 }, 'absent: none')
+    t.end()
+  },
+)
+
+void t.test('the -log systems turn the access log on at full sampling, to a file', t => {
+  const spec: ProxySpec = {
+    listenPort: 1,
+    members: [{ id: 'm1', port: 2 }],
+    healthPort: 'member',
+    maxConnections: 10,
+  }
+  const on = corralConfig(spec, {
+    adminPort: 3,
+    workers: 1,
+    dataPath: 'native',
+    accessLog: '/tmp/a.log',
+  })
+  t.strictSame(on.accessLog, {
+    enabled: true,
+    destination: '/tmp/a.log',
+    sample: 1,
+    skipEmpty: false,
+  })
+  const off = corralConfig(spec, { adminPort: 3, workers: 1, dataPath: 'js' })
+  t.notOk('accessLog' in off, 'off by default')
+  t.end()
 })

@@ -366,6 +366,50 @@ void t.test('the metrics cost target compares corral with metrics off', t => {
   t.end()
 })
 
+void t.test('the access-log cost compares each data path with its log off', t => {
+  const using = WORKLOADS.filter(w => w.systems.includes('corral-native-log'))
+  t.strictSame(
+    using.map(w => w.id),
+    ['access-log-close', 'access-log-keepalive'],
+  )
+  const sample = (system: Sample['system'], round: number, value: number): Sample => ({
+    workload: 'access-log-close',
+    system,
+    round,
+    metric: 'rps',
+    value,
+  })
+  const md = renderMarkdown(
+    result([
+      sample('corral', 1, 1000),
+      sample('corral-log', 1, 950),
+      sample('corral-native', 1, 2000),
+      sample('corral-native-log', 1, 1700),
+      sample('corral', 2, 1000),
+      sample('corral-log', 2, 930),
+      sample('corral-native', 2, 2000),
+      sample('corral-native-log', 2, 1900),
+      { ...sample('corral-native-log', 1, 5000), metric: 'logLines' },
+    ]),
+    { chartFile: 'x.svg' },
+  )
+  t.match(md, "## Target (issue #22): the access log's cost")
+  t.match(
+    md,
+    '| native new connections/s with the access log vs without | corral-native-log | ' +
+      '≥ 0.9× corral-native | 0.90× | met (exactly at target) | 0.85×, 0.95× |',
+    'native against native, every round shown',
+  )
+  t.match(
+    md,
+    '| JS new connections/s with the access log vs without | corral-log | ' +
+      '≥ 0.9× corral | 0.94× | met, 4.4% headroom | 0.95×, 0.93× |',
+  )
+  t.notMatch(md, 'keep-alive req/s with the access log', 'only workloads that ran')
+  t.match(md, /\| corral-native-log \| 1,800 .*\| 5,000 \|/, 'lines queued are shown')
+  t.end()
+})
+
 void t.test('the report lists failures and warns about a busy machine', t => {
   const md = renderMarkdown(
     result(BULK, {

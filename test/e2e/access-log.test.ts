@@ -1,11 +1,13 @@
 // Issue #22: the access log through the real CLI in the default workers mode, on the
 // data path CORRAL_DATA_PATH picks (CI runs js and native): one record per connection
-// with exact bytes, who closed it and why, and the termination state and status.
+// with exact bytes, who closed it and why, and the termination state and status. Both
+// paths fill every field: the native relay thread reports the local address, the SNI
+// bytes and the first-byte times, so nothing here tolerates a null for native.
 import { renameSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import {
   BIG,
   commandMember,
@@ -64,12 +66,20 @@ dataPath: ${process.env.CORRAL_DATA_PATH === 'js' || process.env.CORRAL_DATA_PAT
   const pool = (await (await fetch(`${lb.adminUrl}/api/v1/pool`)).json()) as {
     summary: { dataPath: string }
   }
-  return {
-    lb,
-    logPath,
-    port: lb.ports.http ?? 0,
-    native: pool.summary.dataPath === 'native',
-  }
+  const native = pool.summary.dataPath === 'native'
+  // A run asked for one path must be on it (the native one silently falls back to JS
+  // when the addon is missing: then the native assertions would prove nothing).
+  if (process.env.CORRAL_DATA_PATH === 'native' && !native)
+    throw new Error('CORRAL_DATA_PATH=native but the instance runs the JS data path')
+  return { lb, logPath, port: lb.ports.http ?? 0, native }
+}
+
+/** The addresses of a record of a connection to `port` from 127.0.0.1. */
+function assertAddresses(t: Test, r: Rec, port: number): void {
+  t.equal(r.clientAddress, '127.0.0.1', 'client address')
+  t.type(r.clientPort, 'number', 'client port')
+  t.equal(r.localAddress, '127.0.0.1', 'local address')
+  t.equal(r.localPort, port, 'local port: the listener')
 }
 
 /** Close records in `paths` once `done` says so (bounded: then whatever is there). */
@@ -103,14 +113,9 @@ const signal = (): AbortSignal => AbortSignal.timeout(15_000)
 
 void t.test('one member: transfers, closers and causes', async t => {
   const member = await startTcpMember(t, commandMember)
-  const { lb, logPath, port, native } = await setup(
-    t,
-    { a: member.port },
-    'interim: 300ms',
-    {
-      extra: 'timeouts: { idle: 1500ms }',
-    },
-  )
+  const { lb, logPath, port } = await setup(t, { a: member.port }, 'interim: 300ms', {
+    extra: 'timeouts: { idle: 1500ms }',
+  })
   const byPort = (p: number | undefined) => (r: Rec) =>
     r.type === 'close' && r.clientPort === p
 
@@ -132,10 +137,15 @@ void t.test('one member: transfers, closers and causes', async t => {
     t.type(r.connectMs, 'number')
     t.equal(r.closedBy, 'member')
     t.equal(r.cause, 'fin')
-    if (!native) {
-      t.type(r.firstByteToClientMs, 'number')
-      t.type(r.firstByteToMemberMs, 'number')
-    }
+    assertAddresses(t, r, port)
+    // The client's request comes first, the member's answer after it, both once the
+    // member leg is up.
+    const connectMs = r.connectMs ?? NaN
+    const toMember = r.firstByteToMemberMs ?? NaN
+    const toClient = r.firstByteToClientMs ?? NaN
+    t.ok(toMember >= connectMs, `first byte to member ${toMember} ≥ connect ${connectMs}`)
+    t.ok(toClient >= toMember, `first byte to client ${toClient} ≥ to member ${toMember}`)
+    t.ok(toClient <= r.durationMs, 'first byte to client within the connection')
     t.equal(r.sni, null, 'no TLS: sni null')
   })
 
@@ -204,6 +214,9 @@ void t.test('one member: transfers, closers and causes', async t => {
       )
       t.equal(interim.termination, null, 'open: no termination yet')
       t.equal(interim.bytesToMember, 5)
+      t.type(interim.firstByteToMemberMs, 'number', 'first byte, while still open')
+      t.equal(interim.firstByteToClientMs, null, 'the member sent nothing')
+      assertAddresses(t, interim, port)
       await untilClosed(c)
       const r = await waitForRecord(logPath, byPort(cPort))
       t.equal(r.id, interim.id, 'interim and close records share the id')
@@ -213,7 +226,7 @@ void t.test('one member: transfers, closers and causes', async t => {
     },
   )
 
-  await t.test('a TLS client: the SNI it sent (JS path; native: null)', async t => {
+  await t.test('a TLS client: the SNI it sent, peeked, the hello untouched', async t => {
     const c = tlsConnect({ host: '127.0.0.1', port, servername: 'dtr.example.com' })
     c.on('error', () => undefined)
     const cPort = await new Promise<number | undefined>(resolve => {
@@ -222,8 +235,10 @@ void t.test('one member: transfers, closers and causes', async t => {
       })
     })
     const r = await waitForRecord(logPath, byPort(cPort))
-    t.equal(r.sni, native ? null : 'dtr.example.com')
+    t.equal(r.sni, 'dtr.example.com')
     t.ok(r.bytesToMember > 0, 'the hello went through untouched')
+    t.type(r.firstByteToMemberMs, 'number')
+    assertAddresses(t, r, port)
   })
 
   await t.test('a bare connect/close is not logged', async t => {
@@ -268,8 +283,12 @@ void t.test('one member: transfers, closers and causes', async t => {
     )
     for (const p of ports)
       t.equal(all.filter(r => r.clientPort === p).length, 1, `port ${String(p)}`)
+    // Both files hold whole lines (readRecords throws on a torn one). How many landed
+    // in each depends on when each worker's queued batch was written (lines queued at
+    // the reopen go to the new file), so only "some in each" is certain: a count
+    // threshold here failed on a loaded machine.
     t.ok(readRecords(logPath).length > 0, 'the reopened file has lines')
-    t.ok(readRecords(rotated).length > 30, 'the rotated file kept its lines')
+    t.ok(readRecords(rotated).length > 0, 'the rotated file kept its lines')
   })
 })
 
@@ -317,6 +336,9 @@ void t.test('all members down: 503, no member', async t => {
   t.equal(r.status, 503)
   t.equal(r.termination, 'SC')
   t.equal(r.member, null)
+  assertAddresses(t, r, port)
+  t.equal(r.connectMs, null, 'never connected')
+  t.equal(r.firstByteToMemberMs, null)
   t.equal(r.closedBy, 'corral')
   t.equal(r.cause, 'no_member')
   t.strictSame(r.attempts, [])

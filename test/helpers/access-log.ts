@@ -93,6 +93,14 @@ export type Rec = Record<string, unknown> & {
   bytesToClient: number
   member: string | null
   attempts: { member: string; result: string }[]
+  clientAddress: string | null
+  localAddress: string | null
+  localPort: number | null
+  sni: string | null
+  connectMs: number | null
+  firstByteToMemberMs: number | null
+  firstByteToClientMs: number | null
+  durationMs: number
 }
 
 /** Every record in the files at `paths` (missing files count as empty). */

@@ -76,6 +76,7 @@ export async function startProxy(
       ...(options.nativeAccept === undefined
         ? {}
         : { nativeAccept: options.nativeAccept }),
+      ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
     },
     {
       clock: monotonicClock,

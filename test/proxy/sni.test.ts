@@ -1,38 +1,8 @@
 // SNI peeked from real ClientHello bytes (made by node:tls), and every truncation of
 // them and hostile variants give null rather than a wrong name or an exception.
-import { once } from 'node:events'
-import { createServer, type Socket } from 'node:net'
-import { connect as tlsConnect } from 'node:tls'
 import t from 'tap'
 import { peekSni } from '../../src/proxy/sni.js'
-
-/** The first bytes node:tls sends for `servername` (captured by a plain TCP server). */
-async function clientHello(servername: string | undefined): Promise<Buffer> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  const got = new Promise<Buffer>(resolve => {
-    server.once('connection', (s: Socket) => {
-      s.once('data', (chunk: Buffer) => {
-        resolve(chunk)
-        s.destroy()
-      })
-    })
-  })
-  const client = tlsConnect({
-    host: '127.0.0.1',
-    port: address.port,
-    ...(servername !== undefined ? { servername } : {}),
-    rejectUnauthorized: false,
-  })
-  client.on('error', () => undefined)
-  const hello = await got
-  client.destroy()
-  server.close()
-  return hello
-}
+import { clientHello } from '../helpers/tls-hello.js'
 
 void t.test('reads the name node:tls sends', async t => {
   const hello = await clientHello('Registry.Example.com')
