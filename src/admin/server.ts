@@ -21,7 +21,7 @@ import { loadCertificatePair, type CertificatePair } from './tls.js'
 export type MemberOpResult =
   { ok: true; member: unknown } | { ok: false; error: 'not-found' }
 
-/** The operations the admin API exposes; implemented by the control plane (app.ts). */
+/** The operations the admin API exposes; implemented by the control plane (app/admin.ts). */
 export interface AdminApi {
   /** JSON document of the whole pool (GET /api/v1/pool). */
   pool(): unknown

@@ -240,7 +240,7 @@ for (const { mode, workers } of MODES) {
   })
 }
 
-/** A pool quorum/capacity log line (app-quorum.ts), matched by message. */
+/** A pool quorum/capacity log line (app/quorum.ts), matched by message. */
 const logged = (msg: string) => (l: Record<string, unknown>) => l.msg === msg
 
 /** The summary fields of issue #24, from the pool API. */

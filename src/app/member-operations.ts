@@ -3,13 +3,13 @@
 // unreachable store answers 503 and an exhausted drain budget 409. Rendering lives in
 // admin/pool-document.ts; routing and HTTP in admin/server.ts.
 import type { Logger } from 'pino'
-import { AdminRequestError } from './admin/errors.js'
-import type { AdminApi, MemberOpResult } from './admin/server.js'
-import type { Coordinator } from './coordination/coordinator.js'
-import { describeOut } from './coordination/drain-budget.js'
-import { StoreUnavailableError } from './coordination/store.js'
-import type { Pool } from './pool/pool.js'
-import type { AdminState, MemberEndpoint, MemberView } from './pool/types.js'
+import { AdminRequestError } from '../admin/errors.js'
+import type { AdminApi, MemberOpResult } from '../admin/server.js'
+import type { Coordinator } from '../coordination/coordinator.js'
+import { describeOut } from '../coordination/drain-budget.js'
+import { StoreUnavailableError } from '../coordination/store.js'
+import type { Pool } from '../pool/pool.js'
+import type { AdminState, MemberEndpoint, MemberView } from '../pool/types.js'
 
 /** What the admin operations need from the app. */
 export interface ControlPlane {
@@ -42,10 +42,14 @@ function unavailable(err: unknown): never {
   throw err
 }
 
+/** The member mutations of the AdminApi. */
+export type MemberOperations = Pick<
+  AdminApi,
+  'drain' | 'enable' | 'disable' | 'upsert' | 'remove'
+>
+
 /** The member mutations of the AdminApi (see the file comment). */
-export function memberOperations(
-  cp: ControlPlane,
-): Pick<AdminApi, 'drain' | 'enable' | 'disable' | 'upsert' | 'remove'> {
+export function memberOperations(cp: ControlPlane): MemberOperations {
   const result = (id: string): MemberOpResult => {
     const view = cp.pool.get(id)
     return view === undefined
