@@ -27,7 +27,7 @@ export interface AdminApi {
   pool(): unknown
   /** Readiness: listening and at least one member up. */
   ready(): { readonly ready: boolean; readonly reason: string }
-  /** `force` skips the fleet-wide drain budget (shared pool only). */
+  /** `force` skips the drain budget (409 past it otherwise). */
   drain(id: string, options?: { readonly force: boolean }): Promise<MemberOpResult>
   enable(id: string): Promise<MemberOpResult>
   disable(id: string): Promise<MemberOpResult>

@@ -66,8 +66,8 @@ export class App {
   readonly register = new Registry()
   readonly metrics: Metrics
   readonly pool: Pool
-  /** Shares the pool through Redis; undefined when the pool lives in memory. */
-  readonly coordinator: Coordinator | undefined
+  /** Every member write goes through it: over Redis, or the embedded memory store. */
+  readonly coordinator: Coordinator
   readonly #parts: Parts
   readonly #operations: MemberOperations
   #admin: AdminServer | undefined
@@ -100,7 +100,7 @@ export class App {
       log,
       clock,
       observed: (member, health, reason) => {
-        this.coordinator?.observed(member, health, reason)
+        this.coordinator.observed(member, health, reason)
       },
       checker: () => this.#parts.checker,
       publish: () => {
@@ -131,7 +131,7 @@ export class App {
     })
     routing.publish(true)
     checker.setMembers(pool.views())
-    const { coordinator, fencing } = createCoordination(config, {
+    const { coordinator, fencing, shared } = createCoordination(config, {
       version: deps.version,
       pool,
       clock,
@@ -153,7 +153,6 @@ export class App {
       log,
       coordinator,
       drainBudget: config.coordination.drainBudget,
-      now: () => clock.now(),
       membershipChanged: created => {
         routing.membershipChanged(created)
       },
@@ -183,6 +182,7 @@ export class App {
       routing,
       coordinator,
       fencing,
+      shared,
       discovery,
       config: configNow,
       admin: () => this.#admin,
@@ -203,7 +203,7 @@ export class App {
     const p = this.#parts
     // Join the shared pool first, so the listeners open on the shared membership (and a
     // warm start's verdicts) rather than on the config file's.
-    await this.coordinator?.start()
+    await this.coordinator.start()
     const listeners = await p.dataPath.listen()
     this.#listening = true
     const api = adminApi({

@@ -1,13 +1,18 @@
-// The coordinator that shares this instance's pool through the store, its hooks into the
+// The coordinator every member write goes through, over the pool store: Redis when
+// `redis` is configured (a fleet shares the pool), else the embedded memory store (one
+// instance runs the fleet's code path with a store that never fails). Its hooks into the
 // app (routing, checker, data path, metrics), and self-fencing with the drain-budget
-// gauges (issue #11).
+// gauges (issue #11). What is genuinely "is there a shared store" is decided here once:
+// fencing, peers' facts and the coordination policy need other instances.
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config/load.js'
 import { Coordinator, type CoordinationStatus } from '../coordination/coordinator.js'
 import { FencingMonitor } from '../coordination/fencing-monitor.js'
+import { MemoryStore, wallClock } from '../coordination/memory-store.js'
 import { RedisStore } from '../coordination/redis-store.js'
+import type { PoolStore } from '../coordination/store.js'
 import type { ProbeKind } from '../health/checker.js'
 import type { CoordinationMetrics } from '../metrics/coordination.js'
 import type { Metrics } from '../metrics/registry.js'
@@ -30,10 +35,13 @@ export interface CoordinationWiring {
   load(member: string): number
 }
 
-/** The coordinator and the fencing monitor; both undefined when the pool lives in memory. */
+/** The coordinator, and what only a shared store has. */
 export interface Coordination {
-  readonly coordinator: Coordinator | undefined
+  readonly coordinator: Coordinator
+  /** Self-fencing needs peers: undefined on the embedded store. */
   readonly fencing: FencingMonitor | undefined
+  /** Whether other instances share the pool (Redis): peers' verdicts are worth showing. */
+  readonly shared: boolean
 }
 
 /** This instance's id in a shared pool: configured, or hostname-pid. */
@@ -47,24 +55,36 @@ export function instanceIdOf(config: Config): string {
 
 /** See the file comment. Nothing connects until `coordinator.start()`. */
 export function createCoordination(config: Config, w: CoordinationWiring): Coordination {
-  if (config.redis === undefined) return { coordinator: undefined, fencing: undefined }
   const cm = w.coordinationMetrics
-  cm.info.reset()
-  cm.info.set({ store: 'redis' }, 1)
-  w.metrics.coordinationStoreUp.set(0)
+  const shared = config.redis !== undefined
+  let store: PoolStore
+  if (config.redis !== undefined) {
+    cm.info.reset()
+    cm.info.set({ store: 'redis' }, 1)
+    w.metrics.coordinationStoreUp.set(0)
+    store = new RedisStore(config.redis)
+  } else {
+    // The store's clock stamps records and expires heartbeats, leases and observations.
+    store = new MemoryStore(w.wallNow !== undefined ? { now: w.wallNow } : wallClock)
+  }
   const coordinator: Coordinator = new Coordinator(
     {
       instanceId: instanceIdOf(config),
       version: w.version,
       host: hostname(),
-      coordination: config.coordination,
+      // Alone, this instance's own checks are the verdict and it probes every member:
+      // the pool API says so rather than a policy no peer takes part in.
+      coordination: shared
+        ? config.coordination
+        : { ...config.coordination, policy: 'local', probes: 'all' },
       seed: config.members,
+      ...(shared ? {} : { sharedFacts: false }),
     },
     {
-      store: new RedisStore(config.redis),
+      store,
       pool: w.pool,
       clock: w.clock,
-      log: w.log.child({ component: 'coordination' }),
+      log: coordinationLog(w.log, shared),
       ...(w.wallNow !== undefined ? { wallNow: w.wallNow } : {}),
       hooks: {
         poolChanged: () => {
@@ -75,7 +95,7 @@ export function createCoordination(config: Config, w: CoordinationWiring): Coord
         },
         load: member => w.load(member),
         // Called from heartbeats, after `fencing` below exists.
-        fenced: () => fencing.check().fenced,
+        fenced: () => fencing?.check().fenced ?? false,
         invalid: entry => {
           cm.invalidEntries.inc({ kind: entry.kind })
         },
@@ -91,25 +111,38 @@ export function createCoordination(config: Config, w: CoordinationWiring): Coord
       },
     },
   )
-  const fencing: FencingMonitor = new FencingMonitor({
-    views: () => w.pool.views(),
-    coordinator,
-    log: w.log.child({ component: 'fencing' }),
-    gauge: cm.fenced,
-  })
-  return { coordinator, fencing }
+  const fencing: FencingMonitor | undefined = shared
+    ? new FencingMonitor({
+        views: () => w.pool.views(),
+        coordinator,
+        log: w.log.child({ component: 'fencing' }),
+        gauge: cm.fenced,
+      })
+    : undefined
+  return { coordinator, fencing, shared }
+}
+
+/**
+ * The coordinator's log. On the embedded store its bookkeeping ("store connected",
+ * "seeded", "record removed after draining") is no news to the operator of one
+ * instance: at the default level it keeps warnings and errors only.
+ */
+function coordinationLog(log: Logger, shared: boolean): Logger {
+  const child = log.child({ component: 'coordination' })
+  if (!shared && log.level === 'info') child.level = 'warn'
+  return child
 }
 
 /** Sets the drain and fencing gauges at scrape time. */
 export function recordDrains(
   metrics: CoordinationMetrics,
-  status: CoordinationStatus | undefined,
+  status: CoordinationStatus,
   fencing: FencingMonitor | undefined,
-  coordinator: Coordinator | undefined,
+  coordinator: Coordinator,
 ): void {
   metrics.drainLeases.reset()
-  for (const d of status?.drains ?? [])
+  for (const d of status.drains)
     metrics.drainLeases.set({ member: d.member, holder: d.holder }, 1)
-  metrics.drainBudget.set(coordinator?.drainBudget() ?? 0)
+  metrics.drainBudget.set(coordinator.drainBudget())
   fencing?.check()
 }

@@ -1,7 +1,11 @@
-// The admin API's operations over the control plane: member mutations go to the local pool
-// (one instance) or through the coordinator to every instance (shared pool), where an
-// unreachable store answers 503 and an exhausted drain budget 409. Rendering lives in
-// admin/pool-document.ts; routing and HTTP in admin/server.ts.
+// The member mutations of the admin API (drain, enable, disable, upsert, remove), which
+// DNS discovery uses too. One path for every pool mutation: through the coordinator and
+// its store, the embedded memory store on one instance or Redis for a fleet, so a single
+// instance runs the fleet's code and a bug in one cannot hide from tests of the other.
+// The coordinator applies its own write to this pool before it resolves: the answer
+// shows the effect, with no wait for a sync. An unreachable store (Redis only) answers
+// 503, an exhausted drain budget 409. Rendering lives in admin/pool-document.ts; routing
+// and HTTP in admin/server.ts.
 import type { Logger } from 'pino'
 import { AdminRequestError } from '../admin/errors.js'
 import type { AdminApi, MemberOpResult } from '../admin/server.js'
@@ -11,18 +15,26 @@ import { StoreUnavailableError } from '../coordination/store.js'
 import type { Pool } from '../pool/pool.js'
 import type { AdminState, MemberEndpoint, MemberView } from '../pool/types.js'
 
-/** What the admin operations need from the app. */
+/** What the member operations need from the app. */
 export interface ControlPlane {
   readonly pool: Pool
   readonly log: Logger
-  readonly coordinator: Coordinator | undefined
-  /** Whether new drains must fit the fleet-wide budget. */
+  readonly coordinator: Pick<
+    Coordinator,
+    'instanceId' | 'drain' | 'setAdmin' | 'upsert' | 'remove'
+  >
+  /** Whether drains must fit the budget (`coordination.drainBudget`). */
   readonly drainBudget: boolean
-  now(): number
   /** Membership changed: checker, picker, removals, even-size warning. */
   membershipChanged(created: boolean): void
   memberJson(view: MemberView): Record<string, unknown>
 }
+
+/** The member mutations of the AdminApi. */
+export type MemberOperations = Pick<
+  AdminApi,
+  'drain' | 'enable' | 'disable' | 'upsert' | 'remove'
+>
 
 /** Operator reasons, as the pool shows them. */
 const REASONS: Record<AdminState, string> = {
@@ -30,6 +42,8 @@ const REASONS: Record<AdminState, string> = {
   enabled: 'enabled by operator',
   disabled: 'disabled by operator',
 }
+
+const NOT_FOUND: MemberOpResult = { ok: false, error: 'not-found' }
 
 function unavailable(err: unknown): never {
   if (err instanceof StoreUnavailableError) {
@@ -42,57 +56,45 @@ function unavailable(err: unknown): never {
   throw err
 }
 
-/** The member mutations of the AdminApi. */
-export type MemberOperations = Pick<
-  AdminApi,
-  'drain' | 'enable' | 'disable' | 'upsert' | 'remove'
->
-
-/** The member mutations of the AdminApi (see the file comment). */
+/** See the file comment. */
 export function memberOperations(cp: ControlPlane): MemberOperations {
+  const c = cp.coordinator
   const result = (id: string): MemberOpResult => {
     const view = cp.pool.get(id)
-    return view === undefined
-      ? { ok: false, error: 'not-found' }
-      : { ok: true, member: cp.memberJson(view) }
+    return view === undefined ? NOT_FOUND : { ok: true, member: cp.memberJson(view) }
+  }
+  const drain = async (id: string, force: boolean): Promise<boolean> => {
+    const grant = await c.drain(
+      id,
+      `api@${c.instanceId}`,
+      REASONS.draining,
+      force || !cp.drainBudget,
+    )
+    if (grant === undefined || (!grant.ok && grant.missing === true)) return false
+    if (!grant.ok) {
+      throw new AdminRequestError(
+        409,
+        'ADMIN_CONFLICT',
+        `drain budget exhausted: ${grant.budget} member(s) may be out at a time to keep a majority of the pool routable, and ${describeOut(grant.out)} already are; retry when one is back, or POST …/drain?force=true to override`,
+        grant.out.map(o => describeOut([o])),
+      )
+    }
+    return true
   }
   const setAdmin = async (
     id: string,
     admin: AdminState,
     force: boolean,
   ): Promise<MemberOpResult> => {
-    const c = cp.coordinator
-    if (c === undefined) {
-      const r = cp.pool.setAdmin(id, admin, cp.now(), REASONS[admin])
-      cp.membershipChanged(false)
-      return r.ok ? result(id) : { ok: false, error: 'not-found' }
-    }
-    if (cp.pool.get(id) === undefined) return { ok: false, error: 'not-found' }
+    if (cp.pool.get(id) === undefined) return NOT_FOUND
     try {
-      if (admin === 'draining') {
-        const grant = await c.drain(
-          id,
-          `api@${c.instanceId}`,
-          REASONS[admin],
-          force || !cp.drainBudget,
-        )
-        if (grant === undefined || (!grant.ok && grant.missing === true)) {
-          return { ok: false, error: 'not-found' }
-        }
-        if (!grant.ok) {
-          throw new AdminRequestError(
-            409,
-            'ADMIN_CONFLICT',
-            `drain budget exhausted: ${grant.budget} member(s) may be out at a time to keep a majority of the pool routable, and ${describeOut(grant.out)} already are; retry when one is back, or POST …/drain?force=true to override`,
-            grant.out.map(o => describeOut([o])),
-          )
-        }
-      } else {
-        // Enabling releases any lease on the member in the same store step, whoever
-        // holds it (a lease is a consequence of state: drain-budget.ts).
-        const r = await c.setAdmin(id, admin, REASONS[admin])
-        if (r === undefined) return { ok: false, error: 'not-found' }
-      }
+      // Enabling releases any lease on the member in the same store step, whoever
+      // holds it (a lease is a consequence of state: drain-budget.ts).
+      const found =
+        admin === 'draining'
+          ? await drain(id, force)
+          : (await c.setAdmin(id, admin, REASONS[admin])) !== undefined
+      if (!found) return NOT_FOUND
       cp.membershipChanged(false)
       return result(id)
     } catch (err) {
@@ -108,14 +110,10 @@ export function memberOperations(cp: ControlPlane): MemberOperations {
       // Discovery writes through here too: say who, in the record and the log.
       const discovered = member.source?.startsWith('dns:') === true
       const by = discovered ? `discovery (${member.source ?? ''})` : 'operator'
-      const c = cp.coordinator
-      if (c === undefined) cp.pool.upsert(member, cp.now())
-      else {
-        try {
-          await c.upsert(member, `${created ? 'added' : 'updated'} by ${by}`)
-        } catch (err) {
-          unavailable(err)
-        }
+      try {
+        await c.upsert(member, `${created ? 'added' : 'updated'} by ${by}`)
+      } catch (err) {
+        unavailable(err)
       }
       cp.membershipChanged(created)
       cp.log.info(
@@ -126,17 +124,11 @@ export function memberOperations(cp: ControlPlane): MemberOperations {
       return { member: view === undefined ? null : cp.memberJson(view), created }
     },
     remove: async id => {
-      const c = cp.coordinator
-      if (c === undefined) {
-        const r = cp.pool.requestRemoval(id, cp.now())
-        if (!r.ok) return { ok: false, error: 'not-found' }
-      } else {
-        if (cp.pool.get(id) === undefined) return { ok: false, error: 'not-found' }
-        try {
-          await c.remove(id)
-        } catch (err) {
-          unavailable(err)
-        }
+      if (cp.pool.get(id) === undefined) return NOT_FOUND
+      try {
+        await c.remove(id)
+      } catch (err) {
+        unavailable(err)
       }
       // An idle member is removed at once (the coordinator already applied the write):
       // answer with its last view, draining.

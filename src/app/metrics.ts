@@ -21,7 +21,7 @@ export interface ScrapeSources {
   readonly clock: Clock
   readonly metrics: Metrics
   readonly coordinationMetrics: CoordinationMetrics
-  readonly coordinator: Coordinator | undefined
+  readonly coordinator: Coordinator
   readonly fencing: FencingMonitor | undefined
   readonly relayExporter: RelayStatsExporter
   readonly dataPath: DataPath
@@ -48,11 +48,11 @@ export function collectMetrics(s: ScrapeSources): void {
   }
   recordPool(s.metrics, counts, live)
   const cm = s.coordinationMetrics
-  const status = s.coordinator?.status()
-  cm.instances.set(status?.instances.length ?? 1)
-  recordStoreFault(cm, status?.fault)
+  const status = s.coordinator.status()
+  cm.instances.set(status.instances.length)
+  recordStoreFault(cm, status.fault)
   recordDrains(cm, status, s.fencing, s.coordinator)
-  cm.probedMembers.set(status?.probing ?? s.pool.views().length)
+  cm.probedMembers.set(status.probing)
   s.relayExporter.export(s.dataPath.stats())
   s.discovery.collect()
 }

@@ -25,8 +25,10 @@ export interface PoolApiSources {
   config(): Config
   readonly dataPath: DataPath
   readonly dataPathChoice: DataPathChoice
-  readonly coordinator: Coordinator | undefined
+  readonly coordinator: Coordinator
   readonly fencing: FencingMonitor | undefined
+  /** Whether other instances share the pool: then each member shows their verdicts. */
+  readonly shared: boolean
   readonly discovery: Discovery
 }
 
@@ -40,7 +42,7 @@ export function documentContext(s: PoolApiSources): DocumentContext {
     listeners: config.listeners,
     configIds: new Set(config.members.map(m => m.id)),
     load: member => s.dataPath.load(member),
-    ...(c !== undefined
+    ...(s.shared
       ? {
           shared: (member: string) => {
             const peers: Record<string, string> = {}
@@ -78,9 +80,9 @@ export function poolJson(s: PoolApiSources): Record<string, unknown> {
       dataPathReason: s.dataPathChoice.reason,
       poolSynced: dataPath.poolSynced,
       coordination: coordinationDocument(
-        s.coordinator?.status(),
+        s.coordinator.status(),
         s.fencing?.check(),
-        s.coordinator?.drainBudget(),
+        s.coordinator.drainBudget(),
       ),
     },
     members: views.map(v => memberDocument(v, ctx)),

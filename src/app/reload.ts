@@ -1,6 +1,7 @@
 // SIGHUP: applies a new config without dropping open connections. config/diff.ts says
 // what changed (pure); this applies it: health settings to the pool and the checker,
-// member edits to the pool, timeouts and limits to the data path, a fresh picker.
+// member edits through the coordinator (as admin API calls are), timeouts and limits to
+// the data path, a fresh picker.
 // Listener, admin and workers changes need a restart: they keep their running values
 // and are reported. The admin certificates are re-read on every SIGHUP, valid file or not.
 import type { Logger } from 'pino'
@@ -29,7 +30,7 @@ export interface ReloadTarget {
   readonly pool: Pool
   readonly checker: HealthChecker
   readonly dataPath: DataPath
-  readonly coordinator: Coordinator | undefined
+  readonly coordinator: Coordinator
   readonly routing: Routing
   readonly metrics: Metrics
   readonly log: Logger
@@ -59,22 +60,15 @@ export function applyReload(
     t.pool.setOptions(poolOptions(next), now)
     t.checker.updateHealthConfig(next.health)
   }
-  if (t.coordinator === undefined) {
-    for (const m of [...plan.membersAdded, ...plan.membersChanged])
-      t.pool.upsert(configEndpoint(m), now)
-    for (const id of plan.membersRemoved) {
-      t.pool.requestRemoval(id, now)
-      t.routing.removeIfIdle(id)
-    }
-  } else {
-    void reloadShared(
-      t.coordinator,
-      t,
-      plan.membersAdded.map(configEndpoint),
-      plan.membersChanged.map(configEndpoint),
-      plan.membersRemoved,
-    )
-  }
+  // The file's member edits are the operator's intent, written like admin API calls
+  // through the coordinator (resolved within microtasks on the embedded store).
+  void reloadMembers(
+    t.coordinator,
+    t,
+    plan.membersAdded.map(configEndpoint),
+    plan.membersChanged.map(configEndpoint),
+    plan.membersRemoved,
+  )
   t.dataPath.setOptions({
     connectTimeoutMs: next.timeouts.connectMs,
     idleTimeoutMs: next.timeouts.idleMs,
@@ -107,11 +101,11 @@ export function recordFailedReload(
 }
 
 /**
- * With a shared pool a reload's member edits are the operator's intent, applied to the
- * shared pool like admin API calls (docs/coordination.md). If the store is unreachable
- * they are not applied anywhere, and the log says so: send SIGHUP again once it is back.
+ * A reload's member edits, applied to the pool store like admin API calls
+ * (docs/coordination.md). If the store (Redis) is unreachable they are not applied
+ * anywhere, and the log says so: send SIGHUP again once it is back.
  */
-async function reloadShared(
+async function reloadMembers(
   c: Coordinator,
   t: Pick<ReloadTarget, 'routing' | 'log'>,
   added: readonly MemberEndpoint[],

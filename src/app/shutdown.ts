@@ -13,7 +13,7 @@ export interface ShutdownParts {
   readonly discovery: Discovery
   readonly dataPath: DataPath
   readonly checker: HealthChecker
-  readonly coordinator: Coordinator | undefined
+  readonly coordinator: Coordinator
   /** The admin server once started. */
   admin(): AdminServer | undefined
 }
@@ -31,7 +31,7 @@ export async function shutdown(
   const closing = parts.dataPath.close(deadlineMs, stoppedAccepting)
   await parts.checker.close()
   const result = await closing
-  await parts.coordinator?.close()
+  await parts.coordinator.close()
   await parts.admin()?.close()
   return result
 }
