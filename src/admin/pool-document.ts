@@ -110,15 +110,15 @@ export function poolSummary(views: readonly MemberView[]): Record<string, unknow
   }
 }
 
-/** The coordination part of the summary (store in use, connected, live instances). */
+/**
+ * The coordination part of the summary: the store in use ("memory", embedded, on one
+ * instance; "redis" shared), connected, live instances, drains; fencing only when shared.
+ */
 export function coordinationDocument(
-  status: CoordinationStatus | undefined,
+  status: CoordinationStatus,
   fence?: { readonly fenced: boolean; readonly reason: string },
   drainBudget?: number,
 ): Record<string, unknown> {
-  if (status === undefined) {
-    return { store: 'memory', connected: true, instances: 1, instanceIds: [] }
-  }
   return {
     store: status.store,
     target: status.target,

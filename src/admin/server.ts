@@ -21,13 +21,13 @@ import { loadCertificatePair, type CertificatePair } from './tls.js'
 export type MemberOpResult =
   { ok: true; member: unknown } | { ok: false; error: 'not-found' }
 
-/** The operations the admin API exposes; implemented by the control plane (app.ts). */
+/** The operations the admin API exposes; implemented by the control plane (app/admin.ts). */
 export interface AdminApi {
   /** JSON document of the whole pool (GET /api/v1/pool). */
   pool(): unknown
   /** Readiness: listening and at least one member up. */
   ready(): { readonly ready: boolean; readonly reason: string }
-  /** `force` skips the fleet-wide drain budget (shared pool only). */
+  /** `force` skips the drain budget (409 past it otherwise). */
   drain(id: string, options?: { readonly force: boolean }): Promise<MemberOpResult>
   enable(id: string): Promise<MemberOpResult>
   disable(id: string): Promise<MemberOpResult>

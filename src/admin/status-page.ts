@@ -46,10 +46,10 @@ function card(label, value, cls) {
   return '<div class="card ' + (cls || '') + '" data-testid="' + esc(label) + '"><span class="muted">' + esc(label) + '</span><b>' + esc(value) + '</b></div>'
 }
 function coordinationCards(c) {
-  if (!c || c.store !== 'redis') return ''
+  if (!c || c.drainBudget === undefined) return ''
   const drains = (c.drains || []).length
-  return card('drains', drains + ' / ' + (c.drainBudget === undefined ? '?' : c.drainBudget), drains > 0 ? 'warn' : '') +
-    card('fenced', c.fenced ? 'YES' : 'no', c.fenced ? 'bad' : '')
+  return card('drains', drains + ' / ' + c.drainBudget, drains > 0 ? 'warn' : '') +
+    (c.fenced === undefined ? '' : card('fenced', c.fenced ? 'YES' : 'no', c.fenced ? 'bad' : ''))
 }
 function render(pool) {
   const s = pool.summary

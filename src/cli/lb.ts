@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import { PinoPretty } from 'pino-pretty'
-import { App } from '../app.js'
+import { App } from '../app/app.js'
 import { monotonicClock } from '../clock.js'
 import { loadConfigFile } from '../config/load.js'
 import { ConfigError, CorralError } from '../errors.js'

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { Config, ListenerConfig, MemberConfig } from './load.js'
 
-// What a SIGHUP reload changes, as data: app.ts applies the live parts and logs the
+// What a SIGHUP reload changes, as data: app/reload.ts applies the live parts and logs the
 // warnings. docs/config.md ("What a reload (SIGHUP) applies live ...") mirrors APPLY_MODE.
 
 /** How a changed top-level key takes effect: on the reload itself, or only after a restart. */

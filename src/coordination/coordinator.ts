@@ -61,6 +61,12 @@ export interface CoordinatorOptions {
   readonly coordination: Config['coordination']
   /** The config file's members: they seed a pool nobody seeded yet. */
   readonly seed: readonly MemberConfig[]
+  /**
+   * Whether to feed the pool the shared facts (peers' verdicts, sidecars, probe
+   * assignments); default true. The embedded store of a single instance has no peer and
+   * no sidecar to say anything, so its pool keeps the views of a pool without a store.
+   */
+  readonly sharedFacts?: boolean
 }
 
 /** Dependencies (I/O at the edges). */
@@ -475,6 +481,7 @@ export class Coordinator {
   }
 
   #applyFacts(snap: SharedSnapshot): void {
+    if (this.#o.sharedFacts === false) return
     const { pool, clock, hooks } = this.#d
     const ids = pool.views().map(v => v.id)
     const facts = factsFor(snap, this.#o.instanceId, ids, this.#o.coordination.probes)

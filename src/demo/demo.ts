@@ -2,7 +2,7 @@
 // the embedded defaults (in-memory pool, no Redis). Prints what to try; Ctrl-C stops.
 import { createServer } from 'node:net'
 import { PinoPretty } from 'pino-pretty'
-import { App } from '../app.js'
+import { App } from '../app/app.js'
 import { monotonicClock } from '../clock.js'
 import { parseConfig } from '../config/load.js'
 import { corralVersion } from '../cli/lb.js'

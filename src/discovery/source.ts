@@ -1,7 +1,8 @@
 // One DNS discovery source at work: polls (poller.ts), decides (reconcile.ts), and applies
-// the decisions through the same member operations as the admin API (app-admin.ts), so a
-// shared pool carries discovered members like any other member write. Logs once per
-// change of condition (good, failing, suspicious), not once per poll.
+// the decisions through the same member operations as the admin API
+// (app/member-operations.ts), so a shared pool carries discovered members like any other
+// member write. Logs once per change of condition (good, failing, suspicious), not once
+// per poll.
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { DiscoveryConfig } from '../config/discovery-schema.js'
@@ -18,7 +19,7 @@ import {
 } from './reconcile.js'
 import { sourceOf, targetsOf } from './targets.js'
 
-/** The member writes discovery makes (app-admin.ts memberOperations). */
+/** The member writes discovery makes (app/member-operations.ts). */
 export interface MemberWrites {
   upsert(member: MemberEndpoint): Promise<unknown>
   remove(id: string): Promise<unknown>

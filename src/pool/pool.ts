@@ -1,6 +1,6 @@
 // PURE. The pool: members, their health and admin state. It applies transitions and
-// reports them; the shell (app.ts) logs, counts, and republishes pickers. Time is always
-// an argument.
+// reports them; the shell (app/pool.ts, app/routing.ts) logs, counts, and republishes
+// pickers. Time is always an argument.
 import type { Health } from './types.js'
 import {
   initialHealth,

@@ -1,4 +1,4 @@
-// What the control plane (app.ts) needs from the data path, whether it runs in this
+// What the control plane (app/) needs from the data path, whether it runs in this
 // process (LocalDataPath) or in worker processes (ClusterDataPath, workers.ts).
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import type { Clock } from '../clock.js'

@@ -169,13 +169,22 @@ void t.test(
     await t.test(
       'draining a healthy member lowers routable, not live: quorum held (issue #24)',
       async t => {
-        const drained = await adminRequest(
+        // r2 is down, which uses the drain budget of a 3-member pool (1 out at a time):
+        // a plain drain is refused, the operator forces it.
+        const refused = await adminRequest(
           lb.adminPort,
           'POST',
           '/api/v1/members/r3/drain',
         )
+        t.equal(refused.status, 409, 'the drain budget holds on one instance too')
+        const drained = await adminRequest(
+          lb.adminPort,
+          'POST',
+          '/api/v1/members/r3/drain?force=true',
+        )
         t.equal(drained.status, 200)
         await waitForMemberState(page, 'r3', 'draining')
+        await waitForCard(page, 'drains', '1 / 0')
         await waitForCard(page, 'routable', '1 / 3')
         t.equal(
           await page.locator('[data-testid="live"] b').textContent(),

@@ -1,10 +1,10 @@
 // Logs the pool's quorum (live members) and routing capacity (routable members) when
-// either crosses its line (issue #24), kept out of app.ts. The thresholds are the ones
+// either crosses its line (issue #24). The thresholds are the ones
 // the shipped alerts use (grafana/alerts/corral.rules.yml): QuorumLost when live members
 // are not a majority, RoutableCapacityLow when routable members are not a majority.
 import type { Logger } from 'pino'
-import { quorumStatus, type QuorumStatus } from './metrics/quorum.js'
-import type { PoolCounts } from './pool/types.js'
+import { quorumStatus, type QuorumStatus } from '../metrics/quorum.js'
+import type { PoolCounts } from '../pool/types.js'
 
 interface Verdict {
   readonly quorum: boolean

@@ -3,9 +3,9 @@
 // certificate-expiry gauge, and the certificate reload on SIGHUP.
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import type { AdminServer, AdminServerOptions } from './admin/server.js'
-import type { Config } from './config/load.js'
-import { registerCertExpiry } from './metrics/tls.js'
+import type { AdminServer, AdminServerOptions } from '../admin/server.js'
+import type { Config } from '../config/load.js'
+import { registerCertExpiry } from '../metrics/tls.js'
 
 /** The security part of AdminServerOptions from the resolved config. */
 export function adminSecurity(

@@ -1,9 +1,9 @@
 // QuorumLog: one log line per quorum or routing-capacity crossing, nothing in between.
 // Logging is the behaviour here, so pino writes into memory and the lines are parsed.
 import t from 'tap'
-import { QuorumLog } from '../src/app-quorum.js'
-import { createLogger } from '../src/log.js'
-import type { PoolCounts } from '../src/pool/types.js'
+import { QuorumLog } from '../../src/app/quorum.js'
+import { createLogger } from '../../src/log.js'
+import type { PoolCounts } from '../../src/pool/types.js'
 
 /** A QuorumLog whose lines land in `lines` as parsed JSON. */
 function recording(): { log: QuorumLog; lines: Record<string, unknown>[] } {

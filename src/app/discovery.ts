@@ -3,15 +3,15 @@
 // other write), and their part of the pool API.
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import type { Clock } from './clock.js'
-import type { Config } from './config/load.js'
-import { DiscoverySource, type MemberWrites } from './discovery/source.js'
+import type { Clock } from '../clock.js'
+import type { Config } from '../config/load.js'
+import { DiscoverySource, type MemberWrites } from '../discovery/source.js'
 import {
   createDiscoveryMetrics,
   initDiscoverySeries,
   type DiscoveryMetrics,
-} from './metrics/discovery.js'
-import type { MemberSource, MemberView } from './pool/types.js'
+} from '../metrics/discovery.js'
+import type { MemberSource, MemberView } from '../pool/types.js'
 
 /** What the discovery sources need from the app. */
 export interface DiscoveryWiring {
