@@ -114,6 +114,7 @@ function endpointOf(m: MemberEndpoint): MemberEndpoint {
     ports: m.ports,
     weight: m.weight,
     source: 'config',
+    ...(m.proxyProtocol !== undefined ? { proxyProtocol: m.proxyProtocol } : {}),
   }
 }
 
@@ -208,6 +209,8 @@ export class App {
       connectAttempts: config.limits.connectAttempts,
       maxConnections: config.limits.maxConnections,
       accessLog: config.accessLog,
+      proxyProtocol: config.proxyProtocol,
+      proxyProtocolSniWaitMs: config.proxyProtocolSniWaitMs,
     }
     events.accessLog = accessLogEvents(this.metrics, this.#log)
     this.#dataPath =
@@ -221,7 +224,11 @@ export class App {
     this.#dataPath.publish(this.pool.views(), this.#pickerSettings())
     this.#pickerVersion = this.pool.version
     this.#checker = new HealthChecker(
-      { health: config.health, listeners: config.listeners },
+      {
+        health: config.health,
+        listeners: config.listeners,
+        proxyProtocol: config.proxyProtocol,
+      },
       {
         clock: this.#clock,
         onResult: (member, result, kind) => {
@@ -364,6 +371,7 @@ export class App {
       this.pool.setOptions(poolOptions(next), now)
       this.#checker.updateHealthConfig(next.health)
     }
+    this.#checker.setPoolProxyProtocol(next.proxyProtocol)
     if (this.coordinator === undefined) {
       for (const m of [...plan.membersAdded, ...plan.membersChanged])
         this.pool.upsert(endpointOf(m), now)
@@ -379,6 +387,8 @@ export class App {
       idleTimeoutMs: next.timeouts.idleMs,
       connectAttempts: next.limits.connectAttempts,
       maxConnections: next.limits.maxConnections,
+      proxyProtocol: next.proxyProtocol,
+      proxyProtocolSniWaitMs: next.proxyProtocolSniWaitMs,
     })
     this.#checker.setMembers(this.pool.views())
     this.#publish(true)
@@ -586,6 +596,7 @@ export class App {
       wallNow: (this.#deps.wallNow ?? Date.now)(),
       listeners: this.#config.listeners,
       configIds: new Set(this.#config.members.map(m => m.id)),
+      proxyProtocol: this.#config.proxyProtocol,
       load: member => this.#dataPath.load(member),
       ...(c !== undefined
         ? {

@@ -6,6 +6,7 @@ import type { ConnectionFacts } from '../access-log/record.js'
 import type { Clock } from '../clock.js'
 import type { AccessLogConfig } from '../config/access-log-schema.js'
 import type { ListenerConfig } from '../config/load.js'
+import type { ProxyProtocolVersion } from '../config/proxy-protocol-schema.js'
 import { CorralError } from '../errors.js'
 import type { Picker } from '../pool/picker.js'
 import type { CheckResult, MemberView } from '../pool/types.js'
@@ -44,6 +45,10 @@ export interface DataPlaneOptions {
   readonly nativeAccept?: boolean
   /** The connection access log (off when absent or not enabled). Fixed at construction. */
   readonly accessLog?: AccessLogConfig
+  /** PROXY protocol for members without their own setting. Default "off". */
+  readonly proxyProtocol?: ProxyProtocolVersion
+  /** With v2: how long the header waits for the client's first bytes (SNI). Default 0. */
+  readonly proxyProtocolSniWaitMs?: number
 }
 
 /** What the data plane reports to its owner. */
@@ -160,6 +165,8 @@ export class DataPlane {
       l.ctx.connectTimeoutMs = options.connectTimeoutMs
       l.ctx.idleTimeoutMs = options.idleTimeoutMs
       l.ctx.connectAttempts = options.connectAttempts
+      l.ctx.proxyProtocol = options.proxyProtocol ?? 'off'
+      l.ctx.proxyProtocolSniWaitMs = options.proxyProtocolSniWaitMs ?? 0
     }
     if (this.#sweeper !== undefined) this.#startSweeper()
   }
@@ -396,6 +403,9 @@ export class DataPlane {
         if (accessLog === undefined) throw new Error('newTrace without an access log')
         return accessLog.newTrace()
       },
+      connectionId: trace => accessLog?.idOf(trace) ?? '',
+      proxyProtocol: this.#options.proxyProtocol ?? 'off',
+      proxyProtocolSniWaitMs: this.#options.proxyProtocolSniWaitMs ?? 0,
       targetOf: member => {
         if (engine === undefined) return undefined
         if (engine.targetsGeneration !== targetsGeneration) {
@@ -465,7 +475,7 @@ export class DataPlane {
     server.on('error', noop)
     // Native accept: the same admission as the 'connection' handler above.
     const acceptor: NativeAcceptor = {
-      accepted: (id, peer, peerPort) => {
+      accepted: (id, peer, peerPort, local, localPort) => {
         if (engine === undefined) return undefined
         if (this.#closing || relays.size >= this.#options.maxConnections) {
           engine.reject(id)
@@ -474,7 +484,11 @@ export class DataPlane {
             logLimit(accessLog, config.name, null, peer)
           return undefined
         }
-        const relay = new NativeAcceptedRelay(id, peer, ctx, engine)
+        const relay = new NativeAcceptedRelay(id, peer, ctx, engine, {
+          remotePort: peerPort,
+          localAddress: local === '' ? null : local,
+          localPort,
+        })
         if (relay.trace !== null) {
           relay.trace.clientAddress = peer
           relay.trace.clientPort = peerPort
