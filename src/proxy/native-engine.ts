@@ -23,7 +23,7 @@ const EV_ACCEPTED = 1
 const EV_CONNECTED = 2
 const EV_CONNECT_FAILED = 3
 const EVENT_STRIDE = 7
-const VERDICT_STRIDE = 4
+const VERDICT_STRIDE = 6
 /** native/relay.h RELAY_NO_ID: accepted and closed at once, every slot in use. */
 const NO_ID = 0xffff_ffff
 
@@ -60,8 +60,17 @@ export interface NativeAcceptedOwner extends NativeOwner {
 
 /** Told of each connection a native listener accepted. */
 export interface NativeAcceptor {
-  /** Returns the connection's owner, or undefined after rejecting it (engine.reject). */
-  accepted(id: number, peer: string, peerPort: number): NativeAcceptedOwner | undefined
+  /**
+   * Returns the connection's owner, or undefined after rejecting it (engine.reject).
+   * `local`/`localPort`: the address the client connected to ("" when unknown).
+   */
+  accepted(
+    id: number,
+    peer: string,
+    peerPort: number,
+    local: string,
+    localPort: number,
+  ): NativeAcceptedOwner | undefined
   /** A connection was closed at accept: every native slot was in use. */
   dropped(): void
 }
@@ -104,6 +113,9 @@ export class NativeEngine {
   targetsGeneration = 0
   #verdicts = new Float64Array(64 * VERDICT_STRIDE)
   #verdictCount = 0
+  /** PROXY protocol headers of the queued verdicts, back to back (#headerBytes used). */
+  #headers = Buffer.alloc(0)
+  #headerBytes = 0
   #inBatch = false
 
   constructor(addon: NativeAddon, slots = NATIVE_SLOTS, adoptSlots = ADOPT_SLOTS) {
@@ -204,9 +216,18 @@ export class NativeEngine {
     return index
   }
 
-  /** Connects accepted connection `id` to table entry `target` (see target()). */
-  route(id: number, target: number, connectTimeoutMs: number, idleMs: number): void {
-    this.#verdict(id, target, connectTimeoutMs, idleMs)
+  /**
+   * Connects accepted connection `id` to table entry `target` (see target()); the relay
+   * thread writes `header` (PROXY protocol) to the member before any client byte.
+   */
+  route(
+    id: number,
+    target: number,
+    connectTimeoutMs: number,
+    idleMs: number,
+    header?: Buffer,
+  ): void {
+    this.#verdict(id, target, connectTimeoutMs, idleMs, header)
   }
 
   /** Closes accepted connection `id` that waits for a verdict; its close event follows. */
@@ -239,7 +260,13 @@ export class NativeEngine {
     this.#addon.stop()
   }
 
-  #verdict(id: number, target: number, connectTimeoutMs: number, idleMs: number): void {
+  #verdict(
+    id: number,
+    target: number,
+    connectTimeoutMs: number,
+    idleMs: number,
+    header?: Buffer,
+  ): void {
     if ((this.#verdictCount + 1) * VERDICT_STRIDE > this.#verdicts.length) {
       const grown = new Float64Array(this.#verdicts.length * 2)
       grown.set(this.#verdicts)
@@ -251,9 +278,24 @@ export class NativeEngine {
     v[at + 1] = target
     v[at + 2] = connectTimeoutMs
     v[at + 3] = idleMs
+    v[at + 4] = this.#headerBytes
+    v[at + 5] = header?.length ?? 0
+    if (header !== undefined && header.length > 0) this.#addHeader(header)
     // Inside an event batch all verdicts go out together (one wakeup of the relay
     // thread); outside (after a DNS lookup) at once.
     if (!this.#inBatch) this.#flushVerdicts()
+  }
+
+  /** Appends a header to the batch's header bytes (the addon copies them at submit). */
+  #addHeader(header: Buffer): void {
+    const needed = this.#headerBytes + header.length
+    if (needed > this.#headers.length) {
+      const grown = Buffer.alloc(Math.max(needed, 2 * this.#headers.length, 1024))
+      this.#headers.copy(grown, 0, 0, this.#headerBytes)
+      this.#headers = grown
+    }
+    header.copy(this.#headers, this.#headerBytes)
+    this.#headerBytes = needed
   }
 
   #flushVerdicts(): void {
@@ -262,8 +304,15 @@ export class NativeEngine {
       this.#addon.setTargets(this.#hosts, this.#ports)
       this.#targetsDirty = false
     }
-    this.#addon.submit(this.#verdicts, this.#verdictCount)
+    if (this.#headerBytes > 0) {
+      this.#addon.submit(
+        this.#verdicts,
+        this.#verdictCount,
+        this.#headers.subarray(0, this.#headerBytes),
+      )
+    } else this.#addon.submit(this.#verdicts, this.#verdictCount)
     this.#verdictCount = 0
+    this.#headerBytes = 0
   }
 
   /** One batch of relay-thread events (native/addon.c describes the layout). */
@@ -278,7 +327,9 @@ export class NativeEngine {
         const x = events[at + 2] ?? 0
         if (type === EV_ACCEPTED) {
           const acceptor = this.#acceptors[x]
+          // Two strings per accepted event: the peer's address, then the local one.
           const address = peers[peer++] ?? ''
+          const local = peers[peer++] ?? ''
           if (id === NO_ID) {
             acceptor?.dropped()
             continue
@@ -286,7 +337,13 @@ export class NativeEngine {
           const owner =
             acceptor === undefined
               ? undefined
-              : acceptor.accepted(id, address, events[at + 6] ?? 0)
+              : acceptor.accepted(
+                  id,
+                  address,
+                  events[at + 6] ?? 0,
+                  local,
+                  events[at + 4] ?? 0,
+                )
           // No owner: rejected (or its listener is gone: reject it here).
           if (owner === undefined) {
             if (acceptor === undefined) this.reject(id)
