@@ -116,11 +116,11 @@ const native = loadNativeAddon()
 const ipv6 = await hasIpv6Loopback()
 
 for (const dataPath of ['js', 'native'] as const) {
-  void t.test(`dataPath: ${dataPath}`, async t => {
-    if (dataPath === 'native' && 'error' in native) {
-      t.skip(`native data path unavailable here: ${native.error}`)
-      return
-    }
+  const skip =
+    dataPath === 'native' && 'error' in native
+      ? `native data path unavailable here: ${native.error}`
+      : false
+  void t.test(`dataPath: ${dataPath}`, { skip }, async t => {
     const dir = t.testdir()
     const cert = makeSelfSignedCert(dir, { cn: SERVERNAME, san: [SERVERNAME] })
     const member = await startTcpMember(t, echoHeader({ key: cert.key, cert: cert.cert }))

@@ -210,17 +210,30 @@ export function echoHeader(tls: SecureContextOptions | undefined) {
           stream.end(`${JSON.stringify(reply)}\n`)
         })
       }
-      const plain = streamAfter(socket, rest)
-      if (rest[0] !== 0x16 || tls === undefined) {
-        answer(plain, Buffer.alloc(0), null)
+      // The header may come alone (the native path writes it before splicing): the
+      // client's first byte, read after it, says whether it speaks TLS.
+      const decide = (first: Buffer): void => {
+        const plain = streamAfter(socket, first)
+        if (first[0] !== 0x16 || tls === undefined) {
+          answer(plain, Buffer.alloc(0), null)
+          return
+        }
+        const secure = new TLSSocket(plain, { isServer: true, ...tls })
+        secure.on('error', () => socket.destroy())
+        secure.once('secure', () => {
+          const name = (secure as TLSSocket & { servername?: string | false }).servername
+          answer(secure, Buffer.alloc(0), typeof name === 'string' ? name : '')
+        })
+      }
+      if (rest.length > 0) {
+        decide(rest)
         return
       }
-      const secure = new TLSSocket(plain, { isServer: true, ...tls })
-      secure.on('error', () => socket.destroy())
-      secure.once('secure', () => {
-        const name = (secure as TLSSocket & { servername?: string | false }).servername
-        answer(secure, Buffer.alloc(0), typeof name === 'string' ? name : '')
+      socket.once('data', (chunk: Buffer) => {
+        socket.pause()
+        decide(chunk)
       })
+      socket.resume()
     })
   }
 }
