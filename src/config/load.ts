@@ -7,7 +7,10 @@ import type { AccessLogConfig } from './access-log-schema.js'
 import { readTokenFile, type AdminTlsConfig } from './admin-schema.js'
 import type { CoordinationConfig, RedisConfig } from './coordination-schema.js'
 import { resolveDiscovery, type DiscoveryConfig } from './discovery-schema.js'
-import type { HealthProxyProtocol, ProxyProtocolVersion } from './proxy-protocol-schema.js'
+import type {
+  HealthProxyProtocol,
+  ProxyProtocolVersion,
+} from './proxy-protocol-schema.js'
 import { configSchema, type ParsedConfig } from './schema.js'
 
 /** One accepting address; `name` is what members' ports and metrics refer to. */

@@ -36,9 +36,12 @@ export function checkHeader(p: CheckProxyProtocol, socket: Socket): Buffer | und
 
 /** A connect error with a code classifyFailure maps to "timeout". */
 function connectTimeout(host: string, port: string, ms: number): Error {
-  return Object.assign(new Error(`connect timeout ${host}:${port} after ${String(ms)}ms`), {
-    code: 'ETIMEDOUT',
-  })
+  return Object.assign(
+    new Error(`connect timeout ${host}:${port} after ${String(ms)}ms`),
+    {
+      code: 'ETIMEDOUT',
+    },
+  )
 }
 
 /**
@@ -52,7 +55,8 @@ export function proxyProtocolConnector(
   tls: buildConnector.connector,
 ): buildConnector.connector {
   return (options, callback) => {
-    const port = options.port === '' ? (options.protocol === 'https:' ? '443' : '80') : options.port
+    const port =
+      options.port === '' ? (options.protocol === 'https:' ? '443' : '80') : options.port
     const socket = connect({ host: options.hostname, port: Number(port), noDelay: true })
     let settled = false
     const fail = (err: Error): void => {

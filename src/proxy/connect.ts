@@ -201,7 +201,9 @@ export abstract class RoutedConnection implements PickRequest {
   /** The PROXY protocol version the picked member gets ("off" before a pick). */
   protected proxyProtocol(): ProxyProtocolVersion {
     const member = this.member
-    return member === null ? 'off' : effectiveProxyProtocol(member, this.ctx.proxyProtocol)
+    return member === null
+      ? 'off'
+      : effectiveProxyProtocol(member, this.ctx.proxyProtocol)
   }
 
   /** Gives the member's count back (idempotent). */

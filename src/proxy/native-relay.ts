@@ -178,7 +178,10 @@ export class NativeRelay extends RoutedConnection implements NativeOwner {
     }
     upstream.write(header)
     if (upstream.writableLength === 0) this.#handOver(upstream)
-    else upstream.once('drain', () => this.#handOver(upstream))
+    else
+      upstream.once('drain', () => {
+        this.#handOver(upstream)
+      })
   }
 
   /** Gives both sockets to the relay thread (JS pipes them if it cannot take them). */

@@ -22,16 +22,17 @@ function issues(yaml: string): readonly string[] {
   }
 }
 
-void t.test('defaults: off, 100ms, inherit, local', async t => {
+void t.test('defaults: off, 100ms, inherit, local', t => {
   const c = parseConfig('members: [{ id: a, address: 10.0.0.1 }]', { env: {} })
   t.equal(c.proxyProtocol, 'off')
   t.equal(c.proxyProtocolSniWaitMs, 100)
   t.equal(c.health.proxyProtocol, 'inherit')
   t.equal(c.health.proxyProtocolSource, 'local')
   t.equal(c.members[0]?.proxyProtocol, undefined, 'no own setting: the pool default')
+  t.end()
 })
 
-void t.test('a member keeps its own setting; the pool default is separate', async t => {
+void t.test('a member keeps its own setting; the pool default is separate', t => {
   const c = parseConfig(
     `proxyProtocol: v2
 proxyProtocolSniWait: 0s
@@ -50,9 +51,10 @@ members:
   )
   t.equal(c.health.proxyProtocol, 'v1')
   t.equal(c.health.proxyProtocolSource, 'socket')
+  t.end()
 })
 
-void t.test('mistakes name the key and the allowed values', async t => {
+void t.test('mistakes name the key and the allowed values', t => {
   t.strictSame(
     issues(`proxyProtocol: v3
 proxyProtocolSniWait: soon
@@ -66,9 +68,10 @@ members: [{ id: a, address: 10.0.0.1, proxyProtocol: 2 }]`),
       'proxyProtocolSniWait: expected a duration such as "250ms", "2s" or "1m", got "soon"',
     ],
   )
+  t.end()
 })
 
-void t.test('what a check sends: its own setting, or the member effective one', async t => {
+void t.test('what a check sends: its own setting, or the member effective one', t => {
   const rows = [
     ['inherit', 'v2', 'v2'],
     ['inherit', 'off', 'off'],
@@ -81,15 +84,21 @@ void t.test('what a check sends: its own setting, or the member effective one', 
     t.equal(checkProxyProtocol(health, member), want, `${health} + ${member}`)
 })
 
-void t.test('the admin API body takes proxyProtocol and names a bad one', async t => {
-  t.equal(parseMemberBody('a', { address: '10.0.0.1', proxyProtocol: 'v1' }, []).proxyProtocol, 'v1')
+void t.test('the admin API body takes proxyProtocol and names a bad one', t => {
+  t.equal(
+    parseMemberBody('a', { address: '10.0.0.1', proxyProtocol: 'v1' }, []).proxyProtocol,
+    'v1',
+  )
   t.equal(parseMemberBody('a', { address: '10.0.0.1' }, []).proxyProtocol, undefined)
-  const err = t.throws(() => parseMemberBody('a', { address: '10.0.0.1', proxyProtocol: 'v9' }, []))
+  const err = t.throws(() =>
+    parseMemberBody('a', { address: '10.0.0.1', proxyProtocol: 'v9' }, []),
+  )
   t.ok(err instanceof AdminRequestError)
-  t.match(String((err as Error).message), 'proxyProtocol: expected "off", "v1" or "v2", got "v9"')
+  t.match((err as Error).message, 'proxyProtocol: expected "off", "v1" or "v2", got "v9"')
+  t.end()
 })
 
-void t.test('shared member records carry it; older records without it still read', async t => {
+void t.test('shared member records carry it; older records without it still read', t => {
   const record = (member: Record<string, unknown>): string =>
     JSON.stringify({
       v: 1,
@@ -109,4 +118,5 @@ void t.test('shared member records carry it; older records without it still read
   const v2 = read({ proxyProtocol: 'v2' })
   t.equal(v2.ok ? v2.value.member.proxyProtocol : 'error', 'v2')
   t.equal(read({ proxyProtocol: 'yes' }).ok, false, 'a bad value is reported, not used')
+  t.end()
 })

@@ -62,8 +62,16 @@ async function ask(socket: Socket): Promise<EchoAnswer> {
 }
 
 /** A plain TCP client, optionally from `localAddress`, connected (bounded). */
-async function dialFrom(host: string, port: number, localAddress?: string): Promise<Socket> {
-  const socket = connect({ host, port, ...(localAddress !== undefined ? { localAddress } : {}) })
+async function dialFrom(
+  host: string,
+  port: number,
+  localAddress?: string,
+): Promise<Socket> {
+  const socket = connect({
+    host,
+    port,
+    ...(localAddress !== undefined ? { localAddress } : {}),
+  })
   socket.setTimeout(10_000, () => socket.destroy(new Error('client timeout')))
   socket.on('error', () => undefined)
   await once(socket, 'connect', { signal: AbortSignal.timeout(5_000) })
@@ -104,7 +112,10 @@ async function members(lb: CorralProcess): Promise<PoolMember[]> {
 }
 
 /** Waits until `check` holds (bounded), polling. */
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + 10_000
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -190,12 +201,17 @@ dataPath: ${dataPath}
     })
 
     await t.test('TLS passes through v2; the SNI is the AUTHORITY on JS', async t => {
-      const c = tlsConnect({ host: '127.0.0.1', port: v4, servername: SERVERNAME, ca: cert.ca })
+      const c = tlsConnect({
+        host: '127.0.0.1',
+        port: v4,
+        servername: SERVERNAME,
+        ca: cert.ca,
+      })
       c.setTimeout(10_000, () => c.destroy(new Error('client timeout')))
       c.on('error', () => undefined)
       await once(c, 'secureConnect', { signal: AbortSignal.timeout(5_000) })
       t.ok(c.authorized, 'certificate verified at the client')
-      const a = await ask(c as unknown as Socket)
+      const a = await ask(c)
       c.destroy()
       t.ok(a.tls, 'the member did the handshake')
       t.equal(a.servername, SERVERNAME)
@@ -203,64 +219,93 @@ dataPath: ${dataPath}
       t.equal(a.header.command, 'PROXY')
       const authority = a.header.tlvs.find(x => x.type === 2)?.value
       if (dataPath === 'js') t.equal(authority, SERVERNAME, 'AUTHORITY TLV')
-      else t.equal(authority, undefined, 'the native path sends no AUTHORITY (documented)')
+      else
+        t.equal(authority, undefined, 'the native path sends no AUTHORITY (documented)')
     })
 
-    await t.test('IPv6 client: TCP6', { skip: ipv6 ? false : 'no IPv6 loopback (::1) here' }, async t => {
-      const v6 = lb.ports.v6 ?? 0
-      const c = await dialFrom('::1', v6)
-      const cPort = c.localPort ?? 0
-      const a = await ask(c)
-      c.destroy()
-      const one = '00000000000000000000000000000001'
-      const id = a.header.tlvs.find(x => x.type === 5)?.value ?? ''
-      const tlvs = tlvHex(5, id)
-      t.equal(
-        a.header.hex,
-        SIG + '2121' + hex16(36 + tlvs.length / 2) + one + one + hex16(cPort) + hex16(v6) + tlvs,
-        'exact bytes',
-      )
-      t.equal(a.header.family, 'TCP6')
-    })
+    await t.test(
+      'IPv6 client: TCP6',
+      { skip: ipv6 ? false : 'no IPv6 loopback (::1) here' },
+      async t => {
+        const v6 = lb.ports.v6 ?? 0
+        const c = await dialFrom('::1', v6)
+        const cPort = c.localPort ?? 0
+        const a = await ask(c)
+        c.destroy()
+        const one = '00000000000000000000000000000001'
+        const id = a.header.tlvs.find(x => x.type === 5)?.value ?? ''
+        const tlvs = tlvHex(5, id)
+        t.equal(
+          a.header.hex,
+          SIG +
+            '2121' +
+            hex16(36 + tlvs.length / 2) +
+            one +
+            one +
+            hex16(cPort) +
+            hex16(v6) +
+            tlvs,
+          'exact bytes',
+        )
+        t.equal(a.header.family, 'TCP6')
+      },
+    )
 
-    await t.test('v1 from 127.0.0.5: exact bytes; v1 checks send a TCP4 line', async t => {
-      await putMember(lb, 'm', { address: '127.0.0.1', ports: memberPorts, proxyProtocol: 'v1' })
-      t.equal((await members(lb)).find(m => m.id === 'm')?.proxyProtocol, 'v1')
-      const c = await dialFrom('127.0.0.1', v4, '127.0.0.5')
-      const cPort = c.localPort ?? 0
-      const a = await ask(c)
-      c.destroy()
-      t.equal(
-        Buffer.from(a.header.hex, 'hex').toString('latin1'),
-        `PROXY TCP4 127.0.0.5 127.0.0.1 ${cPort} ${v4}\r\n`,
-      )
-      t.equal(a.line, 'hello')
-      const since = checks.length
-      await until('a v1 check', () => checks.slice(since).some(h => h.version === 1))
-      const check = checks.slice(since).find(h => h.version === 1)
-      t.equal(check?.family, 'TCP4', 'never UNKNOWN')
-      t.equal(check?.source, '127.0.0.1', "the check socket's own end")
-      t.equal(check?.destinationPort, health.port)
-    })
+    await t.test(
+      'v1 from 127.0.0.5: exact bytes; v1 checks send a TCP4 line',
+      async t => {
+        await putMember(lb, 'm', {
+          address: '127.0.0.1',
+          ports: memberPorts,
+          proxyProtocol: 'v1',
+        })
+        t.equal((await members(lb)).find(m => m.id === 'm')?.proxyProtocol, 'v1')
+        const c = await dialFrom('127.0.0.1', v4, '127.0.0.5')
+        const cPort = c.localPort ?? 0
+        const a = await ask(c)
+        c.destroy()
+        t.equal(
+          Buffer.from(a.header.hex, 'hex').toString('latin1'),
+          `PROXY TCP4 127.0.0.5 127.0.0.1 ${cPort} ${v4}\r\n`,
+        )
+        t.equal(a.line, 'hello')
+        const since = checks.length
+        await until('a v1 check', () => checks.slice(since).some(h => h.version === 1))
+        const check = checks.slice(since).find(h => h.version === 1)
+        t.equal(check?.family, 'TCP4', 'never UNKNOWN')
+        t.equal(check?.source, '127.0.0.1', "the check socket's own end")
+        t.equal(check?.destinationPort, health.port)
+      },
+    )
 
     await t.test('a member set to off receives zero extra bytes', async t => {
-      await putMember(lb, 'm', { address: '127.0.0.1', ports: memberPorts, proxyProtocol: 'off' })
+      await putMember(lb, 'm', {
+        address: '127.0.0.1',
+        ports: memberPorts,
+        proxyProtocol: 'off',
+      })
       const c = await dialFrom('127.0.0.1', v4)
       const a = await ask(c)
       c.destroy()
       t.equal(a.header.version, 0)
       t.equal(a.header.hex, '')
-      t.equal(a.line, 'hello', 'the first byte the member read is the client\'s')
+      t.equal(a.line, 'hello', "the first byte the member read is the client's")
     })
 
     await t.test('a retry sends the second member its own header', async t => {
-      await putMember(lb, 'm', { address: '127.0.0.1', ports: memberPorts, proxyProtocol: 'v2' })
+      await putMember(lb, 'm', {
+        address: '127.0.0.1',
+        ports: memberPorts,
+        proxyProtocol: 'v2',
+      })
       const dead = await deadPort()
       const deadPorts = { v4: dead, ...(ipv6 ? { v6: dead } : {}) }
       await putMember(lb, 'dead', { address: '127.0.0.1', ports: deadPorts })
       let retried: { a: EchoAnswer; port: number; r: Rec } | undefined
       for (let i = 0; i < 10 && retried === undefined; i++) {
-        await until('dead up', async () => (await members(lb)).every(m => m.state === 'up'))
+        await until('dead up', async () =>
+          (await members(lb)).every(m => m.state === 'up'),
+        )
         await lb.poolSynced()
         const c = await dialFrom('127.0.0.1', v4)
         const cPort = c.localPort ?? 0

@@ -35,7 +35,11 @@ function target(
     scheme,
     address: '127.0.0.1',
     port,
-    tls: { insecure: false, servername: 'localhost', ...(ca !== undefined ? { caPem: ca } : {}) },
+    tls: {
+      insecure: false,
+      servername: 'localhost',
+      ...(ca !== undefined ? { caPem: ca } : {}),
+    },
     ...(proxyProtocol !== undefined ? { proxyProtocol } : {}),
   }
 }
@@ -44,7 +48,10 @@ void t.test('http check, v2 LOCAL: exactly 16 bytes before the request', async t
   const seen: ParsedHeader[] = []
   const member = await startTcpMember(t, headerHealth(seen))
   const prober = new Prober(
-    { target: target(member.port, 'http', { version: 'v2', source: 'local' }), settings: SETTINGS },
+    {
+      target: target(member.port, 'http', { version: 'v2', source: 'local' }),
+      settings: SETTINGS,
+    },
     { clock: monotonicClock },
   )
   t.teardown(() => prober.destroy())
@@ -58,7 +65,10 @@ void t.test('http check, v1: a TCP4 line with the check socket endpoints', async
   const seen: ParsedHeader[] = []
   const member = await startTcpMember(t, headerHealth(seen))
   const prober = new Prober(
-    { target: target(member.port, 'http', { version: 'v1', source: 'local' }), settings: SETTINGS },
+    {
+      target: target(member.port, 'http', { version: 'v1', source: 'local' }),
+      settings: SETTINGS,
+    },
     { clock: monotonicClock },
   )
   t.teardown(() => prober.destroy())
@@ -113,10 +123,16 @@ void t.test('tcp check, v2 socket: a PROXY command from its own endpoints', asyn
       socket.destroy()
     })
   })
-  const result = await probeReachability('127.0.0.1', member.port, 2_000, monotonicClock, {
-    version: 'v2',
-    source: 'socket',
-  })
+  const result = await probeReachability(
+    '127.0.0.1',
+    member.port,
+    2_000,
+    monotonicClock,
+    {
+      version: 'v2',
+      source: 'socket',
+    },
+  )
   t.equal(result.ok, true)
   const deadline = Date.now() + 5_000
   while (seen.length === 0 && Date.now() < deadline)
@@ -130,7 +146,10 @@ void t.test('no header when off: the member reads the request first', async t =>
   const seen: ParsedHeader[] = []
   const member = await startTcpMember(t, headerHealth(seen))
   const prober = new Prober(
-    { target: target(member.port, 'http', { version: 'off', source: 'local' }), settings: SETTINGS },
+    {
+      target: target(member.port, 'http', { version: 'off', source: 'local' }),
+      settings: SETTINGS,
+    },
     { clock: monotonicClock },
   )
   t.teardown(() => prober.destroy())

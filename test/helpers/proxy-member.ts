@@ -7,6 +7,7 @@ import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContextOptions } from 'node:tls'
 import {
   Command,
+  INETProtocol,
   IPv4ProxyAddress,
   IPv6ProxyAddress,
   V1ProxyProtocol,
@@ -42,7 +43,9 @@ export interface ParsedHeader {
 /** The header's length at the start of `data`: 0 none, -1 need more bytes, else bytes. */
 export function headerLength(data: Buffer): number {
   const prefix = (sig: Buffer): boolean =>
-    data.subarray(0, sig.length).equals(sig.subarray(0, Math.min(sig.length, data.length)))
+    data
+      .subarray(0, sig.length)
+      .equals(sig.subarray(0, Math.min(sig.length, data.length)))
   if (prefix(V2_SIGNATURE)) {
     if (data.length < 16) return -1
     const total = 16 + data.readUInt16BE(14)
@@ -71,9 +74,12 @@ function ipv6(bytes: readonly number[]): string {
 function tlvsOf(area: Uint8Array): Tlv[] {
   const out: Tlv[] = []
   const b = Buffer.from(area)
-  for (let at = 0; at + 3 <= b.length; ) {
+  for (let at = 0; at + 3 <= b.length;) {
     const len = b.readUInt16BE(at + 1)
-    out.push({ type: b[at] ?? 0, value: b.subarray(at + 3, at + 3 + len).toString('utf8') })
+    out.push({
+      type: b[at] ?? 0,
+      value: b.subarray(at + 3, at + 3 + len).toString('utf8'),
+    })
     at += 3 + len
   }
   return out
@@ -89,7 +95,7 @@ export function parseHeader(header: Buffer): ParsedHeader {
       version: 1,
       hex,
       command: 'PROXY',
-      family: p.inetProtocol === 'TCP6' ? 'TCP6' : 'TCP4',
+      family: p.inetProtocol === INETProtocol.TCP6 ? 'TCP6' : 'TCP4',
       source: p.source.ipAddress,
       sourcePort: p.source.port,
       destination: p.destination.ipAddress,
@@ -115,7 +121,13 @@ export function parseHeader(header: Buffer): ParsedHeader {
       tlvs: tlvsOf(p.data ?? new Uint8Array()),
     }
   }
-  return { version: 2, hex, command, family: 'UNSPEC', tlvs: tlvsOf(p.data ?? new Uint8Array()) }
+  return {
+    version: 2,
+    hex,
+    command,
+    family: 'UNSPEC',
+    tlvs: tlvsOf(p.data ?? new Uint8Array()),
+  }
 }
 
 /**

@@ -26,7 +26,7 @@ const v6: ProxyEndpoints = {
   destinationPort: 8443,
 }
 
-void t.test('v1 lines', async t => {
+void t.test('v1 lines', t => {
   const cases: { name: string; e: ProxyEndpoints; line: string }[] = [
     { name: 'TCP4', e: v4, line: 'PROXY TCP4 127.0.0.5 127.0.0.1 51234 443\r\n' },
     { name: 'TCP6', e: v6, line: 'PROXY TCP6 2001:db8::5 ::1 40000 8443\r\n' },
@@ -65,15 +65,16 @@ void t.test('v1 lines', async t => {
   for (const c of cases) t.equal(proxyHeaderV1(c.e)?.toString('latin1'), c.line, c.name)
 })
 
-void t.test('v2 PROXY over IPv4, no TLV', async t => {
+void t.test('v2 PROXY over IPv4, no TLV', t => {
   const h = proxyHeaderV2(v4)
   t.equal(
     h?.toString('hex'),
     SIG + '21' + '11' + '000c' + '7f000005' + '7f000001' + 'c822' + '01bb',
   )
+  t.end()
 })
 
-void t.test('v2 PROXY over IPv6', async t => {
+void t.test('v2 PROXY over IPv6', t => {
   const h = proxyHeaderV2(v6)
   t.equal(
     h?.toString('hex'),
@@ -86,9 +87,10 @@ void t.test('v2 PROXY over IPv6', async t => {
       '9c40' +
       '20fb',
   )
+  t.end()
 })
 
-void t.test('v2 with AUTHORITY and UNIQUE_ID TLVs, counted in the length', async t => {
+void t.test('v2 with AUTHORITY and UNIQUE_ID TLVs, counted in the length', t => {
   const h = proxyHeaderV2(v4, { authority: 'reg.example.com', uniqueId: '4242-7' })
   const authority = Buffer.from('reg.example.com').toString('hex')
   const id = Buffer.from('4242-7').toString('hex')
@@ -103,21 +105,24 @@ void t.test('v2 with AUTHORITY and UNIQUE_ID TLVs, counted in the length', async
       '050006' +
       id,
   )
+  t.end()
 })
 
-void t.test('TLVs left out when empty, null or too long', async t => {
+void t.test('TLVs left out when empty, null or too long', t => {
   const plain = proxyHeaderV2(v4)?.toString('hex')
   t.equal(proxyHeaderV2(v4, { authority: '', uniqueId: null })?.toString('hex'), plain)
   t.equal(proxyHeaderV2(v4, { uniqueId: 'x'.repeat(129) })?.toString('hex'), plain)
   t.equal(proxyHeaderV2(v4, { authority: 'a'.repeat(254) })?.toString('hex'), plain)
   t.equal(proxyHeaderV2(v4, { uniqueId: 'x'.repeat(128) })?.length, 28 + 3 + 128)
+  t.end()
 })
 
-void t.test('the LOCAL header is exactly 16 bytes: LOCAL, UNSPEC, length 0', async t => {
+void t.test('the LOCAL header is exactly 16 bytes: LOCAL, UNSPEC, length 0', t => {
   t.equal(PROXY_V2_LOCAL.toString('hex'), SIG + '20' + '00' + '0000')
+  t.end()
 })
 
-void t.test('no header for what is not an IP address or a port', async t => {
+void t.test('no header for what is not an IP address or a port', t => {
   const bad: { name: string; e: ProxyEndpoints }[] = [
     { name: 'empty source', e: { ...v4, sourceAddress: '' } },
     { name: 'hostname', e: { ...v4, destinationAddress: 'example.com' } },
@@ -135,18 +140,23 @@ void t.test('no header for what is not an IP address or a port', async t => {
   }
 })
 
-void t.test('addressBytes normalises IPv4-mapped IPv6 to 4 bytes', async t => {
+void t.test('addressBytes normalises IPv4-mapped IPv6 to 4 bytes', t => {
   t.strictSame(Array.from(addressBytes('::ffff:1.2.3.4') ?? []), [1, 2, 3, 4])
   t.strictSame(Array.from(addressBytes('::ffff:0102:0304') ?? []), [1, 2, 3, 4])
   t.equal(addressBytes('::1')?.length, 16)
   t.equal(addressBytes('64:ff9b::1.2.3.4')?.length, 16, 'NAT64 is not IPv4-mapped')
+  t.end()
 })
 
-void t.test('proxyHeader picks the version; off writes nothing', async t => {
+void t.test('proxyHeader picks the version; off writes nothing', t => {
   t.equal(proxyHeader('off', v4), undefined)
-  t.equal(proxyHeader('v1', v4)?.toString('latin1'), proxyHeaderV1(v4)?.toString('latin1'))
+  t.equal(
+    proxyHeader('v1', v4)?.toString('latin1'),
+    proxyHeaderV1(v4)?.toString('latin1'),
+  )
   t.equal(
     proxyHeader('v2', v4, { authority: 'a' })?.toString('hex'),
     proxyHeaderV2(v4, { authority: 'a' })?.toString('hex'),
   )
+  t.end()
 })
