@@ -76,6 +76,12 @@ export async function startProxy(
       ...(options.nativeAccept === undefined
         ? {}
         : { nativeAccept: options.nativeAccept }),
+      ...(options.proxyProtocol === undefined
+        ? {}
+        : { proxyProtocol: options.proxyProtocol }),
+      ...(options.proxyProtocolSniWaitMs === undefined
+        ? {}
+        : { proxyProtocolSniWaitMs: options.proxyProtocolSniWaitMs }),
     },
     {
       clock: monotonicClock,
