@@ -126,4 +126,22 @@ for (const nativeAccept of testDataPath() === 'native' ? [true, false] : [true])
     t.equal((await received(s)).all, 'hello', 'no header')
     c.destroy()
   })
+
+  void t.test(`${path}: a reloaded pool default applies to new connections`, async t => {
+    const m = await member(t)
+    const proxy = await startProxy(t, [upMember('a', m.port)], { nativeAccept })
+    proxy.dataPlane.setOptions({
+      connectTimeoutMs: 2_000,
+      idleTimeoutMs: 10_000,
+      connectAttempts: 3,
+      maxConnections: 1_000,
+      proxyProtocol: 'v1',
+    })
+    const c = await dial(proxy.port)
+    const s = await m.takeSocket(signal())
+    c.end('hello')
+    s.resume()
+    t.equal((await received(s)).all, v1Line(c, proxy.port) + 'hello')
+    c.destroy()
+  })
 }
