@@ -10,7 +10,8 @@
  *   forget(fd) -> boolean                       (was fd in libuv's epoll; now removed)
  *   unlisten(index)                             (stops accepting before it returns)
  *   setTargets(hosts: string[], ports: number[]) (the member table verdicts index)
- *   submit(verdicts: Float64Array, count)       (VERDICT_STRIDE numbers per verdict)
+ *   submit(verdicts: Float64Array, count, headers?: Uint8Array)
+ *                                               (VERDICT_STRIDE numbers per verdict)
  *   stop()                                      (open connections close as "stopped")
  *   peek(fd) -> 0 | -errno                      (a socket's pending error, reading nothing)
  * One engine per Node environment (one relay thread per data-path process).
@@ -21,12 +22,16 @@
  *   closed          [0, id, reason, errno, aToB, bToA, closer (0 client, 1 member, -1),
  *                    firstAToBMs, firstBToAMs (tracing; 0 = none)]
  *   accepted        [1, id, listener, hasLocal, 0, 0, port, localPort, 0]: its peer
- *                    address next in `peers`, then (hasLocal 1, tracing) its local one
+ *                    address next in `peers`, then (hasLocal 1: getsockname worked) its
+ *                    local one, the address the client connected to (the access log's
+ *                    `local`, a PROXY header's destination)
  *   connected       [2, id, connectMs, 0, ...]
  *   connect failed  [3, id, errno, 0, ...]
  *   hello           [4, id, 0, ...]: the client's first bytes next in `hellos` (tracing)
- * A verdict is [id, target, connectTimeoutMs, idleMs]: target indexes the last
- * setTargets table; -1 rejects (closes) the connection.
+ * A verdict is [id, target, connectTimeoutMs, idleMs, headerOffset, headerLength]:
+ * target indexes the last setTargets table; -1 rejects (closes) the connection; the
+ * PROXY protocol header for the member is headers[offset, offset + length) (length 0:
+ * none), copied at submit.
  *
  * Event-loop liveness: the thread-safe function that carries events is unref'd while no
  * connection is open (an idle engine must not keep the process alive) and ref'd while
@@ -49,7 +54,7 @@
 #include "relay.h"
 
 #define EVENT_STRIDE 9
-#define VERDICT_STRIDE 4
+#define VERDICT_STRIDE 6
 
 /* A member address verdicts point at by index. */
 struct target {
@@ -483,8 +488,8 @@ static napi_value js_set_targets(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_submit(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct state *st = get_state(env);
   bool is_typed = false;
@@ -501,6 +506,24 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "CORRAL_NATIVE",
                           "submit(verdicts, count): engine not running or bad arguments");
     return NULL;
+  }
+  /* Optional PROXY protocol headers, sliced by each verdict's offset and length. */
+  const unsigned char *headers = NULL;
+  size_t headers_len = 0;
+  if (argc >= 3) {
+    napi_valuetype kind;
+    napi_typedarray_type htype;
+    void *hdata = NULL;
+    if (napi_typeof(env, argv[2], &kind) != napi_ok ||
+        (kind != napi_undefined &&
+         (napi_is_typedarray(env, argv[2], &is_typed) != napi_ok || !is_typed ||
+          napi_get_typedarray_info(env, argv[2], &htype, &headers_len, &hdata, NULL,
+                                   NULL) != napi_ok ||
+          htype != napi_uint8_array))) {
+      napi_throw_type_error(env, "CORRAL_NATIVE", "submit: headers must be a Uint8Array");
+      return NULL;
+    }
+    headers = hdata;
   }
   if (count > st->verdict_cap) {
     struct relay_verdict *grown = realloc(st->verdicts, count * sizeof *grown);
@@ -520,6 +543,11 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
     double target = v[1];
     out->connect_ms = v[2] > 0 && v[2] < 4294967295.0 ? (uint32_t)v[2] : 0;
     out->idle_ms = v[3] > 0 && v[3] < 4294967295.0 ? (uint32_t)v[3] : 0;
+    /* A slice outside the buffer (cannot happen from native-engine.ts): no header. */
+    if (headers != NULL && v[5] > 0 && v[4] >= 0 && v[4] + v[5] <= (double)headers_len) {
+      out->header = headers + (size_t)v[4];
+      out->header_len = (uint32_t)v[5];
+    }
     if (target >= 0 && target < st->target_count) {
       const struct target *t = &st->targets[(uint32_t)target];
       out->addr = t->addr;

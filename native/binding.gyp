@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "corral_native",
-      "sources": ["addon.c", "relay.c"],
+      "sources": ["addon.c", "relay.c", "proxy_header.c"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra"],
       "conditions": [["OS!='linux'", {"type": "none"}]]
     }

@@ -27,6 +27,7 @@
  */
 #define _GNU_SOURCE
 #include "relay.h"
+#include "proxy_header.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -102,6 +103,7 @@ struct conn {
   int hello_done;                 /* the client's first bytes were peeked (or cannot be) */
   struct timespec relaying_since;
   double first_ms[2];             /* relaying_since to the first byte read from a, b */
+  struct relay_header header; /* PROXY protocol header for the member (proxy_header.h) */
 };
 
 /* A listening socket; epoll's data.ptr points here. fd is guarded by the engine's lmu. */
@@ -120,7 +122,8 @@ struct cmd {
   uint32_t idle_ms;
   int fd[2];
   int pipe_fd[2][2];
-  struct relay_verdict verdict; /* CMD_VERDICT */
+  struct relay_verdict verdict; /* CMD_VERDICT (header: see `header`) */
+  struct relay_header header;   /* CMD_VERDICT: the verdict's header, copied at submit */
   double *firsts;               /* CMD_TRACE */
   struct cmd *next;
 };
@@ -417,7 +420,18 @@ static int move(struct relay_engine *e, struct conn *c, int i) {
 static void pump(struct relay_engine *e, struct conn *c) {
   int more = 0;
   if (e->firsts != NULL && !c->traced) trace_relaying(e, c);
-  for (int i = 0; i < 2; i++) {
+  /* The PROXY header precedes every client byte: a→b waits until it is all written. */
+  int header_done = 1;
+  if (relay_header_pending(&c->header)) {
+    int r = relay_header_write(&c->header, c->ep[1].fd, c->ep[0].fd);
+    if (r < 0) {
+      c->err_side = 1;
+      finish(e, c, RELAY_ERROR, -r);
+      return;
+    }
+    header_done = r;
+  }
+  for (int i = header_done ? 0 : 1; i < 2; i++) {
     int r = move(e, c, i);
     if (r < 0) {
       finish(e, c, RELAY_ERROR, -r);
@@ -605,7 +619,7 @@ static void accept_batch(struct relay_engine *e, struct listener *l) {
     if (ev != NULL) {
       ev->listener = l->index;
       format_peer(&ss, ev->peer, &ev->peer_port);
-      if (e->firsts != NULL) note_local(fd, ev);
+      note_local(fd, ev); /* the access log's `local`, a PROXY header's destination */
     } else {
       err = ENOMEM; /* nobody would ever answer for it */
     }
@@ -650,7 +664,9 @@ static void set_nodelay(int fd) {
 }
 
 static void start_connect(struct relay_engine *e, struct conn *c,
-                          const struct relay_verdict *v) {
+                          const struct relay_verdict *v, struct relay_header *header) {
+  /* This member's header (a retry brings its own): written once connected (pump). */
+  relay_header_move(&c->header, header);
   c->idle_ms = v->idle_ms;
   c->connect_ms = v->connect_ms;
   if (v->connect_ms > 0 && (e->min_connect_ms == 0 || v->connect_ms < e->min_connect_ms))
@@ -680,12 +696,13 @@ static void start_connect(struct relay_engine *e, struct conn *c,
   if (err != 0) connect_failed(e, c, err);
 }
 
-static void apply_verdict(struct relay_engine *e, const struct relay_verdict *v) {
+static void apply_verdict(struct relay_engine *e, const struct relay_verdict *v,
+                          struct relay_header *header) {
   struct conn *c = e->by_slot[v->id & 0xffff];
   /* Stale (the client left meanwhile: its close event is on the way) or not waiting. */
   if (c == NULL || c->id != v->id || c->state != C_PENDING) return;
   if (v->reject) finish(e, c, RELAY_FORCED, 0);
-  else start_connect(e, c, v);
+  else start_connect(e, c, v, header);
 }
 
 /* An event on a connection that is not relaying yet. */
@@ -736,7 +753,7 @@ static void run_commands(struct relay_engine *e) {
       break;
     }
     case CMD_VERDICT:
-      apply_verdict(e, &cmd->verdict);
+      apply_verdict(e, &cmd->verdict, &cmd->header);
       break;
     case CMD_STOP:
       e->stopping = 1;
@@ -745,6 +762,7 @@ static void run_commands(struct relay_engine *e) {
       e->firsts = cmd->firsts;
       break;
     }
+    relay_header_free(&cmd->header);
     free(cmd);
   }
 }
@@ -753,6 +771,7 @@ static void free_dead(struct relay_engine *e) {
   while (e->dead != NULL) {
     struct conn *c = e->dead;
     e->dead = c->dead_link;
+    relay_header_free(&c->header);
     free(c);
   }
 }
@@ -1022,9 +1041,15 @@ int relay_engine_submit(struct relay_engine *e, const struct relay_verdict *v, u
   struct cmd *first = NULL, *last = NULL;
   for (uint32_t i = 0; i < n; i++) {
     struct cmd *cmd = calloc(1, sizeof *cmd);
+    /* The header is copied: the caller's buffer is only valid during this call. */
+    if (cmd != NULL && relay_header_set(&cmd->header, v[i].header, v[i].header_len) != 0) {
+      free(cmd);
+      cmd = NULL;
+    }
     if (cmd == NULL) {
       while (first != NULL) {
         struct cmd *next = first->next;
+        relay_header_free(&first->header);
         free(first);
         first = next;
       }
@@ -1032,6 +1057,8 @@ int relay_engine_submit(struct relay_engine *e, const struct relay_verdict *v, u
     }
     cmd->type = CMD_VERDICT;
     cmd->verdict = v[i];
+    cmd->verdict.header = NULL; /* cmd->header holds the copy */
+    cmd->verdict.header_len = 0;
     if (last != NULL) last->next = cmd;
     else first = cmd;
     last = cmd;
@@ -1061,6 +1088,7 @@ void relay_engine_stop(struct relay_engine *e) {
         close(c->pipe_fd[i][1]);
       }
     }
+    relay_header_free(&c->header);
     free(c);
     c = next;
   }

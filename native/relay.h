@@ -92,6 +92,10 @@ struct relay_verdict {
   socklen_t addr_len;
   uint32_t connect_ms;           /* connect timeout (0 = none) */
   uint32_t idle_ms;              /* idle timeout once relaying (0 = none) */
+  /* PROXY protocol header written to the member once connected, before any client byte
+   * (header_len 0: none). Borrowed: relay_engine_submit copies it. */
+  const unsigned char *header;
+  uint32_t header_len;
 };
 
 struct relay_engine;

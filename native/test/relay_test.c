@@ -274,6 +274,39 @@ static void accept_cases(void) {
     close(client);
   }
 
+  /* 10b. PROXY protocol (issue #23): the accept reports the local address; the header of
+   *      the verdict reaches the member before the client's bytes (sent before the
+   *      verdict), and a retry after a refused connect writes the new verdict's header. */
+  {
+    int client = tcp_connect(lport);
+    struct relay_event acc = wait_event(&cursor, RELAY_EV_ACCEPTED, RELAY_NO_ID);
+    CHECK(strcmp(acc.local, "127.0.0.1") == 0, "local %s", acc.local);
+    CHECK(acc.local_port == lport, "local port %u, listener %u", acc.local_port, lport);
+    CHECK(write(client, "hello", 5) == 5, "write");
+    struct relay_verdict v = route_to(acc.id, dead_port(), 2000);
+    v.header = (const unsigned char *)"FIRST\n";
+    v.header_len = 6;
+    CHECK(relay_engine_submit(e, &v, 1) == 0, "submit");
+    wait_event(&cursor, RELAY_EV_CONNECT_FAILED, acc.id);
+    v = route_to(acc.id, mport, 2000);
+    char second[] = "SECOND\n";
+    v.header = (const unsigned char *)second;
+    v.header_len = 7;
+    CHECK(relay_engine_submit(e, &v, 1) == 0, "submit");
+    memset(second, 'x', sizeof second - 1); /* submit copied it */
+    int member = accept(mfd, NULL, NULL);
+    CHECK(member >= 0, "member accept");
+    wait_event(&cursor, RELAY_EV_CONNECTED, acc.id);
+    char buf[12];
+    read_exact(member, buf, 12);
+    CHECK(memcmp(buf, "SECOND\nhello", 12) == 0, "header then bytes: %.12s", buf);
+    close(member);
+    close(client);
+    struct relay_event end = wait_event(&cursor, RELAY_EV_CLOSED, acc.id);
+    CHECK(end.bytes_a_to_b == 5, "the header is not counted as client bytes: %f",
+          end.bytes_a_to_b);
+  }
+
   /* 11. Connect timeout: a member whose accept queue is full drops our SYN. */
   {
     uint16_t fport;

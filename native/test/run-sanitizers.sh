@@ -7,6 +7,6 @@ out="${TMPDIR:-/tmp}/corral-relay-test-$$"
 trap 'rm -f "$out"' EXIT
 cc -std=gnu11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
   -fsanitize=address,undefined -fno-sanitize-recover=all \
-  -o "$out" relay_test.c ../relay.c -lpthread
+  -o "$out" relay_test.c ../relay.c ../proxy_header.c -lpthread
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$out"

@@ -55,6 +55,11 @@ export class AccessLog {
     return new ConnectionTrace(this.#deps.now(), ++this.#seq)
   }
 
+  /** The id the records of `trace` carry (record.ts), also the PROXY v2 UNIQUE_ID. */
+  idOf(trace: ConnectionTrace): string {
+    return `${this.#idPrefix}-${String(trace.seq)}`
+  }
+
   /** Interim records' period in ms (0 = none). */
   get interimMs(): number {
     return this.#config.interim

@@ -4,8 +4,8 @@ import type { MemberEndpoint } from '../pool/types.js'
 import { AdminRequestError } from './errors.js'
 
 /**
- * Validates a PUT /api/v1/members/{id} body ({address, ports?, weight?}) with the same
- * rules as a config `members[]` entry; the id comes from the path.
+ * Validates a PUT /api/v1/members/{id} body ({address, ports?, weight?, proxyProtocol?})
+ * with the same rules as a config `members[]` entry; the id comes from the path.
  */
 export function parseMemberBody(
   id: string,
@@ -16,7 +16,7 @@ export function parseMemberBody(
     throw new AdminRequestError(
       400,
       'ADMIN_BAD_REQUEST',
-      'expected a JSON object {address, ports?, weight?}',
+      'expected a JSON object {address, ports?, weight?, proxyProtocol?}',
     )
   }
   const given: Record<string, unknown> = { ...body }

@@ -2,6 +2,10 @@
 // and the status page read. Rendering only; the numbers come from the pool, the data path
 // and the coordinator.
 import type { ListenerConfig } from '../config/load.js'
+import {
+  effectiveProxyProtocol,
+  type ProxyProtocolVersion,
+} from '../config/proxy-protocol-schema.js'
 import type { CoordinationStatus } from '../coordination/coordinator.js'
 import { memberPort } from '../health/target.js'
 import { quorumStatus } from '../metrics/quorum.js'
@@ -22,6 +26,8 @@ export interface DocumentContext {
   load(member: string): number
   /** Ids of the config file's members (older shared records carry no source). */
   readonly configIds?: ReadonlySet<string>
+  /** The pool's PROXY protocol default (config `proxyProtocol`); absent = "off". */
+  readonly proxyProtocol?: ProxyProtocolVersion
   /** What the shared store says about a member (peers' verdicts), if shared. */
   shared?(member: string): Record<string, unknown> | undefined
 }
@@ -68,6 +74,8 @@ export function memberDocument(
     ports,
     weight: v.weight,
     source: memberSource(v, ctx.configIds),
+    // Effective: a member that does not expect the header breaks, so it is always shown.
+    proxyProtocol: effectiveProxyProtocol(v, ctx.proxyProtocol ?? 'off'),
     state: v.state,
     health: v.health,
     ...(v.ownHealth !== undefined ? { ownHealth: v.ownHealth } : {}),

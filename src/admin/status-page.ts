@@ -83,7 +83,7 @@ function render(pool) {
     const lastText = last ? (last.ok ? 'ok' + (last.status ? ' ' + last.status : '') : last.reason + (last.status ? ' ' + last.status : '')) : '–'
     return '<tr data-member="' + esc(m.id) + '">' +
       '<td>' + esc(m.id) + (m.source ? ' <span class="muted" data-testid="source">' + esc(m.source) + '</span>' : '') + '</td>' +
-      '<td>' + esc(m.address) + ' <span class="muted">' + esc(Object.entries(m.ports).map(([l, p]) => l + ':' + p).join(' ')) + '</span></td>' +
+      '<td>' + esc(m.address) + ' <span class="muted">' + esc(Object.entries(m.ports).map(([l, p]) => l + ':' + p).join(' ')) + '</span>' + (m.proxyProtocol ? ' <span class="muted" data-testid="proxy-protocol">proxy ' + esc(m.proxyProtocol) + '</span>' : '') + '</td>' +
       '<td><span class="state state-' + esc(m.state) + '" data-testid="state">' + esc(m.state) + '</span>' + (m.removing ? ' <span class="muted">(removing)</span>' : '') + '</td>' +
       '<td>' + dur(m.secondsInState) + '</td>' +
       '<td>' + esc(m.activeConnections) + '</td>' +

@@ -84,6 +84,8 @@ export function createDataPath(config: Config, w: DataPathWiring): BuiltDataPath
     connectAttempts: config.limits.connectAttempts,
     maxConnections: config.limits.maxConnections,
     accessLog: config.accessLog,
+    proxyProtocol: config.proxyProtocol,
+    proxyProtocolSniWaitMs: config.proxyProtocolSniWaitMs,
   }
   const dataPath =
     config.workers > 0

@@ -34,7 +34,11 @@ export function createChecker(
   onResult: (member: string, result: CheckResult, source: ResultSource) => void,
 ): HealthChecker {
   return new HealthChecker(
-    { health: config.health, listeners: config.listeners },
+    {
+      health: config.health,
+      listeners: config.listeners,
+      proxyProtocol: config.proxyProtocol,
+    },
     { clock: deps.clock, log: deps.log, onResult },
   )
 }

@@ -41,6 +41,7 @@ export function documentContext(s: PoolApiSources): DocumentContext {
     wallNow: s.wallNow(),
     listeners: config.listeners,
     configIds: new Set(config.members.map(m => m.id)),
+    proxyProtocol: config.proxyProtocol,
     load: member => s.dataPath.load(member),
     ...(s.shared
       ? {

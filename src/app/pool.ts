@@ -27,6 +27,7 @@ export function configEndpoint(m: MemberConfig): MemberEndpoint {
     ports: m.ports,
     weight: m.weight,
     source: 'config',
+    ...(m.proxyProtocol !== undefined ? { proxyProtocol: m.proxyProtocol } : {}),
   }
 }
 

@@ -60,6 +60,7 @@ export function applyReload(
     t.pool.setOptions(poolOptions(next), now)
     t.checker.updateHealthConfig(next.health)
   }
+  t.checker.setPoolProxyProtocol(next.proxyProtocol)
   // The file's member edits are the operator's intent, written like admin API calls
   // through the coordinator (resolved within microtasks on the embedded store).
   void reloadMembers(
@@ -74,6 +75,8 @@ export function applyReload(
     idleTimeoutMs: next.timeouts.idleMs,
     connectAttempts: next.limits.connectAttempts,
     maxConnections: next.limits.maxConnections,
+    proxyProtocol: next.proxyProtocol,
+    proxyProtocolSniWaitMs: next.proxyProtocolSniWaitMs,
   })
   t.checker.setMembers(t.pool.views())
   t.routing.publish(true)

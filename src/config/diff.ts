@@ -19,6 +19,8 @@ export type OtherConfigKey =
   | 'dataPath'
   | 'accessLog'
   | 'discovery'
+  | 'proxyProtocol'
+  | 'proxyProtocolSniWaitMs'
 
 /**
  * How each top-level Config key is applied on reload. Listeners and the admin API own bound
@@ -44,6 +46,9 @@ export const APPLY_MODE: { readonly [K in keyof Config]: ApplyMode } = {
   dataPath: 'restart',
   // Workers open the log at start; SIGHUP and SIGUSR1 reopen it (rotation), no more.
   accessLog: 'restart',
+  // Read per connection (the header) and per probe: new connections and checks use it.
+  proxyProtocol: 'live',
+  proxyProtocolSniWaitMs: 'live',
 }
 
 const OTHER_KEYS: readonly OtherConfigKey[] = [
@@ -57,6 +62,8 @@ const OTHER_KEYS: readonly OtherConfigKey[] = [
   'dataPath',
   'accessLog',
   'discovery',
+  'proxyProtocol',
+  'proxyProtocolSniWaitMs',
 ]
 
 /** What reloading from `old` to `next` changes, and what of it waits for a restart. */

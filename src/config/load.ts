@@ -7,6 +7,10 @@ import type { AccessLogConfig } from './access-log-schema.js'
 import { readTokenFile, type AdminTlsConfig } from './admin-schema.js'
 import type { CoordinationConfig, RedisConfig } from './coordination-schema.js'
 import { resolveDiscovery, type DiscoveryConfig } from './discovery-schema.js'
+import type {
+  HealthProxyProtocol,
+  ProxyProtocolVersion,
+} from './proxy-protocol-schema.js'
 import { configSchema, type ParsedConfig } from './schema.js'
 
 /** One accepting address; `name` is what members' ports and metrics refer to. */
@@ -23,6 +27,8 @@ export interface MemberConfig {
   /** Per-listener port overrides, by listener name. */
   readonly ports: Readonly<Record<string, number>>
   readonly weight: number
+  /** The member's own PROXY protocol setting; absent = the pool's `proxyProtocol`. */
+  readonly proxyProtocol?: ProxyProtocolVersion
 }
 
 /** Active health check settings; durations in ms. */
@@ -52,6 +58,10 @@ export interface HealthConfig {
   }
   readonly initialState: 'down' | 'up'
   readonly onMarkedDown: 'keep-connections' | 'close-connections'
+  /** PROXY protocol on checks: "inherit" = each member's effective setting. */
+  readonly proxyProtocol: HealthProxyProtocol
+  /** v2 checks: the LOCAL command, or a PROXY command with the check socket's endpoints. */
+  readonly proxyProtocolSource: 'local' | 'socket'
 }
 
 /** What to do with new connections when no member is up. */
@@ -102,6 +112,10 @@ export interface Config {
   }
   /** The connection access log (docs/access-log.md). */
   readonly accessLog: AccessLogConfig
+  /** PROXY protocol to members without their own setting (the pool default). */
+  readonly proxyProtocol: ProxyProtocolVersion
+  /** With v2: how long the header waits for the client's first bytes (SNI), in ms. */
+  readonly proxyProtocolSniWaitMs: number
 }
 
 /** Largest config file read: 1 MiB, ten times a file of MAX_MEMBERS members. */
@@ -325,6 +339,8 @@ export function resolveHealth(
     },
     initialState: h.initialState,
     onMarkedDown: h.onMarkedDown,
+    proxyProtocol: h.proxyProtocol,
+    proxyProtocolSource: h.proxyProtocolSource,
   }
 }
 
@@ -371,6 +387,8 @@ function resolve(
         (parsed.coordination.policy === 'quorum' ? 'shared' : 'all'),
     },
     accessLog: parsed.accessLog,
+    proxyProtocol: parsed.proxyProtocol,
+    proxyProtocolSniWaitMs: parsed.proxyProtocolSniWait,
   }
 }
 

@@ -4,6 +4,11 @@ import { adminSecurityShape, tokenIssues } from './admin-schema.js'
 import { coordinationSchema, redisSchema } from './coordination-schema.js'
 import { discoveryListSchema, discoveryPortIssues } from './discovery-schema.js'
 import { duration, integer, mapping } from './primitives.js'
+import {
+  healthProxyProtocolShape,
+  poolProxyProtocolShape,
+  proxyProtocolSchema,
+} from './proxy-protocol-schema.js'
 
 // The single source of truth for corral's YAML config: types come from z.output,
 // defaults live here, objects are strict (unknown keys are errors). Every leaf says
@@ -79,6 +84,8 @@ export const memberSchema = mapping(
       .default({}),
     /** Relative share of new connections (1-256), default 1. */
     weight: integer(1, 256).default(1),
+    /** PROXY protocol header to this member ("off", "v1", "v2"); default: the pool's. */
+    proxyProtocol: proxyProtocolSchema.exactOptional(),
   },
   'a mapping with id and address',
 )
@@ -185,6 +192,7 @@ export const healthSchema = mapping(
         error: 'expected "keep-connections" or "close-connections"',
       })
       .default('keep-connections'),
+    ...healthProxyProtocolShape,
   },
   'a mapping',
 ).prefault({})
@@ -418,6 +426,7 @@ export const configSchema = mapping(
     coordination: coordinationSchema,
     /** One JSON line per client connection (docs/access-log.md); off by default. */
     accessLog: accessLogSchema,
+    ...poolProxyProtocolShape,
     workers: z
       .union([z.literal('auto'), integer(0, 64)], {
         error: 'expected "auto" or an integer 0-64',

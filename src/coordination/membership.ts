@@ -26,6 +26,7 @@ export function endpointOfView(v: MemberView): MemberEndpoint {
     ports: v.ports,
     weight: v.weight,
     ...(v.source !== undefined ? { source: v.source } : {}),
+    ...(v.proxyProtocol !== undefined ? { proxyProtocol: v.proxyProtocol } : {}),
   }
 }
 
@@ -36,6 +37,7 @@ function sameEndpoint(a: MemberEndpoint, b: MemberEndpoint): boolean {
     a.address === b.address &&
     a.weight === b.weight &&
     a.source === b.source &&
+    a.proxyProtocol === b.proxyProtocol &&
     ports(a) === ports(b)
   )
 }
@@ -62,6 +64,9 @@ export function membershipOps(
       ports: r.member.ports,
       weight: r.member.weight,
       ...(r.member.source !== undefined ? { source: r.member.source } : {}),
+      ...(r.member.proxyProtocol !== undefined
+        ? { proxyProtocol: r.member.proxyProtocol }
+        : {}),
     }
     const initial = warm(id)
     const reason = `${r.reason} (via ${r.by})`

@@ -346,6 +346,9 @@ export class MemoryStore implements PoolStore {
         ports: write.member.ports,
         weight: write.member.weight,
         ...(write.member.source !== undefined ? { source: write.member.source } : {}),
+        ...(write.member.proxyProtocol !== undefined
+          ? { proxyProtocol: write.member.proxyProtocol }
+          : {}),
       },
       admin: write.admin,
       removing: write.removing,

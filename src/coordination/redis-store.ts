@@ -413,6 +413,9 @@ export class RedisStore implements PoolStore {
         ports: m.member.ports,
         weight: m.member.weight,
         ...(m.member.source !== undefined ? { source: m.member.source } : {}),
+        ...(m.member.proxyProtocol !== undefined
+          ? { proxyProtocol: m.member.proxyProtocol }
+          : {}),
       },
       admin: m.admin,
       removing: m.removing,

@@ -3,6 +3,11 @@
 
 import type { Clock } from '../clock.js'
 import type { HealthConfig, ListenerConfig } from '../config/load.js'
+import {
+  checkProxyProtocol,
+  effectiveProxyProtocol,
+  type ProxyProtocolVersion,
+} from '../config/proxy-protocol-schema.js'
 import type { CheckResult, MemberEndpoint } from '../pool/types.js'
 import { Prober, sameProbeTarget } from './probe.js'
 import { probeReachability } from './reach.js'
@@ -32,6 +37,8 @@ export interface HealthCheckerOptions {
   readonly health: HealthConfig
   /** Resolves a `health.port` that names a listener. */
   readonly listeners: readonly ListenerConfig[]
+  /** The pool's PROXY protocol default (config `proxyProtocol`). Default "off". */
+  readonly proxyProtocol?: ProxyProtocolVersion
 }
 
 /** What a HealthChecker needs from its surroundings. */
@@ -139,9 +146,11 @@ export class HealthChecker {
   #started = false
   readonly #kinds = new Map<string, ProbeKind>()
   #closing: Promise<void> | undefined
+  #poolProxyProtocol: ProxyProtocolVersion
 
   constructor(options: HealthCheckerOptions, deps: HealthCheckerDeps) {
     this.#health = options.health
+    this.#poolProxyProtocol = options.proxyProtocol ?? 'off'
     this.#listeners = options.listeners
     this.#clock = deps.clock
     this.#onResult = deps.onResult
@@ -232,6 +241,13 @@ export class HealthChecker {
     }
   }
 
+  /** Applies a reloaded pool PROXY protocol default: affected members get a new Prober. */
+  setPoolProxyProtocol(version: ProxyProtocolVersion): void {
+    if (version === this.#poolProxyProtocol) return
+    this.#poolProxyProtocol = version
+    this.updateHealthConfig(this.#health)
+  }
+
   /**
    * Switches a member between intervalMs, fastIntervalMs and downIntervalMs; takes effect
    * at the member's next schedule, or at once if its pending probe is further away than
@@ -280,6 +296,13 @@ export class HealthChecker {
       address: member.address,
       port: probePort(member, health, this.#listeners),
       tls: health.tls,
+      proxyProtocol: {
+        version: checkProxyProtocol(
+          health.proxyProtocol,
+          effectiveProxyProtocol(member, this.#poolProxyProtocol),
+        ),
+        source: health.proxyProtocolSource,
+      },
     }
   }
 
@@ -399,6 +422,7 @@ export class HealthChecker {
             target.port,
             this.#health.timeoutMs,
             this.#clock,
+            target.proxyProtocol,
           )
         : await check.prober.probe()
     if (!check.active) return

@@ -6,6 +6,7 @@ import { Client, buildConnector, type Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
 import type { HealthConfig } from '../config/load.js'
 import type { CheckResult, FailureReason } from '../pool/types.js'
+import { proxyProtocolConnector, type CheckProxyProtocol } from './proxy-connect.js'
 
 /** Where probes go and how the connection is secured; a change needs a new Prober. */
 export interface ProbeTarget {
@@ -13,6 +14,8 @@ export interface ProbeTarget {
   readonly address: string
   readonly port: number
   readonly tls: HealthConfig['tls']
+  /** The PROXY header each new connection starts with; absent = none. */
+  readonly proxyProtocol?: CheckProxyProtocol
 }
 
 /** Per-request probe settings; Prober.setSettings changes them without a new connection. */
@@ -158,7 +161,9 @@ export function sameProbeTarget(a: ProbeTarget, b: ProbeTarget): boolean {
     a.port === b.port &&
     a.tls.insecure === b.tls.insecure &&
     a.tls.caPem === b.tls.caPem &&
-    a.tls.servername === b.tls.servername
+    a.tls.servername === b.tls.servername &&
+    (a.proxyProtocol?.version ?? 'off') === (b.proxyProtocol?.version ?? 'off') &&
+    a.proxyProtocol?.source === b.proxyProtocol?.source
   )
 }
 
@@ -269,20 +274,25 @@ export class Prober {
       rejectUnauthorized: !tls.insecure,
       ...(tls.caPem !== undefined ? { ca: tls.caPem } : {}),
     })
+    // undici derives SNI from a Host header when there is one; the configured
+    // servername must win, for SNI and for certificate verification alike.
+    const connect: buildConnector.connector = (connectOptions, callback) => {
+      connector(
+        tls.servername === undefined
+          ? connectOptions
+          : { ...connectOptions, servername: tls.servername },
+        callback,
+      )
+    }
+    const proxy = options.target.proxyProtocol
     this.#client = new Client(probeOrigin(options.target), {
       // One connection, one request at a time: a probe never waits behind another.
       pipelining: 1,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS,
-      // undici derives SNI from a Host header when there is one; the configured
-      // servername must win, for SNI and for certificate verification alike.
-      connect: (connectOptions, callback) => {
-        connector(
-          tls.servername === undefined
-            ? connectOptions
-            : { ...connectOptions, servername: tls.servername },
-          callback,
-        )
-      },
+      connect:
+        proxy === undefined || proxy.version === 'off'
+          ? connect
+          : proxyProtocolConnector(proxy, options.settings.timeoutMs, connect),
     })
   }
 

@@ -5,6 +5,7 @@
 import { connect } from 'node:net'
 import type { Clock } from '../clock.js'
 import type { CheckResult, FailureReason } from '../pool/types.js'
+import { checkHeader, type CheckProxyProtocol } from './proxy-connect.js'
 
 function reasonOf(code: string | undefined): FailureReason {
   switch (code ?? '') {
@@ -20,12 +21,16 @@ function reasonOf(code: string | undefined): FailureReason {
   }
 }
 
-/** Connects to address:port and closes at once; resolves with the outcome, never rejects. */
+/**
+ * Connects to address:port and closes at once (after the PROXY header, when `proxy` asks
+ * for one); resolves with the outcome, never rejects.
+ */
 export function probeReachability(
   address: string,
   port: number,
   timeoutMs: number,
   clock: Clock,
+  proxy?: CheckProxyProtocol,
 ): Promise<CheckResult> {
   const started = clock.now()
   return new Promise(resolve => {
@@ -41,7 +46,16 @@ export function probeReachability(
     }, timeoutMs)
     socket.once('connect', () => {
       clearTimeout(timer)
-      socket.destroy()
+      let header: Buffer | undefined
+      try {
+        header = proxy === undefined ? undefined : checkHeader(proxy, socket)
+      } catch {
+        // A connected socket always has endpoints; without them, close with nothing sent.
+        header = undefined
+      }
+      // Closed once the header is in the kernel's buffer: close(2) still delivers it.
+      if (header !== undefined) socket.write(header, () => socket.destroy())
+      else socket.destroy()
       resolve({ ok: true, latencyMs: clock.now() - started })
     })
     socket.once('error', (err: NodeJS.ErrnoException) => {

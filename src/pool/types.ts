@@ -1,5 +1,6 @@
 // Plain data shared by the pool, the health checker, the data path and the admin API.
 // PURE: no I/O here (STYLE.md §1).
+import type { ProxyProtocolVersion } from '../config/proxy-protocol-schema.js'
 
 /** Health verdict from checks, with rise/fall hysteresis. */
 export type Health = 'up' | 'down'
@@ -63,6 +64,8 @@ export interface MemberEndpoint {
   readonly weight: number
   /** Who added it; absent on records written before sources existed (see memberSource). */
   readonly source?: MemberSource
+  /** Its own PROXY protocol setting; absent = the pool default (config `proxyProtocol`). */
+  readonly proxyProtocol?: ProxyProtocolVersion
 }
 
 /**

@@ -3,6 +3,10 @@
 // Picker, count it (least-connections, per-member limits), and when connecting to it
 // fails report a passive health failure and pick another, up to connectAttempts. Only
 // how a relay connects differs; what a pick, a success and a failure mean lives here once.
+import {
+  effectiveProxyProtocol,
+  type ProxyProtocolVersion,
+} from '../config/proxy-protocol-schema.js'
 import type { Picker, PickRequest } from '../pool/picker.js'
 import type { CheckResult, MemberView } from '../pool/types.js'
 import type { RelayStats } from './stats.js'
@@ -31,6 +35,12 @@ export interface RoutingContext {
   readonly accessLog: boolean
   /** A new trace for a connection accepted now (only called when accessLog is on). */
   newTrace(): ConnectionTrace
+  /** The access log's id of a traced connection (the PROXY v2 UNIQUE_ID). */
+  connectionId(trace: ConnectionTrace): string
+  /** Mutable: PROXY protocol for members without their own setting (pool default). */
+  proxyProtocol: ProxyProtocolVersion
+  /** Mutable: with v2, how long the header waits for the client's first bytes (ms). */
+  proxyProtocolSniWaitMs: number
 }
 
 /**
@@ -186,6 +196,14 @@ export abstract class RoutedConnection implements PickRequest {
       'corral',
       last?.result === 'timeout' ? 'connect_timeout' : 'connect_error',
     )
+  }
+
+  /** The PROXY protocol version the picked member gets ("off" before a pick). */
+  protected proxyProtocol(): ProxyProtocolVersion {
+    const member = this.member
+    return member === null
+      ? 'off'
+      : effectiveProxyProtocol(member, this.ctx.proxyProtocol)
   }
 
   /** Gives the member's count back (idempotent). */

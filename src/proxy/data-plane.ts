@@ -6,6 +6,7 @@ import type { ConnectionFacts } from '../access-log/record.js'
 import type { Clock } from '../clock.js'
 import type { AccessLogConfig } from '../config/access-log-schema.js'
 import type { ListenerConfig } from '../config/load.js'
+import type { ProxyProtocolVersion } from '../config/proxy-protocol-schema.js'
 import { CorralError } from '../errors.js'
 import type { Picker } from '../pool/picker.js'
 import type { CheckResult, MemberView } from '../pool/types.js'
@@ -44,6 +45,10 @@ export interface DataPlaneOptions {
   readonly nativeAccept?: boolean
   /** The connection access log (off when absent or not enabled). Fixed at construction. */
   readonly accessLog?: AccessLogConfig
+  /** PROXY protocol for members without their own setting. Default "off". */
+  readonly proxyProtocol?: ProxyProtocolVersion
+  /** With v2: how long the header waits for the client's first bytes (SNI). Default 0. */
+  readonly proxyProtocolSniWaitMs?: number
 }
 
 /** What the data plane reports to its owner. */
@@ -163,6 +168,8 @@ export class DataPlane {
       l.ctx.connectTimeoutMs = options.connectTimeoutMs
       l.ctx.idleTimeoutMs = options.idleTimeoutMs
       l.ctx.connectAttempts = options.connectAttempts
+      l.ctx.proxyProtocol = options.proxyProtocol ?? 'off'
+      l.ctx.proxyProtocolSniWaitMs = options.proxyProtocolSniWaitMs ?? 0
     }
     if (this.#sweeper !== undefined) this.#startSweeper()
   }
@@ -399,6 +406,9 @@ export class DataPlane {
         if (accessLog === undefined) throw new Error('newTrace without an access log')
         return accessLog.newTrace()
       },
+      connectionId: trace => accessLog?.idOf(trace) ?? '',
+      proxyProtocol: this.#options.proxyProtocol ?? 'off',
+      proxyProtocolSniWaitMs: this.#options.proxyProtocolSniWaitMs ?? 0,
       targetOf: member => {
         if (engine === undefined) return undefined
         if (engine.targetsGeneration !== targetsGeneration) {
@@ -482,7 +492,11 @@ export class DataPlane {
             })
           return undefined
         }
-        const relay = new NativeAcceptedRelay(id, peer, ctx, engine)
+        const relay = new NativeAcceptedRelay(id, peer, ctx, engine, {
+          remotePort: peerPort,
+          localAddress: local,
+          localPort,
+        })
         if (relay.trace !== null)
           traceNativeAddresses(relay.trace, peer, peerPort, local, localPort)
         const rejected: ConnectionOutcome | undefined = relay.start()

@@ -20,6 +20,7 @@ import {
   type NativeCloseReason,
   type NativeEngine,
 } from './native-engine.js'
+import { relayProxyHeader, type ClientEndpoints } from './relay-header.js'
 import type { CorralCloseCause } from './termination.js'
 import { peekSni } from './sni.js'
 import { traceNativeClose, traceNativeFirstBytes } from './trace.js'
@@ -47,18 +48,22 @@ export class NativeAcceptedRelay extends RoutedConnection implements NativeAccep
   #toMember = 0
   #toClient = 0
   #open = true
+  /** Both ends of the client's connection, as the relay thread reported them. */
+  readonly #endpoints: ClientEndpoints
 
   constructor(
     id: number,
     peer: string,
     ctx: NativeAcceptedContext,
     engine: NativeEngine,
+    endpoints: Omit<ClientEndpoints, 'remoteAddress'> = {},
   ) {
     super(ctx)
     this.id = id
     this.clientAddress = peer
     this.engine = engine
     this.startedAt = ctx.now()
+    this.#endpoints = { ...endpoints, remoteAddress: peer }
   }
 
   /** Bytes relayed client → member so far. */
@@ -151,12 +156,33 @@ export class NativeAcceptedRelay extends RoutedConnection implements NativeAccep
     else this.#route(member)
   }
 
+  /**
+   * The PROXY header for the member just picked (the relay thread writes it once
+   * connected; each retry gets its own). The client's first bytes never reach JS here, so
+   * v2 carries no AUTHORITY. Null: the member needs one and it cannot be built (the
+   * client's local address is unknown), so the connection is rejected.
+   */
+  #header(): Buffer | undefined | null {
+    const version = this.proxyProtocol()
+    if (version === 'off') return undefined
+    const trace = this.trace
+    const header = relayProxyHeader(version, this.#endpoints, {
+      uniqueId: trace === null ? null : this.ctx.connectionId(trace),
+    })
+    return header ?? null
+  }
+
   /** Names the member to the thread: by table index, after resolving a hostname. */
   #route(member: MemberView): void {
     const ctx = this.ctx
+    const header = this.#header()
+    if (header === null) {
+      this.engine.reject(this.id)
+      return
+    }
     const target = ctx.targetOf(member)
     if (target !== undefined) {
-      this.engine.route(this.id, target, ctx.connectTimeoutMs, ctx.idleTimeoutMs)
+      this.engine.route(this.id, target, ctx.connectTimeoutMs, ctx.idleTimeoutMs, header)
       return
     }
     // A hostname: resolved per connection, as net.connect does on the JS path.
@@ -171,7 +197,7 @@ export class NativeAcceptedRelay extends RoutedConnection implements NativeAccep
           return
         }
         const index = this.engine.target(address, port)
-        this.engine.route(this.id, index, connectTimeoutMs, idleTimeoutMs)
+        this.engine.route(this.id, index, connectTimeoutMs, idleTimeoutMs, header)
       },
       (err: unknown) => {
         if (!this.#open || this.member !== member) return

@@ -24,7 +24,7 @@ const EV_CONNECTED = 2
 const EV_CONNECT_FAILED = 3
 const EV_HELLO = 4
 const EVENT_STRIDE = 9
-const VERDICT_STRIDE = 4
+const VERDICT_STRIDE = 6
 /** native/relay.h RELAY_NO_ID: accepted and closed at once, every slot in use. */
 const NO_ID = 0xffff_ffff
 
@@ -71,7 +71,7 @@ export interface NativeAcceptedOwner extends NativeOwner {
 export interface NativeAcceptor {
   /**
    * Returns the connection's owner, or undefined after rejecting it (engine.reject).
-   * `local`/`localPort`: the address the client connected to (null without tracing).
+   * `local`/`localPort`: the address the client connected to (null when getsockname failed).
    */
   accepted(
     id: number,
@@ -122,6 +122,9 @@ export class NativeEngine {
   targetsGeneration = 0
   #verdicts = new Float64Array(64 * VERDICT_STRIDE)
   #verdictCount = 0
+  /** PROXY protocol headers of the queued verdicts, back to back (#headerBytes used). */
+  #headers = Buffer.alloc(0)
+  #headerBytes = 0
   #inBatch = false
   /** First-byte times per slot (see trace()); null until tracing is on. */
   #firsts: Float64Array | null = null
@@ -228,9 +231,18 @@ export class NativeEngine {
     return index
   }
 
-  /** Connects accepted connection `id` to table entry `target` (see target()). */
-  route(id: number, target: number, connectTimeoutMs: number, idleMs: number): void {
-    this.#verdict(id, target, connectTimeoutMs, idleMs)
+  /**
+   * Connects accepted connection `id` to table entry `target` (see target()); the relay
+   * thread writes `header` (PROXY protocol) to the member before any client byte.
+   */
+  route(
+    id: number,
+    target: number,
+    connectTimeoutMs: number,
+    idleMs: number,
+    header?: Buffer,
+  ): void {
+    this.#verdict(id, target, connectTimeoutMs, idleMs, header)
   }
 
   /** Closes accepted connection `id` that waits for a verdict; its close event follows. */
@@ -288,7 +300,13 @@ export class NativeEngine {
     this.#addon.stop()
   }
 
-  #verdict(id: number, target: number, connectTimeoutMs: number, idleMs: number): void {
+  #verdict(
+    id: number,
+    target: number,
+    connectTimeoutMs: number,
+    idleMs: number,
+    header?: Buffer,
+  ): void {
     if ((this.#verdictCount + 1) * VERDICT_STRIDE > this.#verdicts.length) {
       const grown = new Float64Array(this.#verdicts.length * 2)
       grown.set(this.#verdicts)
@@ -300,9 +318,24 @@ export class NativeEngine {
     v[at + 1] = target
     v[at + 2] = connectTimeoutMs
     v[at + 3] = idleMs
+    v[at + 4] = this.#headerBytes
+    v[at + 5] = header?.length ?? 0
+    if (header !== undefined && header.length > 0) this.#addHeader(header)
     // Inside an event batch all verdicts go out together (one wakeup of the relay
     // thread); outside (after a DNS lookup) at once.
     if (!this.#inBatch) this.#flushVerdicts()
+  }
+
+  /** Appends a header to the batch's header bytes (the addon copies them at submit). */
+  #addHeader(header: Buffer): void {
+    const needed = this.#headerBytes + header.length
+    if (needed > this.#headers.length) {
+      const grown = Buffer.alloc(Math.max(needed, 2 * this.#headers.length, 1024))
+      this.#headers.copy(grown, 0, 0, this.#headerBytes)
+      this.#headers = grown
+    }
+    header.copy(this.#headers, this.#headerBytes)
+    this.#headerBytes = needed
   }
 
   #flushVerdicts(): void {
@@ -311,8 +344,15 @@ export class NativeEngine {
       this.#addon.setTargets(this.#hosts, this.#ports)
       this.#targetsDirty = false
     }
-    this.#addon.submit(this.#verdicts, this.#verdictCount)
+    if (this.#headerBytes > 0) {
+      this.#addon.submit(
+        this.#verdicts,
+        this.#verdictCount,
+        this.#headers.subarray(0, this.#headerBytes),
+      )
+    } else this.#addon.submit(this.#verdicts, this.#verdictCount)
     this.#verdictCount = 0
+    this.#headerBytes = 0
   }
 
   /** One batch of relay-thread events (native/addon.c describes the layout). */
@@ -332,6 +372,7 @@ export class NativeEngine {
         const x = events[at + 2] ?? 0
         if (type === EV_ACCEPTED) {
           const acceptor = this.#acceptors[x]
+          // The peer's address, then (hasLocal) the local one.
           const address = peers[peer++] ?? ''
           const hasLocal = events[at + 3] === 1
           const local = hasLocal ? (peers[peer++] ?? null) : null

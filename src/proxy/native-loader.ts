@@ -38,8 +38,11 @@ export interface NativeAddon {
   unlisten(index: number): void
   /** Replaces the member address table (IP addresses) verdicts index into. */
   setTargets(hosts: readonly string[], ports: readonly number[]): void
-  /** Queues `count` verdicts [id, target (-1 = reject), connectTimeoutMs, idleMs]. */
-  submit(verdicts: Float64Array, count: number): number
+  /**
+   * Queues `count` verdicts [id, target (-1 = reject), connectTimeoutMs, idleMs,
+   * headerOffset, headerLength]: the PROXY protocol header is that slice of `headers`.
+   */
+  submit(verdicts: Float64Array, count: number, headers?: Uint8Array): number
   /** Stops the relay thread; open connections close with reason "stopped". */
   stop(): void
   /** A socket's pending error (-errno), read with MSG_PEEK (nothing is consumed); else 0. */

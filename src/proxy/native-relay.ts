@@ -14,6 +14,7 @@ import {
   type RoutingContext,
 } from './connect.js'
 import type { NativeCloseReason, NativeEngine, NativeOwner } from './native-engine.js'
+import { relayProxyHeader } from './relay-header.js'
 import type { CorralCloseCause } from './termination.js'
 import { peekSni } from './sni.js'
 import { traceNativeClose, traceNativeFirstBytes } from './trace.js'
@@ -181,6 +182,34 @@ export class NativeRelay extends RoutedConnection implements NativeOwner {
     if (upstream === null) return
     this.#connecting = false
     this.memberConnected((ctx.now() - this.#connectStartedAt) / 1000)
+    const version = this.proxyProtocol()
+    if (version === 'off') {
+      this.#handOver(upstream)
+      return
+    }
+    // The PROXY header goes first, written here in JS (the client is paused: none of
+    // its bytes were read, so v2 carries no AUTHORITY); the relay thread takes the
+    // sockets once the kernel has it, so no client byte can overtake it.
+    const trace = this.trace
+    const header = relayProxyHeader(version, client, {
+      uniqueId: trace === null ? null : ctx.connectionId(trace),
+    })
+    if (header === undefined) {
+      this.destroy('shutdown')
+      return
+    }
+    upstream.write(header)
+    if (upstream.writableLength === 0) this.#handOver(upstream)
+    else
+      upstream.once('drain', () => {
+        this.#handOver(upstream)
+      })
+  }
+
+  /** Gives both sockets to the relay thread (JS pipes them if it cannot take them). */
+  #handOver(upstream: Socket): void {
+    if (this.#finished || this.#upstream !== upstream) return
+    const { client, ctx } = this
     const clientFd = socketFd(client)
     const upstreamFd = socketFd(upstream)
     const slot =

@@ -11,6 +11,8 @@ import {
   type Rejection,
   type RoutingContext,
 } from './connect.js'
+import type { ProxyProtocolVersion } from '../config/proxy-protocol-schema.js'
+import { relayProxyHeader } from './relay-header.js'
 import { peekSni } from './sni.js'
 import type { CorralCloseCause } from './termination.js'
 
@@ -67,6 +69,10 @@ export class Relay extends RoutedConnection {
   #awaitingWrite = false
   /** Bytes read from the member leg so far. */
   #fromMember = 0
+  /** The member's PROXY protocol while its header is still to be written, else "off". */
+  #headerDue: ProxyProtocolVersion = 'off'
+  /** v2: gives up waiting for the client's first bytes (SNI) and writes the header. */
+  #headerTimer: NodeJS.Timeout | undefined = undefined
 
   constructor(client: Socket, ctx: RelayContext) {
     super(ctx)
@@ -117,6 +123,7 @@ export class Relay extends RoutedConnection {
 
   /** Closes both legs now, for `cause` (what the access log reports). */
   destroy(cause: CorralCloseCause): void {
+    this.#cancelHeader()
     this.trace?.close('corral', cause)
     this.client.destroy()
     this.upstream?.destroy()
@@ -160,6 +167,7 @@ export class Relay extends RoutedConnection {
     this.#idleTimeoutMs = ctx.idleTimeoutMs
     this.#activeAt = now
     const trace = this.trace
+    this.#headerDue = this.proxyProtocol()
     client.on('data', (chunk: Buffer) => {
       this.activity++
       if (trace !== null && trace.firstToMemberAt === 0) {
@@ -167,7 +175,8 @@ export class Relay extends RoutedConnection {
         // The client's first chunk: a TLS ClientHello names the server it wants.
         trace.sni = peekSni(chunk)
       }
-      if (!upstream.write(chunk)) client.pause()
+      const out = this.#headerDue === 'off' ? chunk : this.#withHeader(chunk)
+      if (out !== undefined && !upstream.write(out)) client.pause()
     })
     upstream.on('drain', () => client.resume())
     // Member → client is #onMemberRead (onread); its back-pressure is per write.
@@ -176,7 +185,66 @@ export class Relay extends RoutedConnection {
       this.trace?.close('member', 'fin')
       client.end()
     })
+    if (this.#headerDue !== 'off' && !this.#awaitFirstBytes()) this.#writeHeader()
     if (this.#clientEnded) upstream.end()
+  }
+
+  /**
+   * Whether the PROXY header waits for the client's first bytes, to go out in one write
+   * with them (and, for v2, to carry their SNI): when bytes are already buffered (the
+   * 'data' handler gets them next), or for v2 up to proxyProtocolSniWaitMs. Otherwise
+   * (v1 or no wait: a server-first protocol must not be delayed) it is written at once.
+   */
+  #awaitFirstBytes(): boolean {
+    if (this.#clientEnded) return false
+    if (this.client.readableLength > 0) return true
+    const waitMs = this.ctx.proxyProtocolSniWaitMs
+    if (this.#headerDue !== 'v2' || waitMs <= 0) return false
+    this.#headerTimer = setTimeout(() => {
+      this.#headerTimer = undefined
+      this.#writeHeader()
+    }, waitMs)
+    return true
+  }
+
+  /** The header followed by the client's first chunk (one write); undefined if it failed. */
+  #withHeader(first: Buffer): Buffer | undefined {
+    const header = this.#buildHeader(first)
+    return header === undefined ? undefined : Buffer.concat([header, first])
+  }
+
+  /** Writes the header alone (nothing of the client's arrived, or it sent FIN). */
+  #writeHeader(): void {
+    const header = this.#buildHeader(null)
+    if (header !== undefined) this.upstream?.write(header)
+  }
+
+  /**
+   * The header for the member connected now (built once per member leg: a retry to
+   * another member builds its own); with the client's endpoints unknown (it already
+   * left) there is none, and the relay closes rather than send the member bare bytes.
+   */
+  #buildHeader(first: Buffer | null): Buffer | undefined {
+    const version = this.#headerDue
+    this.#cancelHeader()
+    const trace = this.trace
+    const header = relayProxyHeader(version, this.client, {
+      first,
+      sni: trace?.sni ?? null,
+      uniqueId: trace === null ? null : this.ctx.connectionId(trace),
+    })
+    if (header === undefined) {
+      this.trace?.close('client', 'rst')
+      this.client.destroy()
+      this.upstream?.destroy()
+    }
+    return header
+  }
+
+  #cancelHeader(): void {
+    this.#headerDue = 'off'
+    if (this.#headerTimer !== undefined) clearTimeout(this.#headerTimer)
+    this.#headerTimer = undefined
   }
 
   /**
@@ -228,8 +296,11 @@ export class Relay extends RoutedConnection {
 
   #onClientEnd = (): void => {
     this.trace?.close('client', 'fin')
-    if (this.upstream !== null && !this.#connecting) this.upstream.end()
-    else this.#clientEnded = true
+    if (this.upstream !== null && !this.#connecting) {
+      // A FIN while the header waited for bytes: the header still goes first.
+      if (this.#headerDue !== 'off') this.#writeHeader()
+      this.upstream.end()
+    } else this.#clientEnded = true
   }
 
   #onUpstreamError = (err: Error): void => {
@@ -278,6 +349,7 @@ export class Relay extends RoutedConnection {
   #maybeFinish(): void {
     if (this.#finished || !this.#clientClosed || !this.#upstreamClosed) return
     this.#finished = true
+    this.#cancelHeader()
     this.releaseMember()
     this.ctx.closed(this)
   }

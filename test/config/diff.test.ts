@@ -40,6 +40,8 @@ const BASE: Config = {
     tls: { insecure: false, ca: '/etc/corral/ca.pem', caPem: 'PEM-1' },
     initialState: 'down',
     onMarkedDown: 'keep-connections',
+    proxyProtocol: 'inherit',
+    proxyProtocolSource: 'local',
   },
   balance: 'least-connections',
   slowStartMs: 0,
@@ -53,6 +55,8 @@ const BASE: Config = {
   admin: { host: '127.0.0.1', port: 9901, token: 'old-secret' },
   workers: 1,
   dataPath: 'auto',
+  proxyProtocol: 'off',
+  proxyProtocolSniWaitMs: 100,
   accessLog: {
     enabled: false,
     destination: 'stdout',

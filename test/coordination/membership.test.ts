@@ -108,6 +108,14 @@ void t.test('ops that bring the pool in line with the records', t => {
       want: [{ op: 'upsert', endpoint: { ...endpoint('a'), weight: 5 } }],
     },
     {
+      name: 'a proxyProtocol change is an upsert (every instance writes the same header)',
+      records: [
+        { ...record('a'), member: { ...record('a').member, proxyProtocol: 'v2' } },
+      ],
+      views: [view('a')],
+      want: [{ op: 'upsert', endpoint: { ...endpoint('a'), proxyProtocol: 'v2' } }],
+    },
+    {
       name: 'an admin change is applied',
       records: [record('a', { admin: 'draining' })],
       views: [view('a')],

@@ -108,6 +108,37 @@ interface Behaviour {
 
 const BEHAVIOURS: Behaviour[] = [
   {
+    name: "a member's proxyProtocol is stored and read back (issue #23), a drain keeps it",
+    run: async h => {
+      const v2 = (extra: Partial<MemberWrite> = {}): MemberWrite =>
+        write('p', {
+          ...extra,
+          member: {
+            id: 'p',
+            address: '10.0.0.1',
+            ports: {},
+            weight: 1,
+            proxyProtocol: 'v2',
+          },
+        })
+      await h.store.putMember(v2(), 'lb1')
+      await h.store.putMember(write('plain'), 'lb1')
+      await h.store.putMember(write('third'), 'lb1') // 3 members: a drain budget of 1
+      const put = (await h.store.snapshot(TTL)).members
+      await h.store.drain(
+        { ...drainOf('p', 'lb1'), write: v2({ admin: 'draining' }) },
+        'lb1',
+      )
+      const drained = (await h.store.snapshot(TTL)).members?.get('p')
+      return {
+        put: put?.get('p')?.member.proxyProtocol,
+        plain: put?.get('plain')?.member.proxyProtocol ?? 'absent',
+        drained: [drained?.admin, drained?.member.proxyProtocol],
+      }
+    },
+    want: { put: 'v2', plain: 'absent', drained: ['draining', 'v2'] },
+  },
+  {
     name: 'a fresh pool is empty, unseeded, at version 0',
     run: async h => {
       const s = await h.store.snapshot(TTL)

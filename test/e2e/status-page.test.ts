@@ -130,6 +130,13 @@ void t.test(
         `127.0.0.1 http:${r1?.port ?? 0}`,
         "r1's row shows its address and listener:port",
       )
+      t.equal(
+        await page
+          .locator('tr[data-member="r1"] [data-testid="proxy-protocol"]')
+          .textContent(),
+        'proxy off',
+        "r1's row shows its effective PROXY protocol setting",
+      )
     })
 
     await t.test(

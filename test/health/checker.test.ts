@@ -41,6 +41,8 @@ function health(overrides: Partial<HealthConfig> = {}): HealthConfig {
     tls: { insecure: false },
     initialState: 'down',
     onMarkedDown: 'keep-connections',
+    proxyProtocol: 'inherit',
+    proxyProtocolSource: 'local',
     ...overrides,
   }
 }

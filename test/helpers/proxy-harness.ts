@@ -77,6 +77,12 @@ export async function startProxy(
         ? {}
         : { nativeAccept: options.nativeAccept }),
       ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
+      ...(options.proxyProtocol === undefined
+        ? {}
+        : { proxyProtocol: options.proxyProtocol }),
+      ...(options.proxyProtocolSniWaitMs === undefined
+        ? {}
+        : { proxyProtocolSniWaitMs: options.proxyProtocolSniWaitMs }),
     },
     {
       clock: monotonicClock,
