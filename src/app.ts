@@ -5,7 +5,7 @@ import { accessLogEvents } from './access-log/events.js'
 import { Registry } from 'prom-client'
 import type { Clock } from './clock.js'
 import { diffConfig } from './config/diff.js'
-import type { Config } from './config/load.js'
+import type { Config } from './config/types.js'
 import { hostname } from 'node:os'
 import {
   coordinationDocument,

@@ -2,7 +2,7 @@
 // The app decides what a result means (pool/); this module only decides when to probe.
 
 import type { Clock } from '../clock.js'
-import type { HealthConfig, ListenerConfig } from '../config/load.js'
+import type { HealthConfig, ListenerConfig } from '../config/types.js'
 import type { CheckResult, MemberEndpoint } from '../pool/types.js'
 import { Prober, sameProbeTarget } from './probe.js'
 import { probeReachability } from './reach.js'

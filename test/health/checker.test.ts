@@ -1,7 +1,7 @@
 import { EventEmitter, once } from 'node:events'
 import t from 'tap'
 import { monotonicClock } from '../../src/clock.js'
-import type { HealthConfig, ListenerConfig } from '../../src/config/load.js'
+import type { HealthConfig, ListenerConfig } from '../../src/config/types.js'
 import {
   HealthChecker,
   jitteredDelayMs,
