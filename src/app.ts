@@ -33,13 +33,8 @@ import {
   recordStoreFault,
   type CoordinationMetrics,
 } from './metrics/coordination.js'
-import {
-  createMetrics,
-  forgetMember,
-  recordMemberState,
-  recordPool,
-  type Metrics,
-} from './metrics/registry.js'
+import { recordMemberState, recordPool } from './metrics/control-plane-families.js'
+import { createMetrics, forgetMember, type Metrics } from './metrics/registry.js'
 import { mergeProcessMetrics } from './metrics/merge.js'
 import { RelayStatsExporter } from './metrics/relay-export.js'
 import { Pool, type PoolOptions } from './pool/pool.js'
