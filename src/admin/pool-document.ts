@@ -4,7 +4,7 @@
 import type { ListenerConfig } from '../config/types.js'
 import type { CoordinationStatus } from '../coordination/coordinator.js'
 import { memberPort } from '../health/target.js'
-import { quorumStatus } from '../metrics/quorum.js'
+import { quorumStatus } from '../pool/quorum.js'
 import {
   MEMBER_STATES,
   type CheckResult,

@@ -13,7 +13,7 @@ import type {
   Hooks,
   ScalarGauge,
 } from './handles.js'
-import { quorumStatus } from './quorum.js'
+import { quorumStatus } from '../pool/quorum.js'
 
 /** How one health check ended: a closed set, the `result` label. */
 export type HealthCheckResult = 'success' | 'failure' | 'timeout' | 'error'
