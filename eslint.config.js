@@ -2,6 +2,7 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 import prettier from 'eslint-config-prettier'
+import { layerBlocks, layerPatterns } from './eslint.layers.js'
 
 const pureGlobals = [
   'Date',
@@ -56,6 +57,8 @@ export default tseslint.config(
       ],
     },
   },
+  // The layer rule (eslint.layers.js, docs/layers.md): no import runs back up.
+  ...layerBlocks(),
   {
     files: ['src/pool/**/*.ts', 'src/config/duration.ts', 'src/config/diff.ts'],
     rules: {
@@ -69,7 +72,26 @@ export default tseslint.config(
           message: 'pure module: take now as an argument',
         },
       ],
-      'no-restricted-imports': ['error', { paths: ioModules }],
+    },
+  },
+  // Pure modules import no I/O library either; the layer patterns are repeated because
+  // this block's options replace the layer block's for the same rule.
+  {
+    files: ['src/pool/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ioModules, patterns: layerPatterns('pool', 'folder') },
+      ],
+    },
+  },
+  {
+    files: ['src/config/duration.ts', 'src/config/diff.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ioModules, patterns: layerPatterns('config', 'folder') },
+      ],
     },
   },
   {

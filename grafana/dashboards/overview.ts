@@ -3,7 +3,7 @@
 // corral-overview.json, and test/grafana/dashboards.test.ts fails until you do.
 //
 // Every query filters on instance=~"$instance" and names only metrics declared in
-// src/metrics/registry.ts (plus prom-client's unprefixed Node defaults).
+// src/metrics/ (plus prom-client's unprefixed Node defaults).
 
 import {
   DashboardBuilder,

@@ -1,6 +1,6 @@
 // The access log's counters and failure log line in the process that writes it.
 import type { Logger } from 'pino'
-import type { DataPathMetrics } from '../metrics/registry.js'
+import type { DataPathMetrics } from '../metrics/data-path-families.js'
 import type { AccessLogDeps } from './access-log.js'
 
 /** How often a failing destination is logged: it is retried every 50 ms. */

@@ -1,5 +1,5 @@
 import { formatIssues } from '../config/format-issues.js'
-import { memberSchema } from '../config/schema.js'
+import { memberSchema } from '../config/member-schema.js'
 import type { MemberEndpoint } from '../pool/types.js'
 import { AdminRequestError } from './errors.js'
 

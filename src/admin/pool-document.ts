@@ -1,14 +1,14 @@
 // The pool API's JSON document (GET /api/v1/pool) and one member's JSON: what operators
 // and the status page read. Rendering only; the numbers come from the pool, the data path
 // and the coordinator.
-import type { ListenerConfig } from '../config/load.js'
+import type { ListenerConfig } from '../config/types.js'
 import {
   effectiveProxyProtocol,
   type ProxyProtocolVersion,
 } from '../config/proxy-protocol-schema.js'
 import type { CoordinationStatus } from '../coordination/coordinator.js'
 import { memberPort } from '../health/target.js'
-import { quorumStatus } from '../metrics/quorum.js'
+import { quorumStatus } from '../pool/quorum.js'
 import {
   MEMBER_STATES,
   type CheckResult,

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { AdminServer, AdminServerOptions } from '../admin/server.js'
-import type { Config } from '../config/load.js'
+import type { Config } from '../config/types.js'
 import { registerCertExpiry } from '../metrics/tls.js'
 
 /** The security part of AdminServerOptions from the resolved config. */

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
-import type { Config } from '../config/load.js'
+import type { Config } from '../config/types.js'
 import { Coordinator, type CoordinationStatus } from '../coordination/coordinator.js'
 import { FencingMonitor } from '../coordination/fencing-monitor.js'
 import { MemoryStore, wallClock } from '../coordination/memory-store.js'

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino'
 import { accessLogEvents } from '../access-log/events.js'
 import type { Clock } from '../clock.js'
-import type { Config } from '../config/load.js'
+import type { Config } from '../config/types.js'
 import type { Metrics } from '../metrics/registry.js'
 import type { CheckResult } from '../pool/types.js'
 import {

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Clock } from '../clock.js'
-import type { Config } from '../config/load.js'
+import type { Config } from '../config/types.js'
 import { DiscoverySource, type MemberWrites } from '../discovery/source.js'
 import {
   createDiscoveryMetrics,

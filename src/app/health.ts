@@ -4,7 +4,7 @@
 // (probe faster while a transition is pending) and the picker is republished.
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
-import type { Config } from '../config/load.js'
+import type { Config } from '../config/types.js'
 import { HealthChecker, type ProbeKind } from '../health/checker.js'
 import type { Metrics } from '../metrics/registry.js'
 import type { Pool } from '../pool/pool.js'

@@ -7,7 +7,7 @@ import {
   type DocumentContext,
 } from '../admin/pool-document.js'
 import type { Clock } from '../clock.js'
-import type { Config } from '../config/load.js'
+import type { Config } from '../config/types.js'
 import type { Coordinator } from '../coordination/coordinator.js'
 import type { FencingMonitor } from '../coordination/fencing-monitor.js'
 import type { Pool } from '../pool/pool.js'

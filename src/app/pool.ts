@@ -3,8 +3,9 @@
 // marked down (health.onMarkedDown), and the quorum log (quorum.ts) on count changes.
 // The decisions stay in pool/ (pure); this file only listens.
 import type { Logger } from 'pino'
-import type { Config, MemberConfig } from '../config/load.js'
-import { forgetMember, recordMemberState, type Metrics } from '../metrics/registry.js'
+import type { Config, MemberConfig } from '../config/types.js'
+import { recordMemberState } from '../metrics/control-plane-families.js'
+import { forgetMember, type Metrics } from '../metrics/registry.js'
 import { Pool, type PoolOptions } from '../pool/pool.js'
 import type { MemberChange, MemberEndpoint } from '../pool/types.js'
 import { QuorumLog } from './quorum.js'

@@ -3,7 +3,7 @@
 // the shipped alerts use (grafana/alerts/corral.rules.yml): QuorumLost when live members
 // are not a majority, RoutableCapacityLow when routable members are not a majority.
 import type { Logger } from 'pino'
-import { quorumStatus, type QuorumStatus } from '../metrics/quorum.js'
+import { quorumStatus, type QuorumStatus } from '../pool/quorum.js'
 import type { PoolCounts } from '../pool/types.js'
 
 interface Verdict {

@@ -3,7 +3,7 @@
 // that finished draining, and the even-size warning.
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
-import type { Config } from '../config/load.js'
+import type { Config } from '../config/types.js'
 import type { HealthChecker } from '../health/checker.js'
 import type { Pool } from '../pool/pool.js'
 import type { DataPath } from '../proxy/data-path.js'

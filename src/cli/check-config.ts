@@ -1,5 +1,6 @@
 import { stringify } from 'yaml'
-import { loadConfigFile, type Config } from '../config/load.js'
+import { loadConfigFile } from '../config/load.js'
+import type { Config } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 
 /** What a command prints and returns; cli/ owns the actual streams. */

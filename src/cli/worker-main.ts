@@ -4,7 +4,7 @@
 import cluster from 'node:cluster'
 import { monotonicClock } from '../clock.js'
 import { isToWorker, type FromWorker } from '../proxy/worker-protocol.js'
-import { runWorker } from '../proxy/worker-runtime.js'
+import { runWorker } from '../app/worker-runtime.js'
 
 // SIGUSR1 too: a listener keeps Node from starting its inspector on it (the primary
 // reopens the access log on SIGUSR1 and tells the workers).

@@ -1,7 +1,8 @@
-// The security keys of `admin:` (TLS, token scopes, token files, the insecure-bind
-// override), kept apart from schema.ts, which spreads them into its admin mapping, and the
-// token files read at load time. docs/config.md documents every key.
+// Config key `admin:`: the address of the admin API and its security keys (TLS, token
+// scopes, token files, the insecure-bind override), and the token files read at load time.
+// Kept apart from schema.ts, which imports it. docs/config.md documents every key.
 import { z } from 'zod'
+import { bindSchema } from './listener-schema.js'
 import { mapping } from './primitives.js'
 
 const filePath = z
@@ -41,7 +42,7 @@ export const adminTlsSchema = mapping(
   }
 })
 
-/** The keys schema.ts spreads into `admin:` beside bind and token. */
+/** The keys adminSchema spreads into `admin:` beside bind and token. */
 export const adminSecurityShape = {
   /** A file holding the admin token (Docker/Kubernetes secret); instead of token. */
   tokenFile: filePath.optional(),
@@ -71,6 +72,26 @@ export function tokenIssues(a: {
     })
   return issues
 }
+
+/** `admin:`: the admin HTTP API. */
+export const adminSchema = mapping(
+  {
+    /** Address of the admin HTTP API. Default 127.0.0.1:9901. */
+    bind: bindSchema.default({ host: '127.0.0.1', port: 9901 }),
+    /** Bearer token required for mutations; required when bind is not loopback. */
+    token: z
+      .string({ error: 'expected a non-empty string' })
+      .min(1, { error: 'expected a non-empty string' })
+      .optional(),
+    ...adminSecurityShape,
+  },
+  'a mapping',
+)
+  .superRefine((a, ctx) => {
+    for (const i of tokenIssues(a))
+      ctx.addIssue({ code: 'custom', path: [i.path], message: i.message, input: a })
+  })
+  .prefault({})
 
 /** Reads one token file (one trailing newline dropped); an issue line when unusable. */
 export function readTokenFile(

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util'
-import type { Config, ListenerConfig, MemberConfig } from './load.js'
+import type { Config, ListenerConfig, MemberConfig } from './types.js'
 
 // What a SIGHUP reload changes, as data: app/reload.ts applies the live parts and logs the
 // warnings. docs/config.md ("What a reload (SIGHUP) applies live ...") mirrors APPLY_MODE.

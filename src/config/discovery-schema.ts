@@ -133,7 +133,7 @@ export function resolveDiscovery(
 
 /**
  * Cross-field rule: every `discovery[i].ports` key names a listener. Reads the config as
- * zod left it (possibly partly invalid), like schema.ts's other cross-field rules.
+ * zod left it (possibly partly invalid), like the rules of cross-field.ts.
  */
 export function discoveryPortIssues(
   discovery: unknown,

@@ -47,3 +47,6 @@ export function integer(min: number, max: number) {
   const error = `expected an integer ${min}-${max}`
   return z.int({ error }).min(min, { error }).max(max, { error })
 }
+
+/** A TCP port number. */
+export const portSchema = integer(1, 65535)

@@ -3,7 +3,7 @@
 // does not parse is reported (where, what was expected, what was found) and skipped; the
 // caller keeps its last good value. Records carry a format version `v`.
 import { z } from 'zod'
-import { memberSchema } from '../config/schema.js'
+import { memberSchema } from '../config/member-schema.js'
 
 /** The format version this build writes and reads. */
 export const RECORD_VERSION = 1

@@ -5,7 +5,7 @@
 // on its last known pool and its own checks (fail-static) and refuses membership writes.
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
-import type { Config, MemberConfig } from '../config/load.js'
+import type { Config, MemberConfig } from '../config/types.js'
 import type { ProbeKind } from '../health/checker.js'
 import type { Pool } from '../pool/pool.js'
 import type { AdminState, Health, MemberEndpoint } from '../pool/types.js'

@@ -1,8 +1,9 @@
 // The periodic check: one timer and one Prober per member, results handed to the app.
-// The app decides what a result means (pool/); this module only decides when to probe.
+// The app decides what a result means (pool/); schedule.ts decides when to probe; this
+// module runs the probes and hands on their results.
 
 import type { Clock } from '../clock.js'
-import type { HealthConfig, ListenerConfig } from '../config/load.js'
+import type { HealthConfig, ListenerConfig } from '../config/types.js'
 import {
   checkProxyProtocol,
   effectiveProxyProtocol,
@@ -12,13 +13,15 @@ import type { CheckResult, MemberEndpoint } from '../pool/types.js'
 import { Prober, sameProbeTarget } from './probe.js'
 import { probeReachability } from './reach.js'
 import type { ProbeSettings, ProbeTarget } from './probe.js'
+import {
+  clearProbeTimer,
+  intervalMs,
+  nextDelayMs,
+  scheduleProbe,
+  type IntervalHint,
+  type ProbeTimer,
+} from './schedule.js'
 import { probePort } from './target.js'
-
-/**
- * Which interval a member is probed at: `steady` uses intervalMs, `pending` fastIntervalMs
- * (a rise/fall transition is under way) and `down` downIntervalMs.
- */
-export type IntervalHint = 'steady' | 'pending' | 'down'
 
 /**
  * What a member's probe is: "http" (the full /health request) or "tcp" (reachability
@@ -55,14 +58,11 @@ export interface HealthCheckerDeps {
 }
 
 /** A member's probe machinery; replaced as a whole when its target changes. */
-interface MemberCheck {
+interface MemberCheck extends ProbeTimer {
   member: MemberEndpoint
   /** cancel() ends the running probe when the member is removed or replaced. */
   readonly prober: Prober
   hint: IntervalHint
-  timer: NodeJS.Timeout | undefined
-  /** Clock time the pending timer fires at; defined if and only if `timer` is. */
-  dueAt: number | undefined
   /** The running probe and its delivery; defined while a probe runs. */
   running: Promise<void> | undefined
   /** False once removed or replaced: its results are stale and are dropped. */
@@ -73,35 +73,6 @@ interface MemberCheck {
 // TCP (and TLS) handshake. A member's Keep-Alive header still overrides this.
 const KEEP_ALIVE_SLACK_MS = 1_000
 
-/**
- * The delay before a member's next probe: intervalMs spread uniformly over
- * ±jitter × intervalMs, so members checked together drift apart; never negative.
- */
-export function jitteredDelayMs(
-  intervalMs: number,
-  jitter: number,
-  random: () => number,
-): number {
-  return Math.max(0, intervalMs * (1 + jitter * (random() * 2 - 1)))
-}
-
-/**
- * Probes start on the clock's multiples of this: with many members, the probes due within
- * one tick share one timer callback and one event-loop wakeup instead of one each.
- * Measured with 1,000 members at 1 s, same build with ticks on/off: the control plane's
- * CPU over 10 s fell from 140-152 to 80-103 ticks (of 1,000).
- */
-export const PROBE_TICK_MS = 10
-
-/** `delayMs` stretched (by less than one tick) so that the probe falls on a tick. */
-export function onTickDelayMs(
-  now: number,
-  delayMs: number,
-  tickMs = PROBE_TICK_MS,
-): number {
-  return Math.max(0, Math.ceil((now + delayMs) / tickMs) * tickMs - now)
-}
-
 function probeSettings(health: HealthConfig): ProbeSettings {
   return {
     path: health.path,
@@ -109,23 +80,6 @@ function probeSettings(health: HealthConfig): ProbeSettings {
     expectStatus: health.expectStatus,
     maxBodyBytes: health.maxBodyBytes,
     headers: health.headers,
-  }
-}
-
-function intervalMs(health: HealthConfig, hint: IntervalHint): number {
-  switch (hint) {
-    case 'steady':
-      return health.intervalMs
-    // HAProxy fastinter: probe faster while a transition is pending.
-    case 'pending':
-      return health.fastIntervalMs
-    // HAProxy downinter: a member that is down is probed at its own pace.
-    case 'down':
-      return health.downIntervalMs
-    default: {
-      const unknown: never = hint
-      throw new Error(`unknown interval hint ${String(unknown)}`)
-    }
   }
 }
 
@@ -280,7 +234,7 @@ export class HealthChecker {
     const checks = [...this.#checks.values()]
     for (const check of checks) {
       check.active = false
-      this.#clearTimer(check)
+      clearProbeTimer(check)
     }
     // Close after the running probe so that close() never fails a probe in flight.
     await Promise.all([
@@ -342,7 +296,7 @@ export class HealthChecker {
   /** Stops a removed or replaced member's probes and closes its connection in the background. */
   #retire(check: MemberCheck): void {
     check.active = false
-    this.#clearTimer(check)
+    clearProbeTimer(check)
     check.prober.cancel()
     const closing = this.#closeProber(check)
     this.#retiring.add(closing)
@@ -363,32 +317,13 @@ export class HealthChecker {
     }
   }
 
-  #clearTimer(check: MemberCheck): void {
-    if (check.timer !== undefined) clearTimeout(check.timer)
-    check.timer = undefined
-    check.dueAt = undefined
-  }
-
   #schedule(check: MemberCheck, requestedMs: number): void {
-    this.#clearTimer(check)
-    const now = this.#clock.now()
-    const delayMs = onTickDelayMs(now, requestedMs)
-    check.dueAt = now + delayMs
-    check.timer = setTimeout(() => {
-      check.timer = undefined
-      check.dueAt = undefined
-      void this.#run(check)
-    }, delayMs)
-    check.timer.unref()
+    scheduleProbe(check, this.#clock, requestedMs, () => void this.#run(check))
   }
 
   #rescheduleIfSooner(check: MemberCheck): void {
     if (check.dueAt === undefined) return
-    const delayMs = jitteredDelayMs(
-      intervalMs(this.#health, check.hint),
-      this.#health.jitter,
-      this.#random,
-    )
+    const delayMs = nextDelayMs(this.#health, check.hint, this.#random)
     if (this.#clock.now() + delayMs < check.dueAt) this.#schedule(check, delayMs)
   }
 
@@ -401,14 +336,7 @@ export class HealthChecker {
     await running
     check.running = undefined
     if (!check.active) return
-    this.#schedule(
-      check,
-      jitteredDelayMs(
-        intervalMs(this.#health, check.hint),
-        this.#health.jitter,
-        this.#random,
-      ),
-    )
+    this.#schedule(check, nextDelayMs(this.#health, check.hint, this.#random))
   }
 
   async #probeAndReport(check: MemberCheck): Promise<void> {

@@ -4,7 +4,7 @@
 import { isIPv6 } from 'node:net'
 import { Client, buildConnector, type Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
-import type { HealthConfig } from '../config/load.js'
+import type { HealthConfig } from '../config/types.js'
 import type { CheckResult, FailureReason } from '../pool/types.js'
 import { proxyProtocolConnector, type CheckProxyProtocol } from './proxy-connect.js'
 

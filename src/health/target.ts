@@ -1,7 +1,7 @@
 // Which port of a member a listener relays to, and which port its probes go to.
 // PURE: no I/O; the data path and the health checker share these rules.
 
-import type { HealthConfig, ListenerConfig } from '../config/load.js'
+import type { HealthConfig, ListenerConfig } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import type { MemberEndpoint } from '../pool/types.js'
 

@@ -1,5 +1,6 @@
 // Merges the primary's registry with its workers' into the one /metrics exposition.
-// Each family has one merge rule, decided where it is declared (registry.ts):
+// Each family has one merge rule, decided where it is declared
+// (control-plane-families.ts, data-path-families.ts):
 //
 // 1. Control-plane families (pool, members, checks, reloads, store, build): the primary's
 //    value only. Workers do not register them; a worker family named corral_* that is not
@@ -15,7 +16,8 @@
 // merged with 'sum', which leaves a series that only one process exports as it is.
 import { AggregatorRegistry } from 'prom-client'
 import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client'
-import { DATA_PATH_FAMILIES, WORKER_LABEL } from './registry.js'
+import { DATA_PATH_FAMILIES } from './data-path-families.js'
+import { WORKER_LABEL } from './registry.js'
 
 /** One process's metrics, as Registry.getMetricsAsJSON returns them. */
 export type ProcessMetrics = readonly MetricObjectWithValues<MetricValue<string>>[]

@@ -1,7 +1,7 @@
 // Moves the data path's plain-number counters into prom-client at scrape time. The hot
 // path only bumps numbers; label hashing happens here, once per scrape.
 import { CONNECTION_OUTCOMES, type RelayStats } from '../proxy/stats.js'
-import type { DataPathMetrics } from './registry.js'
+import type { DataPathMetrics } from './data-path-families.js'
 
 /** Exports RelayStats into corral_connections_*, corral_bytes_total by deltas. */
 export class RelayStatsExporter {

@@ -1,7 +1,7 @@
 // PURE. A Picker is the momentary routing decision for one pool snapshot (grpc-js
 // src/picker.ts): built whenever membership or state changes, replaced, never mutated
 // in its membership. The data path only calls pick().
-import type { AllDownPolicy, BalanceAlgorithm } from '../config/load.js'
+import type { AllDownPolicy, BalanceAlgorithm } from '../config/types.js'
 import type { Balancer, BalanceRequest } from './balancers/balancer.js'
 import { ConsistentHashBalancer } from './balancers/consistent-hash.js'
 import { LeastConnectionsBalancer } from './balancers/least-connections.js'

@@ -2,26 +2,33 @@
 // open relay. It reports (passive failures, stats); it decides nothing about health.
 import { createServer, isIP, type Server, type Socket } from 'node:net'
 import { AccessLog, type AccessLogDeps } from '../access-log/access-log.js'
-import type { ConnectionFacts } from '../access-log/record.js'
 import type { Clock } from '../clock.js'
 import type { AccessLogConfig } from '../config/access-log-schema.js'
-import type { ListenerConfig } from '../config/load.js'
+import type { ListenerConfig } from '../config/types.js'
 import type { ProxyProtocolVersion } from '../config/proxy-protocol-schema.js'
 import { CorralError } from '../errors.js'
 import type { Picker } from '../pool/picker.js'
 import type { CheckResult, MemberView } from '../pool/types.js'
 import { memberPort, NO_DELAY } from './connect.js'
 import { Relay, type RelayContext } from './relay.js'
-import { NativeAcceptedRelay, type NativeAcceptedContext } from './native-accepted.js'
+import type { NativeAcceptedContext } from './native-accepted.js'
 import {
   sharedNativeEngine,
   type NativeAcceptor,
   type NativeEngine,
 } from './native-engine.js'
+import { acceptNatively, nativeAcceptor } from './native-listener.js'
 import { loadNativeAddon, type DataPathKind } from './native-loader.js'
 import { NativeRelay, type NativeRelayContext } from './native-relay.js'
 import { RelayList } from './relay-list.js'
-import type { ConnectionTrace } from './trace.js'
+import {
+  accountBytes,
+  factsOf,
+  interim,
+  logLimit,
+  traceAddresses,
+  type AnyRelay,
+} from './relay-report.js'
 import { newRelayStats, type ConnectionOutcome, type RelayStats } from './stats.js'
 
 /** Data-path settings (all durations in ms). */
@@ -74,12 +81,6 @@ export interface BoundListener {
   readonly host: string
   readonly port: number
 }
-
-/** Every relay kind a data plane runs. */
-type AnyRelay = Relay | NativeRelay | NativeAcceptedRelay
-
-/** Most event-loop turns listen() waits for libuv to register a listener it then forgets. */
-const DETACH_TURNS = 50
 
 interface ListenerRuntime {
   readonly config: ListenerConfig
@@ -223,32 +224,12 @@ export class DataPlane {
       if (address === null || typeof address === 'string')
         throw new Error('unexpected address')
       bound.push({ name: config.name, host: address.address, port: address.port })
-      await this.#acceptNatively(runtime)
+      // Native accept: the relay thread takes over accepting where it can.
+      if (this.#engine !== undefined && this.#options.nativeAccept !== false)
+        await acceptNatively(this.#engine, runtime)
     }
     this.#startSweeper()
     return bound
-  }
-
-  /**
-   * Hands accepting to the relay thread (it accepts on a dup of the socket JS bound, so
-   * cluster workers keep sharing one socket and close() works as before), then takes
-   * the socket out of libuv's epoll so libuv stops accepting on it. libuv registers a
-   * new listener only at its next poll phase, so this waits turns of the event loop
-   * until it is found (bounded; until then both accept, and what libuv accepts is
-   * relayed by the step-one path, NativeRelay). Where it cannot, JS keeps accepting.
-   */
-  async #acceptNatively(runtime: ListenerRuntime): Promise<void> {
-    const engine = this.#engine
-    if (engine === undefined || this.#options.nativeAccept === false) return
-    const fd = serverFd(runtime.server)
-    if (fd === undefined) return
-    const index = engine.listen(fd, runtime.acceptor)
-    if (typeof index === 'string') return
-    runtime.nativeIndex = index
-    for (let turn = 0; turn < DETACH_TURNS; turn++) {
-      await new Promise(resolve => setImmediate(resolve))
-      if (runtime.nativeIndex < 0 || engine.detachFromLibuv(fd)) return
-    }
   }
 
   #stopAccepting(): void {
@@ -480,39 +461,17 @@ export class DataPlane {
     })
     server.on('error', noop)
     // Native accept: the same admission as the 'connection' handler above.
-    const acceptor: NativeAcceptor = {
-      accepted: (id, peer, peerPort, local, localPort) => {
-        if (engine === undefined) return undefined
-        if (this.#closing || relays.size >= this.#options.maxConnections) {
-          engine.reject(id)
-          if (!this.#closing) unrouted.outcomes.rejected_limit++
-          if (!this.#closing && accessLog !== undefined)
-            logLimit(accessLog, config.name, trace => {
-              traceNativeAddresses(trace, peer, peerPort, local, localPort)
-            })
-          return undefined
-        }
-        const relay = new NativeAcceptedRelay(id, peer, ctx, engine, {
-          remotePort: peerPort,
-          localAddress: local,
-          localPort,
-        })
-        if (relay.trace !== null)
-          traceNativeAddresses(relay.trace, peer, peerPort, local, localPort)
-        const rejected: ConnectionOutcome | undefined = relay.start()
-        if (rejected !== undefined) {
-          unrouted.outcomes[rejected]++
-          if (accessLog !== undefined && relay.trace !== null)
-            accessLog.record(relay.trace, factsOf(relay, 'close'))
-          return undefined
-        }
+    const acceptor = nativeAcceptor(engine, {
+      listener: config.name,
+      ctx,
+      unrouted,
+      accessLog,
+      closing: () => this.#closing,
+      full: () => relays.size >= this.#options.maxConnections,
+      add: relay => {
         relays.add(relay)
-        return relay
       },
-      dropped: () => {
-        unrouted.outcomes.rejected_limit++
-      },
-    }
+    })
     return { config, server, ctx, unrouted, acceptor, nativeIndex: -1 }
   }
 }
@@ -524,101 +483,6 @@ export function sweepPeriodMs(options: {
 }): number {
   const shorter = Math.min(options.connectTimeoutMs, options.idleTimeoutMs)
   return Math.min(1_000, Math.max(10, Math.floor(shorter / 8)))
-}
-
-/** Bytes a relay moved so far, client → member and member → client. */
-function movedToMember(relay: AnyRelay): number {
-  return relay instanceof Relay ? relay.client.bytesRead : relay.movedToMember
-}
-
-function movedToClient(relay: AnyRelay): number {
-  return relay instanceof Relay ? relay.client.bytesWritten : relay.movedToClient
-}
-
-/** What an access-log record needs from a relay besides its trace. */
-function factsOf(relay: AnyRelay, type: 'close' | 'interim'): ConnectionFacts {
-  const established = relay.established
-  return {
-    type,
-    listener: relay.ctx.listener,
-    member: relay.member?.id ?? null,
-    established,
-    bytesToMember: established ? movedToMember(relay) : 0,
-    bytesToClient: established ? movedToClient(relay) : 0,
-  }
-}
-
-/** Writes an interim record for a relay open for another `interimMs`. */
-function interim(log: AccessLog, relay: AnyRelay, now: number, interimMs: number): void {
-  const trace = relay.trace
-  if (trace === null) return
-  if (trace.interimAt === 0) trace.interimAt = trace.startedAt + interimMs
-  if (now < trace.interimAt) return
-  trace.interimAt = now + interimMs
-  // Native relays: the first-byte times are the relay thread's, read when needed.
-  if (!(relay instanceof Relay)) relay.syncTrace()
-  log.record(trace, factsOf(relay, 'interim'))
-}
-
-/** Reads the client and local address of an accepted socket into its trace. */
-function traceAddresses(trace: ConnectionTrace, client: Socket): void {
-  trace.clientAddress = client.remoteAddress ?? null
-  trace.clientPort = client.remotePort ?? null
-  trace.localAddress = client.localAddress ?? null
-  trace.localPort = client.localPort ?? null
-}
-
-/** Reads the addresses the relay thread reported with an accept into its trace. */
-function traceNativeAddresses(
-  trace: ConnectionTrace,
-  peer: string,
-  peerPort: number,
-  local: string | null,
-  localPort: number | null,
-): void {
-  trace.clientAddress = peer
-  trace.clientPort = peerPort
-  trace.localAddress = local
-  trace.localPort = localPort
-}
-
-/** The record of a connection refused at once (over maxConnections); `addresses` fills them in. */
-function logLimit(
-  log: AccessLog,
-  listener: string,
-  addresses: (trace: ConnectionTrace) => void,
-): void {
-  const trace = log.newTrace()
-  addresses(trace)
-  trace.close('corral', 'limit')
-  log.record(trace, {
-    type: 'close',
-    listener,
-    member: null,
-    established: false,
-    bytesToMember: 0,
-    bytesToClient: 0,
-  })
-}
-
-/** Moves the bytes a relay moved since last time into its stats record. */
-function accountBytes(relay: AnyRelay): void {
-  const stats = relay.stats
-  if (stats === null || !relay.established) return
-  const toMember = movedToMember(relay)
-  const toClient = movedToClient(relay)
-  stats.bytesToMember += toMember - relay.countedToMember
-  stats.bytesToClient += toClient - relay.countedToClient
-  relay.countedToMember = toMember
-  relay.countedToClient = toClient
-}
-
-/** The OS fd of a listening net.Server (libuv's TCP handle), if it has one. */
-function serverFd(server: Server): number | undefined {
-  const handle: unknown = Reflect.get(server, '_handle')
-  if (typeof handle !== 'object' || handle === null) return undefined
-  const fd: unknown = Reflect.get(handle, 'fd')
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined
 }
 
 function noop(): void {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { APPLY_MODE, diffConfig, type ReloadPlan } from '../../src/config/diff.js'
-import type { Config, MemberConfig } from '../../src/config/load.js'
+import type { Config, MemberConfig } from '../../src/config/types.js'
 
 const m = (
   id: string,

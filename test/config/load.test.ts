@@ -3,12 +3,8 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import {
-  loadConfigFile,
-  parseConfig,
-  type Config,
-  type LoadOptions,
-} from '../../src/config/load.js'
+import { loadConfigFile, parseConfig, type LoadOptions } from '../../src/config/load.js'
+import type { Config } from '../../src/config/types.js'
 import { ConfigError } from '../../src/errors.js'
 
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'

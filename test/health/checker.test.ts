@@ -1,12 +1,8 @@
 import { EventEmitter, once } from 'node:events'
 import t from 'tap'
 import { monotonicClock } from '../../src/clock.js'
-import type { HealthConfig, ListenerConfig } from '../../src/config/load.js'
-import {
-  HealthChecker,
-  jitteredDelayMs,
-  onTickDelayMs,
-} from '../../src/health/checker.js'
+import type { HealthConfig, ListenerConfig } from '../../src/config/types.js'
+import { HealthChecker } from '../../src/health/checker.js'
 import type { HealthCheckerDeps, HealthCheckerLog } from '../../src/health/checker.js'
 import { memberPort, probePort } from '../../src/health/target.js'
 import type { CheckResult, MemberEndpoint } from '../../src/pool/types.js'
@@ -187,51 +183,6 @@ void t.test('memberPort prefers the member override for that listener', t => {
   for (const { name, ports, expected } of cases) {
     t.equal(memberPort({ ports }, listener), expected, name)
   }
-})
-
-void t.test('jitteredDelayMs spreads the interval over ±jitter', t => {
-  const cases: readonly {
-    name: string
-    args: [number, number, number]
-    expected: number
-  }[] = [
-    { name: 'lowest draw', args: [1000, 0.1, 0], expected: 900 },
-    { name: 'middle draw', args: [1000, 0.1, 0.5], expected: 1000 },
-    { name: 'upper draw', args: [1000, 0.1, 0.75], expected: 1050 },
-    { name: 'no jitter', args: [1000, 0, 0.9], expected: 1000 },
-    { name: 'largest jitter', args: [2000, 0.5, 0], expected: 1000 },
-  ]
-  t.plan(cases.length)
-  for (const { name, args, expected } of cases) {
-    const [intervalMs, jitter, draw] = args
-    t.equal(
-      jitteredDelayMs(intervalMs, jitter, () => draw),
-      expected,
-      name,
-    )
-  }
-})
-
-void t.test('probes land on 10 ms ticks, never earlier than asked', t => {
-  t.equal(onTickDelayMs(1_000, 1_000), 1_000, 'already on a tick')
-  t.equal(onTickDelayMs(1_003.5, 996), 996.5, 'stretched to the next tick (2000)')
-  t.equal(onTickDelayMs(1_003.5, 1_006.5), 1_006.5, 'exactly on 2010')
-  t.equal(onTickDelayMs(5, 0), 5, 'due now: the next tick')
-  t.equal(onTickDelayMs(7, 25, 50), 43, 'another tick size')
-  for (let i = 0; i < 100; i++) {
-    const now = i * 3.7
-    const asked = i * 13.1
-    const got = onTickDelayMs(now, asked)
-    const offTick = (now + got) % 10
-    if (
-      got < asked - 1e-9 ||
-      got >= asked + 10 ||
-      Math.min(offTick, 10 - offTick) > 1e-6
-    ) {
-      t.fail(`now ${now}, asked ${asked}: got ${got}`)
-    }
-  }
-  t.end()
 })
 
 void t.test('every member is probed, repeatedly, at its own probe port', async t => {

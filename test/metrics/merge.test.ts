@@ -4,12 +4,11 @@ import t from 'tap'
 import { Registry } from 'prom-client'
 import { mergeProcessMetrics } from '../../src/metrics/merge.js'
 import {
-  DATA_PATH_FAMILIES,
-  createMetrics,
-  createWorkerMetrics,
   recordMemberState,
   recordPool,
-} from '../../src/metrics/registry.js'
+} from '../../src/metrics/control-plane-families.js'
+import { DATA_PATH_FAMILIES } from '../../src/metrics/data-path-families.js'
+import { createMetrics, createWorkerMetrics } from '../../src/metrics/registry.js'
 import {
   promtoolCheckMetrics,
   promtoolMissing,

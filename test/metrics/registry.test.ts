@@ -6,11 +6,10 @@ import {
 import t from 'tap'
 import { Registry, register as globalRegister } from 'prom-client'
 import {
-  createMetrics,
-  forgetMember,
   recordMemberState,
   recordPool,
-} from '../../src/metrics/registry.js'
+} from '../../src/metrics/control-plane-families.js'
+import { createMetrics, forgetMember } from '../../src/metrics/registry.js'
 import type { Metrics } from '../../src/metrics/registry.js'
 
 type MetricType = 'counter' | 'gauge' | 'histogram'

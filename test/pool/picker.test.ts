@@ -1,7 +1,7 @@
 // The Picker over pool snapshots: who is a candidate, the all-down policy, per-member
 // limits, retries (exclude) and slow start, for every balancing algorithm.
 import t from 'tap'
-import type { BalanceAlgorithm } from '../../src/config/load.js'
+import type { BalanceAlgorithm } from '../../src/config/types.js'
 import { visibleState } from '../../src/pool/member-state.js'
 import { buildPicker, type Picker, type PickerOptions } from '../../src/pool/picker.js'
 import type { AdminState, Health, MemberView } from '../../src/pool/types.js'

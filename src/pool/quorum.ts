@@ -14,7 +14,7 @@
 // tolerates floor((N-1)/2) failures. That is why an even pool buys nothing over the
 // odd pool one smaller: 3 and 4 members both tolerate one failure (etcd FAQ, "Why an
 // odd number of cluster members?").
-import type { PoolCounts } from '../pool/types.js'
+import type { PoolCounts } from './types.js'
 
 /** Throws a RangeError unless 0 <= liveCount <= poolSize, both integers: a caller bug. */
 function assertCounts(poolSize: number, liveCount: number): void {

@@ -5,7 +5,7 @@ import {
   quorumShortfall,
   quorumSize,
   quorumStatus,
-} from '../../src/metrics/quorum.js'
+} from '../../src/pool/quorum.js'
 
 interface Case {
   readonly name: string

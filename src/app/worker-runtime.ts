@@ -6,8 +6,8 @@ import type { Clock } from '../clock.js'
 import { RelayStatsExporter } from '../metrics/relay-export.js'
 import { createWorkerMetrics } from '../metrics/registry.js'
 import { buildPicker } from '../pool/picker.js'
-import { DataPlane } from './data-plane.js'
-import type { FromWorker, ToWorker } from './worker-protocol.js'
+import { DataPlane } from '../proxy/data-plane.js'
+import type { FromWorker, ToWorker } from '../proxy/worker-protocol.js'
 
 /** How often a worker reports changed connection counts (coalesced). */
 export const LOAD_REPORT_MS = 50
