@@ -1,6 +1,6 @@
 // The data path of one process: a Server per listener, the latest Picker, and every
 // open relay. It reports (passive failures, stats); it decides nothing about health.
-import { createServer, isIP, type Server, type Socket } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import { AccessLog, type AccessLogDeps } from '../access-log/access-log.js'
 import type { Clock } from '../clock.js'
 import type { AccessLogConfig } from '../config/access-log-schema.js'
@@ -8,10 +8,9 @@ import type { ListenerConfig } from '../config/types.js'
 import type { ProxyProtocolVersion } from '../config/proxy-protocol-schema.js'
 import { CorralError } from '../errors.js'
 import type { Picker } from '../pool/picker.js'
-import type { CheckResult, MemberView } from '../pool/types.js'
-import { memberPort, NO_DELAY } from './connect.js'
-import { Relay, type RelayContext } from './relay.js'
-import type { NativeAcceptedContext } from './native-accepted.js'
+import type { CheckResult } from '../pool/types.js'
+import { NO_DELAY } from './connect.js'
+import { Relay } from './relay.js'
 import {
   sharedNativeEngine,
   type NativeAcceptor,
@@ -19,7 +18,8 @@ import {
 } from './native-engine.js'
 import { acceptNatively, nativeAcceptor } from './native-listener.js'
 import { loadNativeAddon, type DataPathKind } from './native-loader.js'
-import { NativeRelay, type NativeRelayContext } from './native-relay.js'
+import { NativeRelay } from './native-relay.js'
+import { listenerContext, type ListenerContext } from './listener-context.js'
 import { RelayList } from './relay-list.js'
 import {
   accountBytes,
@@ -85,7 +85,7 @@ export interface BoundListener {
 interface ListenerRuntime {
   readonly config: ListenerConfig
   readonly server: Server
-  readonly ctx: RelayContext & NativeRelayContext & NativeAcceptedContext
+  readonly ctx: ListenerContext
   readonly acceptor: NativeAcceptor
   /** The engine's listener index while the relay thread accepts for it, else -1. */
   nativeIndex: number
@@ -350,73 +350,33 @@ export class DataPlane {
 
   #createListener(config: ListenerConfig): ListenerRuntime {
     const deps = this.#deps
-    const clock = deps.clock
-    const load = this.#load
     const relays = this.#relays
     const engine = this.#engine
     const accessLog = this.#accessLog
-    // Member → engine address table index, per listener (the port is the listener's);
-    // dropped when the engine rebuilds its table. Hostnames have none (resolved per
-    // connection).
-    let targets = new WeakMap<MemberView, number | undefined>()
-    let targetsGeneration = engine?.targetsGeneration ?? 0
-    // One context per listener, shared by its relays (no per-connection closures for it).
-    const ctx: RelayContext & NativeRelayContext & NativeAcceptedContext = {
-      listener: config.name,
-      listenerPort: config.port,
-      connectTimeoutMs: this.#options.connectTimeoutMs,
-      idleTimeoutMs: this.#options.idleTimeoutMs,
-      connectAttempts: this.#options.connectAttempts,
+    const ctx = listenerContext({
+      listener: config,
+      settings: this.#options,
+      clock: deps.clock,
+      engine,
+      accessLog,
+      load: this.#load,
+      relays,
       picker: () => this.#picker,
-      now: () => clock.now(),
-      stats: member => this.#statsFor(config.name, member),
-      acquire: member => {
-        const n = (load.get(member) ?? 0) + 1
-        load.set(member, n)
-        deps.loadChanged?.(member, n)
-      },
-      release: member => {
-        const n = (load.get(member) ?? 1) - 1
-        load.set(member, n)
-        deps.loadChanged?.(member, n)
-      },
+      statsFor: member => this.#statsFor(config.name, member),
+      ...(deps.loadChanged !== undefined ? { loadChanged: deps.loadChanged } : {}),
       passiveFailure: deps.passiveFailure,
-      connectDuration: deps.connectDuration ?? noop,
-      accessLog: accessLog !== undefined,
-      newTrace: () => {
-        if (accessLog === undefined) throw new Error('newTrace without an access log')
-        return accessLog.newTrace()
+      ...(deps.connectDuration !== undefined
+        ? { connectDuration: deps.connectDuration }
+        : {}),
+      ...(deps.connectionDuration !== undefined
+        ? { connectionDuration: deps.connectionDuration }
+        : {}),
+      idle: () => {
+        const waiters = this.#idleWaiters
+        this.#idleWaiters = []
+        for (const w of waiters) w()
       },
-      connectionId: trace => accessLog?.idOf(trace) ?? '',
-      proxyProtocol: this.#options.proxyProtocol ?? 'off',
-      proxyProtocolSniWaitMs: this.#options.proxyProtocolSniWaitMs ?? 0,
-      targetOf: member => {
-        if (engine === undefined) return undefined
-        if (engine.targetsGeneration !== targetsGeneration) {
-          targets = new WeakMap()
-          targetsGeneration = engine.targetsGeneration
-        }
-        if (targets.has(member)) return targets.get(member)
-        const index =
-          isIP(member.address) === 0
-            ? undefined
-            : engine.target(member.address, memberPort(ctx, member))
-        targets.set(member, index)
-        return index
-      },
-      closed: (relay: AnyRelay) => {
-        relays.remove(relay)
-        accountBytes(relay)
-        if (accessLog !== undefined && relay.trace !== null)
-          accessLog.record(relay.trace, factsOf(relay, 'close'))
-        deps.connectionDuration?.(config.name, (clock.now() - relay.startedAt) / 1000)
-        if (relays.size === 0 && this.#idleWaiters.length > 0) {
-          const waiters = this.#idleWaiters
-          this.#idleWaiters = []
-          for (const w of waiters) w()
-        }
-      },
-    }
+    })
     const unrouted = newRelayStats(config.name, '')
     // Native: no byte may reach JS before the relay thread takes the fd (native-relay.ts).
     const server = createServer({
