@@ -69,11 +69,13 @@ struct relay_event {
   uint32_t peer_port;       /* ACCEPTED: client port */
   uint32_t listener;        /* ACCEPTED */
   char peer[RELAY_PEER_LEN]; /* ACCEPTED: client address as Node formats remoteAddress */
+  uint32_t local_port;       /* ACCEPTED: the port the client connected to */
+  char local[RELAY_PEER_LEN]; /* ACCEPTED: the address it connected to (getsockname;
+                                 "" if that failed): the access log's local, a PROXY
+                                 header's destination */
   /* With tracing on (relay_engine_trace), for the access log; zero/empty otherwise: */
   double first_ms[2];        /* CLOSED: relaying start to the first byte read from a
                                 (client, [0]) and from b (member, [1]); 0 = none */
-  uint32_t local_port;       /* ACCEPTED: the port the client connected to */
-  char local[RELAY_PEER_LEN]; /* ACCEPTED: the address it connected to (getsockname) */
   const unsigned char *hello; /* HELLO: hello_len bytes, valid during the callback only */
   uint32_t hello_len;
 };
