@@ -1,4 +1,5 @@
-// Config key `health:` (also the sidecar's `health:`). Kept apart from schema.ts, which imports it. docs/config.md documents every key.
+// Config key `health:` (also the sidecar's `health:`). Kept apart from schema.ts, which
+// imports it. docs/config.md documents every key.
 import { z } from 'zod'
 import { nameSchema } from './listener-schema.js'
 import { duration, integer, mapping, portSchema } from './primitives.js'

@@ -22,7 +22,7 @@ export type DnsRecords =
       }[]
     }
 
-/** Longest member id (config/schema.ts MEMBER_ID_RE). */
+/** Longest member id (config/member-schema.ts MEMBER_ID_RE). */
 const MAX_ID = 63
 
 /** The pool source of a discovery entry: "dns:<name>". */

@@ -1,6 +1,6 @@
 // Metrics of the shared pool (coordination/), registered on the app's registry beside
-// registry.ts's families. corral_coordination_store_up itself is a control-plane family
-// (control-plane-families.ts).
+// the families of control-plane-families.ts, where corral_coordination_store_up itself
+// lives.
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { InvalidEntry } from '../coordination/store.js'
 import { STORE_FAULT_CAUSES, type StoreFault } from '../coordination/store-fault.js'

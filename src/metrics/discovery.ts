@@ -1,5 +1,5 @@
 // Metrics of DNS discovery (src/discovery/) and of where members come from, registered
-// on the app's registry beside registry.ts's families.
+// on the app's registry beside the families of control-plane-families.ts.
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { ANSWER_FAILURES } from '../discovery/reconcile.js'
 
