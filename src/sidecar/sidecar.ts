@@ -31,13 +31,6 @@ export interface SidecarDeps {
 /** Every this many heartbeats the sidecar checks that its member is still registered. */
 const VERIFY_EVERY = 5
 
-/**
- * How long a sidecar waits for the load balancers to put back its member's record when it
- * vanished without a tombstone (damage, not a delete: docs/coordination.md) before it
- * registers the member again itself: three of the instances' default resync periods.
- */
-export const REPAIR_GRACE_MS = 15_000
-
 /** See the file comment. */
 export class Sidecar {
   readonly config: SidecarConfig
@@ -46,10 +39,6 @@ export class Sidecar {
   readonly #checker: HealthChecker
   #health: MemberHealth
   #registered = false
-  /** The rev of the member's record this sidecar last saw or wrote. */
-  #knownRev: number | undefined = undefined
-  /** When the record was first seen missing without a tombstone (clock ms). */
-  #missingSince: number | undefined = undefined
   /** Set once SIGTERM handling began: never re-register (enabled) after that. */
   #draining = false
   #beats = 0
@@ -247,28 +236,6 @@ export class Sidecar {
     return this.#registering
   }
 
-  /**
-   * Whether registration waits because the member's record vanished without a tombstone
-   * at or after the rev this sidecar knew: damage (a deleted hash), which the load
-   * balancers repair from their held copy, operator's drain or disable included. Writing
-   * "enabled" first would win that race and undo the operator. After REPAIR_GRACE_MS
-   * (no load balancer repaired it) the sidecar registers the member itself.
-   */
-  #awaitingRepair(tombstoneRev: number | undefined): boolean {
-    const known = this.#knownRev
-    if (known === undefined || (tombstoneRev !== undefined && tombstoneRev >= known))
-      return false
-    const now = this.#d.clock.now()
-    if (this.#missingSince === undefined) {
-      this.#missingSince = now
-      this.#d.log.warn(
-        { member: this.config.member.id, rev: known },
-        'member record vanished without a delete: waiting for the load balancers to repair it',
-      )
-    }
-    return now - this.#missingSince < REPAIR_GRACE_MS
-  }
-
   async #register(): Promise<void> {
     if (this.#registered || this.#draining || this.#closed) return
     const { log } = this.#d
@@ -283,12 +250,9 @@ export class Sidecar {
         return
       }
       const current: MemberRecord | undefined = snap.members.get(id)
-      if (current === undefined && this.#awaitingRepair(snap.removed.get(id))) return
-      this.#missingSince = undefined
       // SIGTERM may have come while the snapshot was read.
       if (this.isDraining()) return
       const record = await this.registration.register(current)
-      this.#knownRev = record.rev
       if (record !== current) {
         log.info(
           { member: id, address: record.member.address, rev: record.rev },
